@@ -1,0 +1,40 @@
+/** Every error code Pillion raises; each is documented in docs/errors.md. */
+export const ErrorCode = {
+  USAGE: 'PILLION_USAGE',
+  COMMAND_NOT_FOUND: 'PILLION_COMMAND_NOT_FOUND',
+  COMMAND_NOT_EXECUTABLE: 'PILLION_COMMAND_NOT_EXECUTABLE',
+  LISTEN_FAILED: 'PILLION_LISTEN_FAILED',
+  TLS_FILE_UNREADABLE: 'PILLION_TLS_FILE_UNREADABLE',
+  TLS_KEY_MISMATCH: 'PILLION_TLS_KEY_MISMATCH',
+  STATE_DIR_UNWRITABLE: 'PILLION_STATE_DIR_UNWRITABLE',
+  APP_NOT_READY: 'PILLION_APP_NOT_READY',
+  APP_UNREACHABLE: 'PILLION_APP_UNREACHABLE',
+  APP_RESET: 'PILLION_APP_RESET',
+  DRAINING: 'PILLION_DRAINING',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error a person can act on: `code` is stable, the message says where, what and the way out. */
+export class PillionError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PillionError';
+    this.code = code;
+  }
+}
+
+/** The process exit code for an error that stops Pillion before the app runs. */
+export function exitCodeFor(err: unknown): number {
+  if (!(err instanceof PillionError)) return 1;
+  switch (err.code) {
+    case ErrorCode.USAGE:
+      return 2;
+    case ErrorCode.COMMAND_NOT_FOUND:
+      return 127;
+    case ErrorCode.COMMAND_NOT_EXECUTABLE:
+      return 126;
+    default:
+      return 1;
+  }
+}

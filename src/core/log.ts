@@ -1,0 +1,81 @@
+import type { Writable } from 'node:stream';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Where every JSON log line goes (Pillion's stdout by default). Writes never drop: when the
+ * destination is slow, `write` returns false and producers wait for `whenWritable()`.
+ */
+export class LogOutput {
+  readonly #dest: Writable;
+  #waiters: (() => void)[] = [];
+
+  constructor(dest: Writable) {
+    this.#dest = dest;
+    dest.on('drain', () => {
+      const waiters = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiters) w();
+    });
+    // A closed reader (EPIPE) must not crash the sidecar; the app keeps running.
+    dest.on('error', () => {});
+  }
+
+  /** Writes whole lines (each ending in \n); false means the caller should wait before more. */
+  write(lines: string): boolean {
+    return this.#dest.write(lines);
+  }
+
+  whenWritable(): Promise<void> {
+    if (!this.#dest.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Resolves once everything written so far has been handed to the OS. */
+  flush(): Promise<void> {
+    if (this.#dest.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#dest.write('', () => resolve()));
+  }
+}
+
+/** Pillion's own structured events, in the same JSON shape as the app's lines. */
+export class Logger {
+  readonly #out: LogOutput;
+  readonly #source: string;
+
+  constructor(out: LogOutput, source = 'pillion') {
+    this.#out = out;
+    this.#source = source;
+  }
+
+  get output(): LogOutput {
+    return this.#out;
+  }
+
+  child(source: string): Logger {
+    return new Logger(this.#out, source);
+  }
+
+  log(level: Level, msg: string, fields?: Record<string, unknown>): void {
+    const head = {
+      time: new Date().toISOString(),
+      level,
+      source: this.#source,
+      pid: process.pid,
+      msg,
+    };
+    this.#out.write(`${JSON.stringify(fields ? { ...head, ...fields } : head)}\n`);
+  }
+
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warn', msg, fields);
+  }
+
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
+}

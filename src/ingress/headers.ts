@@ -1,0 +1,80 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/** Hop-by-hop and connection-specific fields (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'http2-settings',
+]);
+
+/** Fields Pillion sets itself on the way to the app; the client's values are never trusted. */
+const SET_BY_PILLION = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+  'expect',
+]);
+
+/** Fields a `Connection` list may never strip. */
+const NEVER_STRIPPED = new Set(['host', 'content-length', 'transfer-encoding']);
+
+/** A client's own request id is kept when it is short and plain; otherwise Pillion makes one. */
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+export interface ForwardedFor {
+  remote: string;
+  host: string;
+  requestId: string;
+}
+
+/** Lower-case names listed in a Connection header, which are hop-by-hop for that message. */
+function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  const tokens = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const t = part.trim().toLowerCase();
+    if (t && !NEVER_STRIPPED.has(t)) tokens.add(t);
+  }
+  return tokens;
+}
+
+/** The request id to use: the client's own if it looks safe, else undefined. */
+export function clientRequestId(headers: IncomingHttpHeaders): string | undefined {
+  const id = headers['x-request-id'];
+  return typeof id === 'string' && REQUEST_ID.test(id) ? id : undefined;
+}
+
+/** The headers sent to the app: hop-by-hop and pseudo-headers removed, forwarding fields set. */
+export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): OutgoingHttpHeaders {
+  const listed = connectionTokens(src.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in src) {
+    if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
+      continue;
+    if (listed?.has(name)) continue;
+    out[name] = src[name];
+  }
+  out.host = fwd.host;
+  out['x-forwarded-for'] = fwd.remote;
+  out['x-forwarded-proto'] = 'https';
+  out['x-forwarded-host'] = fwd.host;
+  out['x-request-id'] = fwd.requestId;
+  return out;
+}
+
+/** The app's response headers with hop-by-hop fields removed, for either protocol. */
+export function downstreamHeaders(src: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const listed = connectionTokens(src.connection);
+  const out: OutgoingHttpHeaders = {};
+  for (const name in src) {
+    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = src[name];
+  }
+  return out;
+}

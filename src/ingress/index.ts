@@ -1,0 +1,157 @@
+// Ingress owns the TLS listener: HTTP/1.1 and HTTP/2 by ALPN, drain, and proxying to the app.
+// The app's address and readiness come from the supervisor; log lines are written by logs/.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer as createH2Server,
+  type Http2Server,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createServer as createTlsServer,
+  type TLSSocket,
+  type Server as TlsServer,
+} from 'node:tls';
+import type { Concern } from '../core/concern.ts';
+import { ErrorCode, PillionError } from '../core/errors.ts';
+import type { Logger } from '../core/log.ts';
+import { H1Exchange, H2Exchange } from './exchange.ts';
+import { AppProxy, type ProxyDeps } from './proxy.ts';
+import type { TlsMaterial } from './tls-context.ts';
+
+export interface IngressOptions extends ProxyDeps {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  log: Logger;
+}
+
+export class Ingress implements Concern {
+  readonly name = 'ingress';
+  readonly #opts: IngressOptions;
+  readonly #proxy: AppProxy;
+  readonly #tls: TlsServer;
+  readonly #h1: HttpServer;
+  readonly #h2: Http2Server;
+  readonly #sockets = new Set<TLSSocket>();
+  readonly #sessions = new Set<ServerHttp2Session>();
+  #draining = false;
+  #address: { host: string; port: number } | undefined;
+
+  constructor(opts: IngressOptions) {
+    this.#opts = opts;
+    this.#proxy = new AppProxy(opts);
+    const draining = (): boolean => this.#draining;
+    this.#h1 = createHttpServer((req, res) =>
+      this.#proxy.handle(new H1Exchange(req, res, draining)),
+    );
+    this.#h2 = createH2Server();
+    this.#h2.on('stream', (stream, headers) => this.#proxy.handle(new H2Exchange(stream, headers)));
+    this.#h2.on('session', (session) => {
+      this.#sessions.add(session);
+      session.once('close', () => this.#sessions.delete(session));
+      if (this.#draining) session.close();
+    });
+    this.#tls = createTlsServer(
+      {
+        cert: opts.tls.cert,
+        key: opts.tls.key,
+        minVersion: 'TLSv1.2',
+        ALPNProtocols: ['h2', 'http/1.1'],
+      },
+      (socket) => this.#dispatch(socket),
+    );
+    this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      opts.log.warn('TLS handshake failed', {
+        remote: socket.remoteAddress,
+        reason: err.code ?? err.message,
+      });
+    });
+    // The h1 server never listens itself; this starts its connection tracking (idle close, timeouts).
+    this.#h1.emit('listening');
+  }
+
+  /** Where the listener is bound (the real port when 0 was asked). */
+  get address(): { host: string; port: number } | undefined {
+    return this.#address;
+  }
+
+  async start(): Promise<void> {
+    const { host, port, log, tls } = this.#opts;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'address already in use'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.message;
+        reject(
+          new PillionError(
+            ErrorCode.LISTEN_FAILED,
+            `cannot listen on ${host}:${port}: ${why} (${err.code}); choose another with --listen HOST:PORT`,
+            { cause: err },
+          ),
+        );
+      };
+      this.#tls.once('error', onError);
+      this.#tls.listen({ host, port }, () => {
+        this.#tls.off('error', onError);
+        resolve();
+      });
+    });
+    const addr = this.#tls.address();
+    if (addr && typeof addr === 'object') this.#address = { host: addr.address, port: addr.port };
+    log.info('ingress listening', {
+      address: this.#address?.host,
+      port: this.#address?.port,
+      protocols: ['h2', 'http/1.1'],
+      cert: tls.certFile,
+      generated_cert: tls.generated,
+      cert_sha256: tls.fingerprint256,
+      cert_expires: tls.validTo,
+      cert_names: tls.subjectAltName,
+    });
+  }
+
+  /**
+   * Drains: stops accepting, lets requests in flight finish (HTTP/1.1 responses carry
+   * `Connection: close`, HTTP/2 sessions get GOAWAY), and closes what is left at the deadline.
+   */
+  async stop(deadline: AbortSignal): Promise<void> {
+    if (!this.#address) return;
+    this.#draining = true;
+    const closed = new Promise<void>((resolve) => this.#tls.close(() => resolve()));
+    this.#h1.close(); // closes idle keep-alive connections; busy ones close after their response
+    for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
+    const gaveUp = new Promise<'deadline'>((resolve) => {
+      if (deadline.aborted) resolve('deadline');
+      else deadline.addEventListener('abort', () => resolve('deadline'), { once: true });
+    });
+    // An idle connection may have been mid-request when close ran: keep closing idle ones.
+    const sweep = (async () => {
+      while (this.#sockets.size > 0 && !deadline.aborted) {
+        this.#h1.closeIdleConnections();
+        await sleep(100, undefined, { ref: false });
+      }
+    })();
+    if ((await Promise.race([closed, gaveUp])) === 'deadline') {
+      this.#opts.log.warn('drain timeout: closing connections still open', {
+        connections: this.#sockets.size,
+      });
+      for (const s of this.#sockets) s.destroy();
+      await closed;
+    }
+    await sweep;
+    this.#proxy.close();
+    this.#opts.log.info('ingress stopped');
+  }
+
+  #dispatch(socket: TLSSocket): void {
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
+    else this.#h1.emit('connection', socket);
+  }
+}

@@ -1,0 +1,86 @@
+/** How a piece of app output ended: a newline, the length limit, or the end of the stream. */
+export const LineEnd = { NEWLINE: 0, SPLIT: 1, PARTIAL: 2 } as const;
+export type LineEnd = (typeof LineEnd)[keyof typeof LineEnd];
+
+export type EmitLine = (text: string, end: LineEnd) => void;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Cuts a byte stream into lines. A line longer than `maxBytes` is emitted in pieces of at most
+ * `maxBytes` (cut on a UTF-8 character boundary), each but the last marked SPLIT. Bytes left
+ * without a newline when the stream ends come out marked PARTIAL, so nothing is lost.
+ */
+export class LineSplitter {
+  readonly #max: number;
+  #pending: Buffer[] = [];
+  #pendingLength = 0;
+
+  constructor(maxBytes: number) {
+    if (maxBytes < 4) throw new RangeError('maxBytes must be at least 4');
+    this.#max = maxBytes;
+  }
+
+  push(chunk: Buffer, emit: EmitLine): void {
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(LF, start);
+      if (nl === -1) {
+        if (start < chunk.length) this.#hold(chunk.subarray(start), emit);
+        return;
+      }
+      let line = chunk.subarray(start, nl);
+      if (this.#pendingLength > 0) {
+        line = Buffer.concat([...this.#pending, line]);
+        this.#pending = [];
+        this.#pendingLength = 0;
+      }
+      this.#emit(line, LineEnd.NEWLINE, emit);
+      start = nl + 1;
+    }
+  }
+
+  /** Flushes what is left without a newline. */
+  end(emit: EmitLine): void {
+    if (this.#pendingLength === 0) return;
+    const rest = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingLength = 0;
+    this.#emit(rest, LineEnd.PARTIAL, emit);
+  }
+
+  #hold(piece: Buffer, emit: EmitLine): void {
+    this.#pending.push(piece);
+    this.#pendingLength += piece.length;
+    if (this.#pendingLength <= this.#max) return;
+    let buf = Buffer.concat(this.#pending);
+    while (buf.length > this.#max) {
+      const cut = utf8Boundary(buf, this.#max);
+      emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);
+      buf = buf.subarray(cut);
+    }
+    this.#pending = [buf];
+    this.#pendingLength = buf.length;
+  }
+
+  #emit(line: Buffer, end: LineEnd, emit: EmitLine): void {
+    let buf = line;
+    while (buf.length > this.#max) {
+      const cut = utf8Boundary(buf, this.#max);
+      emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);
+      buf = buf.subarray(cut);
+    }
+    let len = buf.length;
+    if (end === LineEnd.NEWLINE && len > 0 && buf[len - 1] === CR) len -= 1;
+    emit(buf.toString('utf8', 0, len), end);
+  }
+}
+
+/** The largest cut ≤ n that does not fall inside a UTF-8 multi-byte sequence. */
+function utf8Boundary(buf: Buffer, n: number): number {
+  let cut = n;
+  // Continuation bytes are 10xxxxxx; a character is at most 4 bytes (RFC 3629).
+  while (cut > n - 3 && (buf[cut] & 0xc0) === 0x80) cut -= 1;
+  return cut;
+}

@@ -1,0 +1,48 @@
+import { readFileSync } from 'node:fs';
+import { runCommand } from './cli/run.ts';
+import { MAIN_HELP, usageError } from './cli/usage.ts';
+import { ErrorCode, exitCodeFor, PillionError } from './core/errors.ts';
+import { Logger, LogOutput } from './core/log.ts';
+
+const out = new LogOutput(process.stdout);
+const log = new Logger(out);
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run':
+      return runCommand(rest, log);
+    case '--version':
+    case '-v': {
+      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+      process.stdout.write(`pillion ${pkg.version}\n`);
+      return 0;
+    }
+    case '--help':
+    case '-h':
+    case 'help':
+      process.stdout.write(MAIN_HELP);
+      return 0;
+    case undefined:
+      process.stderr.write(MAIN_HELP);
+      return 2;
+    default:
+      throw usageError(`unknown command '${cmd}'`);
+  }
+}
+
+let code: number;
+try {
+  code = await main(process.argv.slice(2));
+} catch (err) {
+  code = exitCodeFor(err);
+  if (err instanceof PillionError && err.code === ErrorCode.USAGE) {
+    process.stderr.write(`pillion: ${err.message}\n`);
+  } else {
+    const e = err as Error & { code?: string };
+    log.error(e.message, { code: e.code ?? 'PILLION_INTERNAL' });
+    process.stderr.write(`pillion: ${e.message}\n`);
+  }
+}
+await out.flush();
+process.exit(code);

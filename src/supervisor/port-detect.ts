@@ -1,0 +1,129 @@
+import { readdir, readFile, readlink } from 'node:fs/promises';
+
+/** A TCP socket in LISTEN state, as read from /proc/net/tcp{,6}. */
+export interface ListeningSocket {
+  port: number;
+  /** The address to connect to for this socket: loopback for a wildcard bind. */
+  host: string;
+  inode: number;
+}
+
+const TCP_LISTEN = '0A';
+
+/** All LISTEN sockets of this network namespace, keyed by socket inode. */
+export async function listeningSockets(): Promise<Map<number, ListeningSocket>> {
+  const found = new Map<number, ListeningSocket>();
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
+    let text: string;
+    try {
+      text = await readFile(file, 'latin1');
+    } catch {
+      continue; // IPv6 disabled, or not Linux
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== TCP_LISTEN) continue;
+      const [addrHex, portHex] = f[1].split(':');
+      const inode = Number(f[9]);
+      found.set(inode, {
+        port: Number.parseInt(portHex, 16),
+        host: connectHost(addrHex, v6),
+        inode,
+      });
+    }
+  }
+  return found;
+}
+
+/** True when something in this network namespace listens on `port` (no connection is made). */
+export async function isListening(port: number): Promise<boolean> {
+  for (const s of (await listeningSockets()).values()) if (s.port === port) return true;
+  return false;
+}
+
+/** The PID and all its descendants, found through the PPid field of /proc/N/stat. */
+export async function processTree(rootPid: number): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for (const name of await readdir('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let stat: string;
+    try {
+      stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // The command name is in parentheses and may itself contain spaces or ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ppid = Number(rest[1]);
+    const list = children.get(ppid);
+    if (list) list.push(pid);
+    else children.set(ppid, [pid]);
+  }
+  const tree = [rootPid];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+  return tree;
+}
+
+/** Socket inodes open in any of the given processes. */
+async function socketInodes(pids: number[]): Promise<Set<number>> {
+  const inodes = new Set<number>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const target = await readlink(`/proc/${pid}/fd/${fd}`);
+        if (target.startsWith('socket:[')) inodes.add(Number(target.slice(8, -1)));
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return inodes;
+}
+
+/**
+ * The TCP sockets that the process tree rooted at `rootPid` listens on, ordered by port.
+ * Linux only: it matches the tree's socket inodes against /proc/net/tcp{,6}.
+ */
+export async function treeListeningSockets(rootPid: number): Promise<ListeningSocket[]> {
+  const listening = await listeningSockets();
+  if (listening.size === 0) return [];
+  const inodes = await socketInodes(await processTree(rootPid));
+  const mine = new Map<number, ListeningSocket>();
+  for (const inode of inodes) {
+    const s = listening.get(inode);
+    // An app listening on both 0.0.0.0 and :: for one port counts once.
+    if (s && !mine.has(s.port)) mine.set(s.port, s);
+  }
+  return [...mine.values()].sort((a, b) => a.port - b.port);
+}
+
+/** Maps a /proc/net/tcp address to the host to dial: loopback for wildcard binds. */
+function connectHost(hex: string, v6: boolean): string {
+  if (!v6) {
+    if (hex === '00000000') return '127.0.0.1';
+    // Little-endian 32-bit words: 0100007F is 127.0.0.1.
+    const n = Number.parseInt(hex, 16);
+    return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
+  }
+  if (/^0+$/.test(hex)) return '::1'; // [::] may be IPV6_V6ONLY, so dial IPv6 loopback
+  if (hex === '00000000000000000000000001000000') return '::1';
+  if (hex.startsWith('0000000000000000FFFF0000')) return connectHost(hex.slice(24), false);
+  const words: string[] = [];
+  for (let i = 0; i < 32; i += 8) {
+    const w = hex.slice(i, i + 8);
+    // Each 32-bit word is stored in host (little-endian) byte order.
+    const bytes = [w.slice(6, 8), w.slice(4, 6), w.slice(2, 4), w.slice(0, 2)].join('');
+    words.push(bytes.slice(0, 4), bytes.slice(4, 8));
+  }
+  return words.map((w) => w.replace(/^0+(?=.)/, '')).join(':');
+}
