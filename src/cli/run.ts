@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
@@ -88,7 +88,9 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
 
 function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.PILLION_STATE_DIR) return env.PILLION_STATE_DIR;
-  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'pillion');
+  // The XDG spec says a relative value is to be ignored.
+  if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME))
+    return join(env.XDG_STATE_HOME, 'pillion');
   return join(env.HOME || homedir(), '.local', 'state', 'pillion');
 }
 
@@ -114,6 +116,9 @@ function duration(text: string | undefined, flag: string, fallback: number): num
   if (text === undefined) return fallback;
   const ms = parseDuration(text);
   if (ms === undefined)
-    throw usageError(`${flag}: '${text}' is not a duration (e.g. 10, 10s, 500ms)`, 'pillion run');
+    throw usageError(
+      `${flag}: '${text}' is not a duration up to 24 days (e.g. 10, 10s, 500ms)`,
+      'pillion run',
+    );
   return ms;
 }

@@ -53,9 +53,10 @@ export class LineSplitter {
   #hold(piece: Buffer, emit: EmitLine): void {
     this.#pending.push(piece);
     this.#pendingLength += piece.length;
-    if (this.#pendingLength <= this.#max) return;
+    // One byte over the limit is kept back: it may be the CR of a CRLF, which is not content.
+    if (this.#pendingLength <= this.#max + 1) return;
     let buf = Buffer.concat(this.#pending);
-    while (buf.length > this.#max) {
+    while (buf.length > this.#max + 1) {
       const cut = utf8Boundary(buf, this.#max);
       emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);
       buf = buf.subarray(cut);
@@ -66,14 +67,14 @@ export class LineSplitter {
 
   #emit(line: Buffer, end: LineEnd, emit: EmitLine): void {
     let buf = line;
+    if (end === LineEnd.NEWLINE && buf.length > 0 && buf[buf.length - 1] === CR)
+      buf = buf.subarray(0, -1);
     while (buf.length > this.#max) {
       const cut = utf8Boundary(buf, this.#max);
       emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);
       buf = buf.subarray(cut);
     }
-    let len = buf.length;
-    if (end === LineEnd.NEWLINE && len > 0 && buf[len - 1] === CR) len -= 1;
-    emit(buf.toString('utf8', 0, len), end);
+    emit(buf.toString('utf8'), end);
   }
 }
 

@@ -1,0 +1,216 @@
+// Starts the real CLI as a child process and reads its JSON log lines, for end-to-end tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ClientHttp2Session } from 'node:http2';
+import { type Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+export const APP = fileURLToPath(new URL('../fixtures/app.ts', import.meta.url));
+/** The fixture app's command: the same Node that runs the tests. */
+export const APP_CMD = [process.execPath, APP];
+
+export type LogLine = Record<string, unknown> & { msg: string; source: string; level: string };
+
+export interface Pillion {
+  proc: ChildProcess;
+  lines: LogLine[];
+  stderr: () => string;
+  /** Resolves with the first log line matching, waiting for it if needed. */
+  waitForLog(match: (l: LogLine) => boolean, what?: string): Promise<LogLine>;
+  /** Resolves with Pillion's exit code (128+N if killed by signal N). */
+  exited: Promise<number>;
+  /** The HTTPS port, once the ingress listens. */
+  port(): Promise<number>;
+  /** Resolves once the app is ready. */
+  ready(): Promise<LogLine>;
+  /** Kills Pillion if it is still running (for cleanup). */
+  kill(): void;
+}
+
+/** A temporary directory removed at process exit. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-test-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Starts `pillion <args>` with a private state dir; listens on a free loopback port unless told. */
+export function startPillion(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; stateDir?: string } = {},
+): Pillion {
+  const stateDir = opts.stateDir ?? tempDir();
+  const proc = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: LogLine[] = [];
+  let done = false;
+  const watchers = new Set<() => void>();
+  let err = '';
+  proc.stderr?.on('data', (c) => {
+    err += c;
+  });
+  const rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
+  rl.on('line', (text) => {
+    let parsed: LogLine;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { msg: text, source: 'non-json', level: 'unknown' };
+    }
+    lines.push(parsed);
+    for (const w of [...watchers]) w();
+  });
+  const exited = new Promise<number>((resolve) => {
+    // 'close' comes after stdout has ended, so readline has delivered the last line.
+    proc.once('close', (code, signal) => {
+      done = true;
+      for (const w of [...watchers]) w();
+      resolve(code ?? 128 + (signal ? (signalNumbers[signal] ?? 0) : 0));
+    });
+  });
+  const waitForLog = (match: (l: LogLine) => boolean, what = 'log line'): Promise<LogLine> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const hit = lines.find(match);
+        if (hit) {
+          watchers.delete(check);
+          resolve(hit);
+        } else if (done) {
+          watchers.delete(check);
+          reject(
+            new Error(
+              `pillion exited before ${what}; stderr: ${err}\nlines: ${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+            ),
+          );
+        }
+      };
+      watchers.add(check);
+      check();
+    });
+  return {
+    proc,
+    lines,
+    stderr: () => err,
+    waitForLog,
+    exited,
+    port: async () =>
+      Number((await waitForLog((l) => l.msg === 'ingress listening', 'ingress listening')).port),
+    ready: () => waitForLog((l) => l.msg === 'app ready', 'app ready'),
+    kill: () => {
+      if (!done) proc.kill('SIGKILL');
+    },
+  };
+}
+
+const signalNumbers: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+
+/** True while a process with this PID exists (and is not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Lines of the fixture app's event file. */
+export function readEvents(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Polls `check` every 20 ms until it returns true or `ms` passes. */
+export async function eventually(
+  check: () => boolean,
+  ms = 10_000,
+  what = 'condition',
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTPS/1.1 request on a fresh connection, certificate not verified. */
+export async function h1Request(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? 'GET',
+        headers: opts.headers,
+        rejectUnauthorized: false,
+        agent: opts.agent ?? false,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** One HTTP/2 request over a session the caller owns. */
+export function h2Request(
+  session: ClientHttp2Session,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({
+      ':path': path,
+      ':method': opts.method ?? 'GET',
+      ...opts.headers,
+    });
+    let status = 0;
+    let headers: Record<string, string | string[] | undefined> = {};
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      headers = h as typeof headers;
+    });
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => resolve({ status, headers, body }));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
