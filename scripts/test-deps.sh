@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives for real, when any is missing.
+# Runs as root (CI, the dev machines); prints what it would need otherwise.
+set -euo pipefail
+# command → package
+declare -A NEED=(
+  [python3]=python3
+  [curl]=curl
+  [openssl]=openssl
+)
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test-deps: missing ${missing[*]}; install them (apt-get install ${missing[*]}) and rerun" >&2
+  exit 1
+fi
+echo "test-deps: installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
