@@ -123,7 +123,11 @@ async function startAll(concerns: Concern[], log: Logger): Promise<void> {
       await c.start();
       started.push(c);
     } catch (err) {
-      log.error('start failed; stopping what was started', { concern: c.name });
+      if (started.length > 0) {
+        log.warn(`${c.name} failed to start; stopping what was started`, {
+          started: started.map((s) => s.name),
+        });
+      }
       const deadline = AbortSignal.timeout(5000);
       for (const s of started.reverse()) await s.stop(deadline);
       throw err;
