@@ -57,7 +57,10 @@ test('on SIGTERM, slow HTTP/1.1 and HTTP/2 requests in flight finish before the 
 
   assert.equal(await p.exited, 0);
   const ev = readEvents(events);
-  assert.equal(ev.some((e) => e.startsWith('request GET /late')), false);
+  assert.equal(
+    ev.some((e) => e.startsWith('request GET /late')),
+    false,
+  );
   const term = ev.indexOf('signal SIGTERM');
   assert.ok(term > 0, 'the app got SIGTERM');
   const finished = ev.map((e, i) => (e === 'finished /slow' ? i : -1)).filter((i) => i >= 0);
