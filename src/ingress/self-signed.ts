@@ -104,5 +104,6 @@ async function generate(names: {
   });
   const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
   const key = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
-  return { cert: cert.toString('pem'), key: `${key.trim()}\n` };
+  // PEM files end in a newline, so they concatenate cleanly (e.g. into a combined cert+key file).
+  return { cert: `${cert.toString('pem').trim()}\n`, key: `${key.trim()}\n` };
 }

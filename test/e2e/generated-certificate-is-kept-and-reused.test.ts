@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startPillion, tempDir } from './harness.ts';
@@ -27,6 +27,10 @@ test('the generated certificate is kept in the state directory and reused on res
     await p.exited;
   }
   assert.equal(fingerprints[0], fingerprints[1]);
+  // Both files are whole PEM files ending in a newline, so `cat crt key` makes a valid bundle.
+  for (const f of ['self-signed.crt', 'self-signed.key']) {
+    assert.ok(readFileSync(join(stateDir, 'tls', f), 'utf8').endsWith('-----\n'), f);
+  }
   // The private key is readable by its owner only.
   assert.equal(statSync(join(stateDir, 'tls', 'self-signed.key')).mode & 0o777, 0o600);
 });
