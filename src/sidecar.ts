@@ -1,6 +1,7 @@
 // Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, and
 // turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
 import { createServer } from 'node:net';
+import type { SecretRef } from './config/schema.ts';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
@@ -20,6 +21,14 @@ export interface RunConfig {
   drainTimeoutMs: number;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** The config file in use, if any (set with the fields below). */
+  configFile?: string;
+  /** `app.config`: served to the app at GET /v1/config. */
+  appConfig?: unknown;
+  /** `app.secrets`: served to the app at GET /v1/secrets/NAME. */
+  secrets?: Record<string, SecretRef>;
+  /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
+  apiListen?: string;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */

@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
@@ -15,20 +17,20 @@ const OPTIONS = {
   'stop-timeout': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
+  config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. */
-export function parseRunArgs(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): RunConfig | undefined {
+type RunFlagValues = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+/** Splits `pillion run` arguments into flag values and the app's command (after `--`). */
+export function parseRunFlags(args: string[]): { values: RunFlagValues; command: string[] } {
   const sep = args.indexOf('--');
   const flags = sep === -1 ? args : args.slice(0, sep);
   const command = sep === -1 ? [] : args.slice(sep + 1);
-  let values: ReturnType<
-    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
-  >['values'];
+  let values: RunFlagValues;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -40,18 +42,33 @@ export function parseRunArgs(
   } catch (err) {
     throw usageError((err as Error).message.split('\n')[0], 'pillion run');
   }
-  if (values.help) {
-    process.stdout.write(RUN_HELP);
-    return undefined;
-  }
   if (positionals.length > 0) {
     throw usageError(
       `unexpected argument '${positionals[0]}': the app's command goes after --, as in pillion run -- ${positionals.join(' ')}`,
       'pillion run',
     );
   }
+  return { values, command };
+}
+
+/**
+ * Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. With a
+ * loaded config file, each flag overrides its field and the file fills in the rest.
+ */
+export function parseRunArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  file?: LoadedConfig,
+): RunConfig | undefined {
+  const { values, command: argv } = parseRunFlags(args);
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return undefined;
+  }
+  const fc = file?.config;
+  const command = argv.length > 0 ? argv : (fc?.app?.command ?? []);
   const appPort =
-    values['app-port'] === undefined ? undefined : parsePort(values['app-port'], '--app-port');
+    values['app-port'] === undefined ? fc?.app?.port : parsePort(values['app-port'], '--app-port');
   if (command.length === 0 && appPort === undefined) {
     throw usageError(
       "missing the app's command: pillion run -- CMD [ARGS...], or --app-port N to attach to a running app",
@@ -64,24 +81,76 @@ export function parseRunArgs(
       'pillion run',
     );
   }
-  const [listenHost, listenPort] = parseListen(values.listen ?? '0.0.0.0:8443');
-  return {
+  const [listenHost, listenPort] = parseListen(
+    values.listen ?? fc?.ingress?.listen ?? '0.0.0.0:8443',
+  );
+  const cfg: RunConfig = {
     command: command.length > 0 ? command : undefined,
     listenHost,
     listenPort,
     appPort,
-    certFile: values.cert,
-    keyFile: values.key,
-    stateDir: values['state-dir'] ?? defaultStateDir(env),
-    drainTimeoutMs: duration(values['drain-timeout'], '--drain-timeout', 10_000),
-    stopTimeoutMs: duration(values['stop-timeout'], '--stop-timeout', 10_000),
-    readyTimeoutMs: duration(values['ready-timeout'], '--ready-timeout', 10_000),
+    certFile: values.cert ?? fc?.ingress?.tls?.cert,
+    keyFile: values.key ?? fc?.ingress?.tls?.key,
+    stateDir: values['state-dir'] ?? fc?.state_dir ?? defaultStateDir(env),
+    drainTimeoutMs: duration(
+      values['drain-timeout'],
+      '--drain-timeout',
+      fileMs(fc?.drain?.timeout),
+    ),
+    stopTimeoutMs: duration(
+      values['stop-timeout'],
+      '--stop-timeout',
+      fileMs(fc?.app?.stop_timeout),
+    ),
+    readyTimeoutMs: duration(
+      values['ready-timeout'],
+      '--ready-timeout',
+      fileMs(fc?.app?.ready_timeout),
+    ),
   };
+  if (file) {
+    cfg.configFile = file.file;
+    cfg.appConfig = fc?.app?.config;
+    cfg.secrets = fc?.app?.secrets ?? {};
+    cfg.apiListen = fc?.app?.api?.listen;
+  }
+  return cfg;
+}
+
+/** Where the config file is: --config, else $PILLION_CONFIG, else ./pillion.yaml if it exists. */
+export function findConfigFile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string | undefined {
+  if (flag !== undefined) return flag;
+  if (env.PILLION_CONFIG) return env.PILLION_CONFIG;
+  const local = join(cwd, 'pillion.yaml');
+  return existsSync(local) ? 'pillion.yaml' : undefined;
+}
+
+/** Reads the config `pillion run` would use (or undefined without one) and merges the flags. */
+export function resolveRunConfig(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): RunConfig | undefined {
+  const { values } = parseRunFlags(args);
+  if (values.help) return parseRunArgs(args, env);
+  const path = findConfigFile(values.config, env, cwd);
+  const file = path === undefined ? undefined : loadConfigFile(path, env, cwd);
+  return parseRunArgs(args, env, file);
+}
+
+/** A duration from the file (seconds as a number, or text with a unit) in ms; 10 s if absent. */
+function fileMs(v: string | number | undefined): number {
+  if (v === undefined) return 10_000;
+  return parseDuration(String(v)) ?? 10_000;
 }
 
 /** `pillion run`: resolves with the process exit code. */
 export async function runCommand(args: string[], log: Logger): Promise<number> {
-  const cfg = parseRunArgs(args);
+  const cfg = resolveRunConfig(args);
   if (!cfg) return 0;
   return new Sidecar(cfg, log).run();
 }
