@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
+import { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
@@ -152,7 +153,46 @@ function fileMs(v: string | number | undefined): number {
 export async function runCommand(args: string[], log: Logger): Promise<number> {
   const cfg = resolveRunConfig(args);
   if (!cfg) return 0;
-  return new Sidecar(cfg, log).run();
+  const sidecar = new Sidecar(cfg, log);
+  const watcher =
+    cfg.configFile === undefined ? undefined : watchConfig(cfg.configFile, args, sidecar, log);
+  try {
+    return await sidecar.run();
+  } finally {
+    watcher?.close();
+  }
+}
+
+/** Reloads the config file on change; flags keep overriding the file. */
+function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger): ConfigWatcher {
+  const clog = log.child('config');
+  const watcher = new ConfigWatcher({
+    file,
+    apply: async (loaded) => {
+      const next = parseRunArgs(args, process.env, loaded);
+      if (!next) return;
+      const needRestart = await sidecar.reload(next);
+      if (needRestart.length > 0)
+        clog.warn('config fields changed that apply only at the next start; not applied', {
+          fields: needRestart,
+        });
+    },
+    applied: (counts) =>
+      clog.info('config reloaded', { file, reloads: counts.applied, rejected: counts.rejected }),
+    rejected: (err, counts) => {
+      const e = err as Error & { code?: string };
+      // The message names file, line and field, never a value.
+      clog.error('config rejected; the last good config stays in force', {
+        file,
+        code: e.code ?? 'PILLION_INTERNAL',
+        errors: e.message.split('\n'),
+        reloads: counts.applied,
+        rejected: counts.rejected,
+      });
+    },
+  });
+  watcher.start();
+  return watcher;
 }
 
 function defaultStateDir(env: NodeJS.ProcessEnv): string {
