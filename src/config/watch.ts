@@ -2,7 +2,7 @@
 // Kubernetes ConfigMap `..data` symlink swap all show there), and each new text is parsed and
 // validated whole before anything is applied.
 import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type LoadedConfig, parseConfig } from './load.ts';
 
@@ -32,7 +32,7 @@ export class ConfigWatcher {
   readonly #opts: ConfigWatchOptions;
   readonly #path: string;
   readonly counts: ReloadCounts = { applied: 0, rejected: 0 };
-  #watcher: FSWatcher | undefined;
+  #watchers = new Map<string, FSWatcher>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
   #lastHash: string;
@@ -46,19 +46,47 @@ export class ConfigWatcher {
   }
 
   start(): void {
-    try {
-      this.#watcher = watch(dirname(this.#path), { persistent: false }, () => this.#changed());
-      this.#watcher.on('error', () => {});
-    } catch {
-      // The directory cannot be watched: the poll below still sees changes.
-    }
+    this.#rewatch();
     this.#poll = setInterval(() => this.#changed(), POLL_MS);
     this.#poll.unref();
   }
 
+  /**
+   * Watches the file's directory (renames and symlink swaps show there) and, when the file is
+   * a symlink, its target's directory too (an edit in place of the target shows only there).
+   */
+  #rewatch(): void {
+    const dirs = new Set([dirname(this.#path)]);
+    try {
+      dirs.add(dirname(realpathSync(this.#path)));
+    } catch {
+      // Gone for a moment during a swap: the next change or poll looks again.
+    }
+    for (const [dir, w] of this.#watchers) {
+      if (!dirs.has(dir)) {
+        w.close();
+        this.#watchers.delete(dir);
+      }
+    }
+    for (const dir of dirs) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.#changed());
+        w.on('error', () => {
+          w.close();
+          this.#watchers.delete(dir);
+        });
+        this.#watchers.set(dir, w);
+      } catch {
+        // The directory cannot be watched: the poll still sees changes.
+      }
+    }
+  }
+
   close(): void {
     this.#closed = true;
-    this.#watcher?.close();
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
     clearInterval(this.#poll);
     clearTimeout(this.#settle);
   }
@@ -90,6 +118,7 @@ export class ConfigWatcher {
 
   async #reload(): Promise<void> {
     if (this.#closed) return;
+    this.#rewatch();
     const text = this.#read();
     const hash = this.#hash(text);
     // Unchanged text, or the file gone for a moment during a swap: nothing to do.
