@@ -97,7 +97,10 @@ test('a real app reads its config and secrets, hears of changes, and others are 
     await new Promise((r) => setTimeout(r, 50));
     events = JSON.parse((await h1Request(port, '/events')).body);
   }
-  assert.ok(events.some((e) => e.event === 'config'), 'config event at the app');
+  assert.ok(
+    events.some((e) => e.event === 'config'),
+    'config event at the app',
+  );
   assert.ok(events.some((e) => e.event === 'secret' && e.data.name === 'db_password'));
 
   // Requests not from the app, or not as the API wants them, are refused.
