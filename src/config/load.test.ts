@@ -212,7 +212,7 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     'a secret with a bad name',
     'app:\n  secrets:\n    "db pass": { env: DB }\n',
     [
-      '3:5: app.secrets.db pass: not a valid name: expected a secret name of letters, digits, _ . or -',
+      '3:5: app.secrets.<name>: not a valid name: expected a secret name of letters, digits, _ . or -',
     ],
   ],
   [
@@ -273,6 +273,11 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     'an alias to a missing anchor',
     'app:\n  port: *nope\n',
     ['2:9: app.port: alias to an anchor that is not defined'],
+  ],
+  [
+    'an unknown key that looks like a pasted value is not echoed',
+    'ingress:\n  "hunter2 s3cret/x": 1\n',
+    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls'],
   ],
   [
     'several problems at once, in file order',

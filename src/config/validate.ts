@@ -70,6 +70,9 @@ export function walkDocument(doc: Document, schema: unknown, env: NodeJS.Process
 
 type Path = (string | number)[];
 
+/** An unknown key is echoed only if it looks like a name, not like a pasted value. */
+const NAME_LIKE = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
+
 export function formatPath(path: Path): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
@@ -213,6 +216,8 @@ function walkObject(
     if (!schema && patterns.length > 0) {
       const [pattern, valueSchema] = patterns[0];
       if (!new RegExp(pattern).test(key)) {
+        // A name that breaks the rules is not echoed: it may be a value pasted as a key.
+        sub[sub.length - 1] = '<name>';
         issue(
           ctx,
           k,
@@ -225,6 +230,7 @@ function walkObject(
       schema = valueSchema;
     }
     if (!schema) {
+      if (!NAME_LIKE.test(key)) sub[sub.length - 1] = '<key>';
       const names = Object.keys(props);
       const near = didYouMean(key, names);
       issue(
