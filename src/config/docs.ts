@@ -54,8 +54,9 @@ valid, the fields marked **live** below apply at once, without dropping a connec
 hears of \`app.config\` and secret changes on its watch stream), and the event
 \`config reloaded\` is logged with the same counters. A changed field marked **restart** keeps its
 running value until Pillion is restarted; the event
-\`config fields changed that apply only at the next start; not applied\` names it. SIGHUP is not
-taken for reloads: it goes to the app.
+\`config fields changed that apply only at the next start; not applied\` names it (restarting the
+app by policy on such a change is *not supported yet*: it comes with restart policies). SIGHUP
+is not taken for reloads: it goes to the app.
 
 ## Fields
 
