@@ -163,6 +163,20 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   }
 }
 
+/** The pillion.yaml field of each RunConfig field, for reload messages. */
+const FIELD_OF: Record<string, string> = {
+  command: 'app.command',
+  appPort: 'app.port',
+  listenHost: 'ingress.listen',
+  listenPort: 'ingress.listen',
+  certFile: 'ingress.tls.cert',
+  keyFile: 'ingress.tls.key',
+  stateDir: 'state_dir',
+  stopTimeoutMs: 'app.stop_timeout',
+  readyTimeoutMs: 'app.ready_timeout',
+  apiListen: 'app.api.listen',
+};
+
 /** Reloads the config file on change; flags keep overriding the file. */
 function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger): ConfigWatcher {
   const clog = log.child('config');
@@ -174,7 +188,7 @@ function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger
       const needRestart = await sidecar.reload(next);
       if (needRestart.length > 0)
         clog.warn('config fields changed that apply only at the next start; not applied', {
-          fields: needRestart,
+          fields: [...new Set(needRestart.map((k) => FIELD_OF[k] ?? k))],
         });
     },
     applied: (counts) =>

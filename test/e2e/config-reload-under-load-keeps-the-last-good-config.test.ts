@@ -165,6 +165,15 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
   // Only app.config changed: nothing needed a restart.
   assert.equal(count('config fields changed that apply only at the next start; not applied'), 0);
 
+  // A field that needs a restart: named, not applied, and the listener keeps serving.
+  swap(valid(lastGood).replace('127.0.0.1:0', '127.0.0.1:1'));
+  const warn = await next(
+    (l) => l.msg === 'config fields changed that apply only at the next start; not applied',
+    'restart warning',
+  );
+  assert.deepEqual(warn.fields, ['ingress.listen']);
+  assert.equal((await h1Request(port, '/')).status, 200);
+
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
 });
