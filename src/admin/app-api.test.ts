@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, watch, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ function get(
   method = 'GET',
 ): Promise<{ status: number; cache: unknown; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, headers, method }, (res) => {
+    const req = request({ socketPath, path, headers, method, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => {
@@ -41,6 +42,10 @@ test('the config API over a Unix socket: config, secrets, reload, refusals', asy
       cb();
     },
   });
+  // libuv keeps one inotify descriptor for the process once any watch has been made.
+  watch(dir).close();
+  await readFile(join(dir, 'pw'));
+  const fdsBefore = readdirSync('/proc/self/fd').length;
   const api = new AppApi({
     listen: `unix:${sock}`,
     config: { a: 1 },
@@ -49,7 +54,8 @@ test('the config API over a Unix socket: config, secrets, reload, refusals', asy
     log: new Logger(new LogOutput(sink), 'app-api'),
   });
   await api.start();
-  t.after(() => api.stop(AbortSignal.timeout(1000)));
+  let stopped = false;
+  t.after(() => (stopped ? undefined : api.stop(AbortSignal.timeout(1000))));
   const { PILLION_API_URL: url, PILLION_API_TOKEN: token } = api.env();
   assert.equal(url, `unix:${sock}`);
   assert.ok(token.length >= 43);
@@ -76,6 +82,13 @@ test('the config API over a Unix socket: config, secrets, reload, refusals', asy
   // The same config again: no change, no event.
   await api.update({ a: 2 }, { pw: { file: join(dir, 'pw') }, key: { file: join(dir, 'k2') } });
   assert.equal(api.version, before + 2);
+
+  await api.stop(AbortSignal.timeout(1000));
+  stopped = true;
+  // The client's side of the last connection closes a moment after its response ended.
+  for (let i = 0; i < 100 && readdirSync('/proc/self/fd').length > fdsBefore; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.equal(readdirSync('/proc/self/fd').length, fdsBefore, 'no fd left behind');
 
   const logged = lines.join('\n');
   assert.doesNotMatch(logged, /pw-one|from-env|from-file/);
