@@ -94,8 +94,9 @@ export class Sidecar {
     if (cfg.command && cfg.configFile !== undefined) {
       this.#api = new AppApi({
         listen: cfg.apiListen ?? '127.0.0.1:0',
-        config: cfg.appConfig,
-        secrets: cfg.secrets ?? {},
+        // A reload may have come while the certificate was read: take the newest.
+        config: this.#cfg.appConfig,
+        secrets: this.#cfg.secrets ?? {},
         env: process.env,
         log: log.child('app-api'),
       });

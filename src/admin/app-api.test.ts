@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { ErrorCode, PillionError } from '../core/errors.ts';
 import { Logger, LogOutput } from '../core/log.ts';
 import { AppApi } from './app-api.ts';
 
@@ -93,4 +94,29 @@ test('the config API over a Unix socket: config, secrets, reload, refusals', asy
   const logged = lines.join('\n');
   assert.doesNotMatch(logged, /pw-one|from-env|from-file/);
   assert.equal(logged.includes(token), false);
+});
+
+test('a config API address in use is PILLION_LISTEN_FAILED naming app.api.listen', async () => {
+  const log = new Logger(new LogOutput(new Writable({ write: (_c, _e, cb) => cb() })), 'app-api');
+  const first = new AppApi({ listen: '127.0.0.1:0', config: null, secrets: {}, env: {}, log });
+  await first.start();
+  const port = new URL(first.env().PILLION_API_URL).port;
+  const second = new AppApi({
+    listen: `127.0.0.1:${port}`,
+    config: null,
+    secrets: {},
+    env: {},
+    log,
+  });
+  await assert.rejects(second.start(), (err: unknown) => {
+    assert.ok(err instanceof PillionError);
+    assert.equal(err.code, ErrorCode.LISTEN_FAILED);
+    assert.match(
+      err.message,
+      /^app\.api\.listen: the config API cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/,
+    );
+    return true;
+  });
+  await second.stop(AbortSignal.timeout(1000));
+  await first.stop(AbortSignal.timeout(1000));
 });

@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SecretRef } from '../config/schema.ts';
 import type { Concern } from '../core/concern.ts';
+import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { SecretStore } from './secret-store.ts';
 
@@ -57,7 +58,15 @@ export class AppApi implements Concern {
     this.#server = server;
     const { listen } = this.#opts;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new PillionError(
+            ErrorCode.LISTEN_FAILED,
+            `app.api.listen: the config API cannot listen on ${listen} (${err.code ?? err.message}); choose another address`,
+            { cause: err },
+          ),
+        ),
+      );
       if (listen.startsWith('unix:')) {
         const path = listen.slice(5);
         rmSync(path, { force: true });
