@@ -309,6 +309,23 @@ describe('invalid configs', () => {
 });
 
 describe('YAML syntax errors', () => {
+  test('an unclosed quote points at the quote that opened it', () => {
+    try {
+      parseConfig('app:\n  config:\n    token: "hunter2\n    other: 1\n', 'pillion.yaml', ENV);
+      assert.fail('rejected');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(
+        err.issues[0].text,
+        [
+          'pillion.yaml:3:12: yaml: YAML syntax error (MISSING_CHAR): Missing closing "quote',
+          '  3 |     token: "*******',
+          '    |            ^',
+        ].join('\n'),
+      );
+    }
+  });
+
   test('show the line, values masked, with a caret under the column', () => {
     const yaml = 'app:\n  config:\n    token: "hunter2\n';
     assert.throws(

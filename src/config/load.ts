@@ -55,7 +55,14 @@ export function parseConfig(
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) =>
-        fmt({ offset: e.pos[0], path: 'yaml', message: syntaxMessage(e.code, e.message) }, true),
+        fmt(
+          {
+            offset: syntaxOffset(text, e.code, e.message, e.pos[0]),
+            path: 'yaml',
+            message: syntaxMessage(e.code, e.message),
+          },
+          true,
+        ),
       ),
     );
   }
@@ -100,6 +107,24 @@ export function loadConfigFile(
     );
   }
   return parseConfig(text, file, env);
+}
+
+/**
+ * Where to point for a syntax error. The parser reports an unclosed quote where the text
+ * ends; the quote that opened it, on the last line with an odd count of that quote before
+ * there, is where the fix goes.
+ */
+function syntaxOffset(text: string, code: string, message: string, pos: number): number {
+  const quote = code === 'MISSING_CHAR' ? /closing (["'])/.exec(message)?.[1] : undefined;
+  if (!quote) return pos;
+  const lines = text.slice(0, pos).split('\n');
+  let start = pos - (lines.at(-1)?.length ?? 0);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const n = lines[i].split(quote).length - 1;
+    if (n % 2 === 1) return start + lines[i].lastIndexOf(quote);
+    start -= (lines[i - 1]?.length ?? 0) + 1;
+  }
+  return pos;
 }
 
 function syntaxMessage(code: string, message: string): string {
