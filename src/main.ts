@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { configCommand, schemaCommand, validateCommand } from './cli/config-commands.ts';
 import { runCommand } from './cli/run.ts';
 import { MAIN_HELP, usageError } from './cli/usage.ts';
 import { ErrorCode, exitCodeFor, PillionError } from './core/errors.ts';
@@ -12,6 +13,12 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run':
       return runCommand(rest, log);
+    case 'validate':
+      return validateCommand(rest);
+    case 'schema':
+      return schemaCommand();
+    case 'config':
+      return configCommand(rest);
     case '--version':
     case '-v': {
       const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

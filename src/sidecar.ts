@@ -1,6 +1,8 @@
 // Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, and
 // turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
 import { createServer } from 'node:net';
+import { AppApi } from './admin/app-api.ts';
+import type { SecretRef } from './config/schema.ts';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
@@ -20,16 +22,28 @@ export interface RunConfig {
   drainTimeoutMs: number;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** The config file in use, if any (set with the fields below). */
+  configFile?: string;
+  /** `app.config`: served to the app at GET /v1/config. */
+  appConfig?: unknown;
+  /** `app.secrets`: served to the app at GET /v1/secrets/NAME. */
+  secrets?: Record<string, SecretRef>;
+  /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
+  apiListen?: string;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
 const FORWARDED = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 const SHUTDOWN = ['SIGTERM', 'SIGINT'] as const;
 
+/** Fields of RunConfig a reload applies to a running Pillion; any other change needs a restart. */
+export const LIVE_FIELDS = ['appConfig', 'secrets', 'drainTimeoutMs'] as const;
+
 export class Sidecar {
-  readonly #cfg: RunConfig;
+  #cfg: RunConfig;
   readonly #log: Logger;
   #ingress: Ingress | undefined;
+  #api: AppApi | undefined;
 
   constructor(cfg: RunConfig, log: Logger) {
     this.#cfg = cfg;
@@ -38,6 +52,29 @@ export class Sidecar {
 
   get ingress(): Ingress | undefined {
     return this.#ingress;
+  }
+
+  /**
+   * Applies a reloaded config: the live fields take effect at once (the app hears of config
+   * and secret changes on its watch stream); returns the changed fields that need a restart,
+   * which keep their running values.
+   */
+  async reload(next: RunConfig): Promise<string[]> {
+    const cur = this.#cfg;
+    const needRestart = (Object.keys({ ...cur, ...next }) as (keyof RunConfig)[]).filter(
+      (k) =>
+        !(LIVE_FIELDS as readonly string[]).includes(k) &&
+        k !== 'configFile' &&
+        JSON.stringify(cur[k]) !== JSON.stringify(next[k]),
+    );
+    await this.#api?.update(next.appConfig, next.secrets ?? {});
+    this.#cfg = {
+      ...cur,
+      appConfig: next.appConfig,
+      secrets: next.secrets,
+      drainTimeoutMs: next.drainTimeoutMs,
+    };
+    return needRestart;
   }
 
   /** Runs until the app exits or Pillion is told to stop; resolves with the exit code. */
@@ -52,6 +89,20 @@ export class Sidecar {
     });
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
+    // With a config file, the app gets its config and secrets API (a child only: an attached
+    // app cannot be handed the token).
+    if (cfg.command && cfg.configFile !== undefined) {
+      this.#api = new AppApi({
+        listen: cfg.apiListen ?? '127.0.0.1:0',
+        // A reload may have come while the certificate was read: take the newest.
+        config: this.#cfg.appConfig,
+        secrets: this.#cfg.secrets ?? {},
+        env: process.env,
+        log: log.child('app-api'),
+      });
+      await this.#api.start();
+      Object.assign(env, this.#api.env());
+    }
     const supervisor = new Supervisor({
       command: cfg.command,
       appPort: cfg.appPort,
@@ -95,7 +146,7 @@ export class Sidecar {
         stopRequested,
         supervisor.exited.then(() => 'exited' as const),
       ]);
-      const drain = AbortSignal.timeout(cfg.drainTimeoutMs);
+      const drain = AbortSignal.timeout(this.#cfg.drainTimeoutMs);
       if (first === 'exited') {
         log.info('app exited by itself; draining');
         await ingress.stop(drain);
@@ -103,12 +154,13 @@ export class Sidecar {
       }
       log.info('stop signal received; draining', {
         signal: first,
-        drain_timeout_ms: cfg.drainTimeoutMs,
+        drain_timeout_ms: this.#cfg.drainTimeoutMs,
       });
       await ingress.stop(drain);
       await supervisor.stop(drain, first);
       return cfg.command ? await supervisor.exited : 0;
     } finally {
+      await this.#api?.stop(AbortSignal.timeout(1000));
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of FORWARDED) process.off(sig, onForward);
     }

@@ -1,6 +1,9 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
+import { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
@@ -15,20 +18,20 @@ const OPTIONS = {
   'stop-timeout': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
+  config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. */
-export function parseRunArgs(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): RunConfig | undefined {
+type RunFlagValues = ReturnType<
+  typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
+>['values'];
+
+/** Splits `pillion run` arguments into flag values and the app's command (after `--`). */
+export function parseRunFlags(args: string[]): { values: RunFlagValues; command: string[] } {
   const sep = args.indexOf('--');
   const flags = sep === -1 ? args : args.slice(0, sep);
   const command = sep === -1 ? [] : args.slice(sep + 1);
-  let values: ReturnType<
-    typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>
-  >['values'];
+  let values: RunFlagValues;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -40,18 +43,33 @@ export function parseRunArgs(
   } catch (err) {
     throw usageError((err as Error).message.split('\n')[0], 'pillion run');
   }
-  if (values.help) {
-    process.stdout.write(RUN_HELP);
-    return undefined;
-  }
   if (positionals.length > 0) {
     throw usageError(
       `unexpected argument '${positionals[0]}': the app's command goes after --, as in pillion run -- ${positionals.join(' ')}`,
       'pillion run',
     );
   }
+  return { values, command };
+}
+
+/**
+ * Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. With a
+ * loaded config file, each flag overrides its field and the file fills in the rest.
+ */
+export function parseRunArgs(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  file?: LoadedConfig,
+): RunConfig | undefined {
+  const { values, command: argv } = parseRunFlags(args);
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return undefined;
+  }
+  const fc = file?.config;
+  const command = argv.length > 0 ? argv : (fc?.app?.command ?? []);
   const appPort =
-    values['app-port'] === undefined ? undefined : parsePort(values['app-port'], '--app-port');
+    values['app-port'] === undefined ? fc?.app?.port : parsePort(values['app-port'], '--app-port');
   if (command.length === 0 && appPort === undefined) {
     throw usageError(
       "missing the app's command: pillion run -- CMD [ARGS...], or --app-port N to attach to a running app",
@@ -64,26 +82,131 @@ export function parseRunArgs(
       'pillion run',
     );
   }
-  const [listenHost, listenPort] = parseListen(values.listen ?? '0.0.0.0:8443');
-  return {
+  const [listenHost, listenPort] = parseListen(
+    values.listen ?? fc?.ingress?.listen ?? '0.0.0.0:8443',
+  );
+  const cfg: RunConfig = {
     command: command.length > 0 ? command : undefined,
     listenHost,
     listenPort,
     appPort,
-    certFile: values.cert,
-    keyFile: values.key,
-    stateDir: values['state-dir'] ?? defaultStateDir(env),
-    drainTimeoutMs: duration(values['drain-timeout'], '--drain-timeout', 10_000),
-    stopTimeoutMs: duration(values['stop-timeout'], '--stop-timeout', 10_000),
-    readyTimeoutMs: duration(values['ready-timeout'], '--ready-timeout', 10_000),
+    certFile: values.cert ?? fc?.ingress?.tls?.cert,
+    keyFile: values.key ?? fc?.ingress?.tls?.key,
+    stateDir: values['state-dir'] ?? fc?.state_dir ?? defaultStateDir(env),
+    drainTimeoutMs: duration(
+      values['drain-timeout'],
+      '--drain-timeout',
+      fileMs(fc?.drain?.timeout),
+    ),
+    stopTimeoutMs: duration(
+      values['stop-timeout'],
+      '--stop-timeout',
+      fileMs(fc?.app?.stop_timeout),
+    ),
+    readyTimeoutMs: duration(
+      values['ready-timeout'],
+      '--ready-timeout',
+      fileMs(fc?.app?.ready_timeout),
+    ),
   };
+  if (file) {
+    cfg.configFile = file.file;
+    cfg.appConfig = fc?.app?.config;
+    cfg.secrets = fc?.app?.secrets ?? {};
+    cfg.apiListen = fc?.app?.api?.listen;
+  }
+  return cfg;
+}
+
+/** Where the config file is: --config, else $PILLION_CONFIG, else ./pillion.yaml if it exists. */
+export function findConfigFile(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string | undefined {
+  if (flag !== undefined) return flag;
+  if (env.PILLION_CONFIG) return env.PILLION_CONFIG;
+  const local = join(cwd, 'pillion.yaml');
+  return existsSync(local) ? 'pillion.yaml' : undefined;
+}
+
+/** Reads the config `pillion run` would use (or undefined without one) and merges the flags. */
+export function resolveRunConfig(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): RunConfig | undefined {
+  const { values } = parseRunFlags(args);
+  if (values.help) return parseRunArgs(args, env);
+  const path = findConfigFile(values.config, env, cwd);
+  const file = path === undefined ? undefined : loadConfigFile(path, env, cwd);
+  return parseRunArgs(args, env, file);
+}
+
+/** A duration from the file (seconds as a number, or text with a unit) in ms; 10 s if absent. */
+function fileMs(v: string | number | undefined): number {
+  if (v === undefined) return 10_000;
+  return parseDuration(String(v)) ?? 10_000;
 }
 
 /** `pillion run`: resolves with the process exit code. */
 export async function runCommand(args: string[], log: Logger): Promise<number> {
-  const cfg = parseRunArgs(args);
+  const cfg = resolveRunConfig(args);
   if (!cfg) return 0;
-  return new Sidecar(cfg, log).run();
+  const sidecar = new Sidecar(cfg, log);
+  const watcher =
+    cfg.configFile === undefined ? undefined : watchConfig(cfg.configFile, args, sidecar, log);
+  try {
+    return await sidecar.run();
+  } finally {
+    watcher?.close();
+  }
+}
+
+/** The pillion.yaml field of each RunConfig field, for reload messages. */
+const FIELD_OF: Record<string, string> = {
+  command: 'app.command',
+  appPort: 'app.port',
+  listenHost: 'ingress.listen',
+  listenPort: 'ingress.listen',
+  certFile: 'ingress.tls.cert',
+  keyFile: 'ingress.tls.key',
+  stateDir: 'state_dir',
+  stopTimeoutMs: 'app.stop_timeout',
+  readyTimeoutMs: 'app.ready_timeout',
+  apiListen: 'app.api.listen',
+};
+
+/** Reloads the config file on change; flags keep overriding the file. */
+function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger): ConfigWatcher {
+  const clog = log.child('config');
+  const watcher = new ConfigWatcher({
+    file,
+    apply: async (loaded) => {
+      const next = parseRunArgs(args, process.env, loaded);
+      if (!next) return;
+      const needRestart = await sidecar.reload(next);
+      if (needRestart.length > 0)
+        clog.warn('config fields changed that apply only at the next start; not applied', {
+          fields: [...new Set(needRestart.map((k) => FIELD_OF[k] ?? k))],
+        });
+    },
+    applied: (counts) =>
+      clog.info('config reloaded', { file, reloads: counts.applied, rejected: counts.rejected }),
+    rejected: (err, counts) => {
+      const e = err as Error & { code?: string };
+      // The message names file, line and field, never a value.
+      clog.error('config rejected; the last good config stays in force', {
+        file,
+        code: e.code ?? 'PILLION_INTERNAL',
+        errors: e.message.split('\n'),
+        reloads: counts.applied,
+        rejected: counts.rejected,
+      });
+    },
+  });
+  watcher.start();
+  return watcher;
 }
 
 function defaultStateDir(env: NodeJS.ProcessEnv): string {

@@ -10,6 +10,9 @@ export const MAIN_HELP = `pillion — a sidecar for any application
 Usage:
   pillion run [flags] -- CMD [ARGS...]   start the app and serve it over HTTPS
   pillion run --app-port N [flags]       attach to an app already listening on port N
+  pillion validate [FILE]                check a pillion.yaml; exit 0 if valid, 1 if not
+  pillion config [FILE]                  print the effective config, secrets redacted
+  pillion schema                         print the JSON Schema of pillion.yaml
   pillion --version                      print the version
   pillion --help                         print this help
 
@@ -31,6 +34,8 @@ Flags:
   --drain-timeout D      how long requests in flight may finish on shutdown (default 10s)
   --stop-timeout D       grace between the stop signal and SIGKILL for the app (default 10s)
   --ready-timeout D      how long a request waits for the app to be ready before 503 (default 10s)
+  -c, --config FILE      the config file (default $PILLION_CONFIG, else ./pillion.yaml if
+                         present); each flag overrides its field of the file
   --state-dir DIR        where the generated certificate is kept
                          (default $PILLION_STATE_DIR, else $XDG_STATE_HOME/pillion,
                           else ~/.local/state/pillion)

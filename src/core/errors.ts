@@ -11,6 +11,8 @@ export const ErrorCode = {
   APP_UNREACHABLE: 'PILLION_APP_UNREACHABLE',
   APP_RESET: 'PILLION_APP_RESET',
   DRAINING: 'PILLION_DRAINING',
+  CONFIG_INVALID: 'PILLION_CONFIG_INVALID',
+  CONFIG_UNREADABLE: 'PILLION_CONFIG_UNREADABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError } from '../config/load.ts';
+import { ErrorCode, PillionError } from '../core/errors.ts';
+import { findConfigFile, resolveRunConfig } from './run.ts';
+
+const ENV = { HOME: '/home/u' };
+
+function dirWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-cfg-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+const FULL = `app:
+  command: [node, app.js]
+  port: 3000
+  stop_timeout: 5s
+  ready_timeout: 2
+  config: { feature_x: true }
+  secrets:
+    api_key: { env: API_KEY }
+ingress:
+  listen: 127.0.0.1:9443
+  tls: { cert: /tls/crt.pem, key: /tls/key.pem }
+drain:
+  timeout: 30s
+state_dir: /srv/state
+`;
+
+describe('pillion run with a config file', () => {
+  test('every field of the file reaches the RunConfig', () => {
+    const dir = dirWith({ 'pillion.yaml': FULL });
+    assert.deepEqual(resolveRunConfig([], ENV, dir), {
+      command: ['node', 'app.js'],
+      listenHost: '127.0.0.1',
+      listenPort: 9443,
+      appPort: 3000,
+      certFile: '/tls/crt.pem',
+      keyFile: '/tls/key.pem',
+      stateDir: '/srv/state',
+      drainTimeoutMs: 30_000,
+      stopTimeoutMs: 5_000,
+      readyTimeoutMs: 2_000,
+      configFile: 'pillion.yaml',
+      appConfig: { feature_x: true },
+      secrets: { api_key: { env: 'API_KEY' } },
+      apiListen: undefined,
+    });
+  });
+
+  test('every flag overrides its field of the file', () => {
+    const dir = dirWith({ 'pillion.yaml': FULL });
+    const cfg = resolveRunConfig(
+      [
+        '--listen=:1',
+        '--app-port=2',
+        '--cert=c',
+        '--key=k',
+        '--drain-timeout=3',
+        '--stop-timeout=4',
+        '--ready-timeout=5',
+        '--state-dir=/d',
+        '--',
+        'other',
+      ],
+      ENV,
+      dir,
+    );
+    assert.ok(cfg);
+    assert.deepEqual(
+      [
+        cfg.command,
+        cfg.listenHost,
+        cfg.listenPort,
+        cfg.appPort,
+        cfg.certFile,
+        cfg.keyFile,
+        cfg.drainTimeoutMs,
+        cfg.stopTimeoutMs,
+        cfg.readyTimeoutMs,
+        cfg.stateDir,
+      ],
+      [['other'], '0.0.0.0', 1, 2, 'c', 'k', 3000, 4000, 5000, '/d'],
+    );
+  });
+
+  test('--config, then PILLION_CONFIG, then ./pillion.yaml', () => {
+    const dir = dirWith({ 'pillion.yaml': 'app: { port: 1 }', 'a.yaml': 'app: { port: 2 }' });
+    const b = join(dir, 'b.yaml');
+    writeFileSync(b, 'app: { port: 3 }');
+    assert.equal(
+      resolveRunConfig(['--config', 'a.yaml'], { ...ENV, PILLION_CONFIG: b }, dir)?.appPort,
+      2,
+    );
+    assert.equal(resolveRunConfig(['-c', 'a.yaml'], ENV, dir)?.appPort, 2);
+    assert.equal(resolveRunConfig([], { ...ENV, PILLION_CONFIG: b }, dir)?.appPort, 3);
+    assert.equal(resolveRunConfig([], ENV, dir)?.appPort, 1);
+    assert.equal(findConfigFile(undefined, ENV, dirWith({})), undefined);
+  });
+
+  test('without a file, nothing of the config API is set', () => {
+    const cfg = resolveRunConfig(['--', 'app'], ENV, dirWith({}));
+    assert.ok(cfg);
+    assert.equal('configFile' in cfg, false);
+  });
+
+  test('an invalid file fails before anything runs, naming every problem', () => {
+    const dir = dirWith({ 'pillion.yaml': 'app:\n  port: x\ningress:\n  lisen: 1\n' });
+    assert.throws(
+      () => resolveRunConfig([], ENV, dir),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(
+          err.message,
+          "pillion.yaml:2:9: app.port: expected a whole number from 1 to 65535, got a string\npillion.yaml:4:3: ingress.lisen: unknown key; did you mean 'listen'?",
+        );
+        return true;
+      },
+    );
+  });
+
+  test('a missing --config file is PILLION_CONFIG_UNREADABLE', () => {
+    assert.throws(
+      () => resolveRunConfig(['--config', 'nope.yaml'], ENV, dirWith({})),
+      (err: unknown) => err instanceof PillionError && err.code === ErrorCode.CONFIG_UNREADABLE,
+    );
+  });
+});

@@ -1,0 +1,115 @@
+// Renders docs/config.md from the schema, so the reference cannot drift from what is checked.
+import { ConfigSchema } from './schema.ts';
+
+type SchemaNode = {
+  type?: string;
+  const?: unknown;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  required?: string[];
+  items?: SchemaNode;
+  minimum?: number;
+  maximum?: number;
+  default?: unknown;
+  description?: string;
+  'x-kind'?: string;
+  'x-live'?: boolean;
+  'x-not-yet'?: string;
+  'x-default'?: string;
+};
+
+const HEADER = `# pillion.yaml reference
+
+<!-- Generated from src/config/schema.ts by \`npm run docs:config\`; a test fails when it is stale. -->
+
+Pillion reads one file, \`pillion.yaml\`: the one given by \`--config FILE\`, else by
+\`$PILLION_CONFIG\`, else \`./pillion.yaml\` if it exists. Every flag of \`pillion run\` maps to a
+field below and overrides it. \`pillion schema\` prints the JSON Schema of the file (point your
+editor's YAML support at it for completion); \`pillion validate [FILE]\` checks a file and exits
+0 or 1; \`pillion config [FILE]\` prints the effective config, defaults filled in and secrets
+redacted.
+
+- **Environment:** \`\${NAME}\` and \`\${NAME:-default}\` in any value are replaced from Pillion's
+  environment (the default also applies when the variable is empty); \`$$\` is a literal \`$\`. A
+  variable that is unset without a default is an error. A value from the environment is read as
+  a number or boolean where the field wants one.
+- **Durations** are seconds (\`10\`, \`1.5\`) or carry a unit (\`500ms\`, \`10s\`, \`2m\`, \`1h\`),
+  at most 24 days. **Sizes** are bytes (\`512\`) or carry a unit (\`16KiB\`, \`1MiB\`, \`1GB\`).
+- **Errors** name the file, line, column and field, all at once:
+  \`pillion.yaml:12:5: ingress.tls.cert: expected a file path, got a number\`. An unknown key gets a
+  "did you mean"; a YAML syntax error shows the line (its values masked) with a caret. A value is
+  never echoed in an error, as it may be a secret.
+- **Reserved names:** a section or field marked *not supported yet* is part of the shape but its
+  feature has not landed; a file that sets it is rejected rather than silently half-applied.
+
+## Hot reload
+
+Pillion watches the directory of the config file (and of its target, when the file is a
+symlink), so an edit in place, an atomic rename and a Kubernetes ConfigMap \`..data\` symlink
+swap are all seen. A changed file is parsed and validated whole first. If it is invalid, it is
+rejected: the errors are logged (\`config rejected; the last good config stays in force\`, with
+\`code\`, \`errors\` and the counters \`reloads\` and \`rejected\`) and nothing changes. If it is
+valid, the fields marked **live** below apply at once, without dropping a connection (the app
+hears of \`app.config\` and secret changes on its watch stream), and the event
+\`config reloaded\` is logged with the same counters. A changed field marked **restart** keeps its
+running value until Pillion is restarted; the event
+\`config fields changed that apply only at the next start; not applied\` names it (restarting the
+app by policy on such a change is *not supported yet*: it comes with restart policies). SIGHUP
+is not taken for reloads: it goes to the app.
+
+## Fields
+
+| field | type | default | reload | description |
+|---|---|---|---|---|
+`;
+
+function typeOf(s: SchemaNode): string {
+  if (s['x-kind'] === 'duration') return 'duration';
+  if (s['x-kind'] === 'listen') return 'HOST:PORT';
+  if (s['x-kind'] === 'path') return 'path';
+  if (s['x-kind'] === 'size') return 'size';
+  if (s.const !== undefined) return `\`${String(s.const)}\``;
+  if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.type === 'array') return `list of ${typeOf(s.items ?? {})}`;
+  if (s.type === 'integer' && s.minimum !== undefined && s.maximum !== undefined)
+    return `integer ${s.minimum}–${s.maximum}`;
+  if (s.type === 'object') return s.patternProperties ? 'map of NAME →' : 'map';
+  return s.type ?? 'any';
+}
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+function rows(s: SchemaNode, path: string, out: string[]): void {
+  for (const [key, sub] of Object.entries(s.properties ?? {})) {
+    const p = path ? `${path}.${key}` : key;
+    const required = s.required?.includes(key) ? ' (required)' : '';
+    const def = sub['x-default'] ?? (sub.default !== undefined ? `\`${String(sub.default)}\`` : '');
+    const reload = sub['x-not-yet']
+      ? ''
+      : sub['x-live'] === true
+        ? 'live'
+        : sub['x-live'] === false
+          ? 'restart'
+          : '';
+    const desc = sub['x-not-yet']
+      ? `*Not supported yet* (reserved for ${sub['x-not-yet']}). ${sub.description ?? ''}`
+      : (sub.description ?? '');
+    out.push(
+      `| \`${p}\`${required} | ${cell(typeOf(sub))} | ${cell(def)} | ${reload} | ${cell(desc.trim())} |`,
+    );
+    if (sub['x-not-yet']) continue;
+    if (sub.type === 'object') rows(sub, p, out);
+    const entry = Object.values(sub.patternProperties ?? {})[0];
+    if (entry?.type === 'object') rows(entry, `${p}.NAME`, out);
+  }
+}
+
+/** The whole of docs/config.md. */
+export function renderConfigDocs(): string {
+  const out: string[] = [];
+  rows(ConfigSchema as unknown as SchemaNode, '', out);
+  return `${HEADER}${out.join('\n')}\n`;
+}

@@ -1,0 +1,66 @@
+// The effective config as `pillion config` prints it: defaults filled in from the schema, and
+// anything that may be a secret redacted.
+import { formatPath } from './validate.ts';
+
+type SchemaNode = {
+  type?: string;
+  default?: unknown;
+  properties?: Record<string, SchemaNode>;
+  'x-not-yet'?: string;
+};
+
+export const REDACTED = '<redacted>';
+/** Names that suggest a secret, in keys under app.config and in environment variable names. */
+const SECRET_NAME = /pass|secret|token|key|cred|auth|private|cookie|session|signature/i;
+
+/** The value with every default of the schema filled in where the file leaves it out. */
+export function withDefaults(schema: unknown, value: unknown): unknown {
+  const s = schema as SchemaNode;
+  if (s.type !== 'object' || !s.properties) return value;
+  if (value !== undefined && (typeof value !== 'object' || value === null)) return value;
+  const v = (value ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...v };
+  for (const [k, sub] of Object.entries(s.properties)) {
+    if (sub['x-not-yet'] !== undefined) continue;
+    if (v[k] !== undefined) out[k] = withDefaults(sub, v[k]);
+    else if (sub.default !== undefined) out[k] = sub.default;
+    else if (sub.type === 'object' && hasDefaults(sub)) out[k] = withDefaults(sub, undefined);
+  }
+  return out;
+}
+
+function hasDefaults(s: SchemaNode): boolean {
+  return Object.values(s.properties ?? {}).some(
+    (p) => p['x-not-yet'] === undefined && (p.default !== undefined || hasDefaults(p)),
+  );
+}
+
+/**
+ * Redacts what may be a secret: every string under `app.config` that came from the
+ * environment or sits under a key named like a secret, and any value taken from a variable
+ * named like one (`${DB_PASSWORD}`).
+ */
+export function redact(value: unknown, fromEnv: Map<string, string[]>): unknown {
+  const visit = (
+    v: unknown,
+    path: (string | number)[],
+    inAppConfig: boolean,
+    secretKey: boolean,
+  ): unknown => {
+    if (Array.isArray(v)) return v.map((x, i) => visit(x, [...path, i], inAppConfig, secretKey));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        const sub = [...path, k];
+        const inConfig = inAppConfig || formatPath(sub) === 'app.config';
+        out[k] = visit(x, sub, inConfig, secretKey || (inAppConfig && SECRET_NAME.test(k)));
+      }
+      return out;
+    }
+    const vars = fromEnv.get(formatPath(path));
+    if (secretKey && v !== null && v !== undefined) return REDACTED;
+    if (vars && (inAppConfig || vars.some((n) => SECRET_NAME.test(n)))) return REDACTED;
+    return v;
+  };
+  return visit(value, [], false, false);
+}

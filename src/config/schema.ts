@@ -1,0 +1,291 @@
+// The one schema of pillion.yaml: the source of the TypeScript types, of the published JSON
+// Schema (`pillion schema`), of the validator and of docs/config.md.
+import Type, { type Static } from 'typebox';
+
+/** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
+export interface Annotations {
+  /** How a string is parsed beyond its JSON type. */
+  'x-kind'?: 'duration' | 'size' | 'listen' | 'path';
+  /** Applies to a running Pillion on reload, or needs a restart. */
+  'x-live'?: boolean;
+  /** A reserved name whose feature has not landed: present in a file, it is an error. */
+  'x-not-yet'?: string;
+  /** Default shown in the docs when it is not a plain value (e.g. "detected"). */
+  'x-default'?: string;
+  /** What a pattern means, for error messages: "a signal name such as SIGTERM". */
+  'x-expected'?: string;
+  /** What the keys of a map with free names must look like, for error messages. */
+  'x-key-expected'?: string;
+}
+
+/** `10`, `10s`, `500ms`, `1.5m`, `1h`: a bare number means seconds (as on the command line). */
+export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h)?$';
+/** `512`, `16KiB`, `1MiB`, `1.5GB`: a bare number means bytes. */
+export const SIZE_PATTERN = '^\\d+(\\.\\d+)?(B|KB|KiB|MB|MiB|GB|GiB)?$';
+/** `HOST:PORT`, `[::]:PORT` or `:PORT`. */
+export const LISTEN_PATTERN = '^(\\[[^\\]]+\\]|[^:\\[\\]]*):\\d+$';
+
+function duration(description: string, def: string, live: boolean, notYet?: string) {
+  return Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Number({ minimum: 0 })], {
+    description,
+    default: def,
+    'x-kind': 'duration',
+    'x-live': live,
+    ...(notYet ? { 'x-not-yet': notYet } : {}),
+  });
+}
+
+function listen(description: string, def: string, notYet?: string) {
+  return Type.String({
+    pattern: LISTEN_PATTERN,
+    description,
+    default: def,
+    'x-kind': 'listen',
+    'x-live': false,
+    ...(notYet ? { 'x-not-yet': notYet } : {}),
+  });
+}
+
+const SecretRef = Type.Object(
+  {
+    file: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Read the secret from this file on each request (watched for changes).',
+        'x-kind': 'path',
+      }),
+    ),
+    env: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+        'x-expected': 'an environment variable name such as API_KEY',
+        description: "Read the secret from this variable of Pillion's environment.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    maxProperties: 1,
+    description: 'Where one secret comes from: exactly one of `file` or `env`.',
+  },
+);
+
+const App = Type.Object(
+  {
+    command: Type.Optional(
+      Type.Array(Type.String(), {
+        minItems: 1,
+        description:
+          "The app's command and its arguments, run without a shell. The command after `--` on the command line wins. Absent: attach to an app already listening on `app.port`.",
+        'x-live': false,
+      }),
+    ),
+    port: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description:
+          "The app's plain HTTP port (`--app-port`). Absent: detected from the app's process tree.",
+        'x-default': 'detected',
+        'x-live': false,
+      }),
+    ),
+    restart: Type.Optional(
+      Type.Union([Type.Literal('never'), Type.Literal('on-failure'), Type.Literal('always')], {
+        description: 'When the app is restarted after it exits.',
+        'x-not-yet': 'restart policies',
+      }),
+    ),
+    stop_signal: Type.Optional(
+      Type.String({
+        pattern: '^SIG[A-Z0-9]+$',
+        'x-expected': 'a signal name such as SIGTERM',
+        description: 'The signal that asks the app to stop.',
+        'x-not-yet': 'a configurable stop signal',
+      }),
+    ),
+    stop_timeout: Type.Optional(
+      duration('Grace between the stop signal and SIGKILL (`--stop-timeout`).', '10s', false),
+    ),
+    ready_timeout: Type.Optional(
+      duration(
+        'How long a request waits for the app to be ready before a 503 (`--ready-timeout`).',
+        '10s',
+        false,
+      ),
+    ),
+    readiness: Type.Optional(
+      Type.Object(
+        {
+          http: Type.Optional(Type.String()),
+          tcp: Type.Optional(Type.Boolean()),
+          exec: Type.Optional(Type.Array(Type.String())),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'How the app is known to be ready: `{ http: /path }`, `{ tcp: true }` or `{ exec: [cmd] }`.',
+          'x-not-yet': 'readiness checks',
+        },
+      ),
+    ),
+    config: Type.Optional(
+      Type.Unknown({
+        description: 'Any value: served to the app as JSON at `GET /v1/config` of the config API.',
+        'x-live': true,
+      }),
+    ),
+    secrets: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), SecretRef, {
+        'x-key-expected': 'a secret name of letters, digits, _ . or -',
+        description:
+          'Secrets served to the app at `GET /v1/secrets/NAME`, each from a file or an environment variable. Only where they come from is written here, never a value.',
+        'x-live': true,
+      }),
+    ),
+    api: Type.Optional(
+      Type.Object(
+        {
+          listen: Type.Optional(
+            Type.String({
+              pattern: '^(127\\.0\\.0\\.1:\\d+|\\[::1\\]:\\d+|localhost:\\d+|unix:.+)$',
+              'x-expected': 'a loopback address such as 127.0.0.1:0, or unix:/path/to.sock',
+              description:
+                'Where the config API listens: a loopback `127.0.0.1:PORT` (0: any free port) or `unix:/path/to.sock`.',
+              default: '127.0.0.1:0',
+              'x-live': false,
+            }),
+          ),
+        },
+        { additionalProperties: false, description: "The app's config and secrets API." },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'The app Pillion runs and serves.' },
+);
+
+const Ingress = Type.Object(
+  {
+    listen: Type.Optional(listen('Where HTTPS is served (`--listen`).', '0.0.0.0:8443')),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          cert: Type.String({
+            minLength: 1,
+            description: 'PEM certificate chain (`--cert`).',
+            'x-kind': 'path',
+            'x-live': false,
+          }),
+          key: Type.String({
+            minLength: 1,
+            description: 'PEM private key of `cert` (`--key`).',
+            'x-kind': 'path',
+            'x-live': false,
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Certificate and key. Absent: a generated self-signed pair.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'The HTTPS listener in front of the app.' },
+);
+
+const Egress = Type.Object(
+  {
+    listen: Type.Optional(listen('Where the local egress port listens.', '127.0.0.1:14001')),
+    services: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object({
+          endpoints: Type.Array(Type.String()),
+          timeout: Type.Optional(duration('Upstream timeout.', '2s', false)),
+        }),
+      ),
+    ),
+  },
+  {
+    description: 'The local egress port to upstream services.',
+    'x-not-yet': 'the egress port',
+  },
+);
+
+const Admin = Type.Object(
+  { listen: Type.Optional(listen('Where the admin API listens.', '127.0.0.1:14000')) },
+  { description: 'The admin API.', 'x-not-yet': 'the admin API' },
+);
+
+const Logs = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Literal('json', {
+        description: 'Line format of everything Pillion prints on stdout.',
+        default: 'json',
+        'x-live': false,
+      }),
+    ),
+  },
+  { additionalProperties: false, description: "Pillion's log output." },
+);
+
+const Drain = Type.Object(
+  {
+    delay: Type.Optional(
+      duration(
+        'Wait before the listener stops accepting on shutdown.',
+        '0s',
+        false,
+        'a drain delay',
+      ),
+    ),
+    timeout: Type.Optional(
+      duration(
+        'How long requests in flight may finish on shutdown (`--drain-timeout`).',
+        '10s',
+        true,
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Shutdown: how requests in flight are drained.' },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    app: Type.Optional(App),
+    ingress: Type.Optional(Ingress),
+    egress: Type.Optional(Egress),
+    admin: Type.Optional(Admin),
+    logs: Type.Optional(Logs),
+    drain: Type.Optional(Drain),
+    state_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Where the generated certificate is kept (`--state-dir`). Absent: `$PILLION_STATE_DIR`, else `$XDG_STATE_HOME/pillion`, else `~/.local/state/pillion`.',
+        'x-kind': 'path',
+        'x-live': false,
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    title: 'pillion.yaml',
+    description: 'Configuration of Pillion, the sidecar for any application.',
+  },
+);
+
+/** A validated pillion.yaml, as written (durations still text; defaults not applied). */
+export type FileConfig = Static<typeof ConfigSchema>;
+export type SecretRef = Static<typeof SecretRef>;
+
+/** The published JSON Schema: what `pillion schema` prints. */
+export function jsonSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://pillion.dev/schema/pillion.yaml.json',
+    ...(JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown>),
+  };
+}

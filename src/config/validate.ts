@@ -1,0 +1,361 @@
+// Walks the YAML tree beside the schema, so every problem is reported at once with the
+// position of the node it concerns, and builds the plain value (environment expanded) as it goes.
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  type Node,
+  type Pair,
+  type Scalar,
+  type YAMLMap,
+} from 'yaml';
+import { parseDuration } from '../core/duration.ts';
+import { expandEnv } from './expand.ts';
+import type { Annotations } from './schema.ts';
+import { parseSize } from './size.ts';
+import { didYouMean } from './suggest.ts';
+
+/** One problem found in a config file; `offset` is a character offset into the source. */
+export interface Issue {
+  offset: number;
+  path: string;
+  message: string;
+}
+
+/** A JSON Schema node as TypeBox builds it, with Pillion's annotations. */
+type SchemaNode = Annotations & {
+  type?: string;
+  const?: unknown;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  required?: string[];
+  additionalProperties?: boolean | SchemaNode;
+  items?: SchemaNode;
+  minItems?: number;
+  minLength?: number;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minProperties?: number;
+  maxProperties?: number;
+};
+
+export interface WalkResult {
+  value: unknown;
+  issues: Issue[];
+  /** Paths of strings that came from the environment, with the variables they used. */
+  fromEnv: Map<string, string[]>;
+}
+
+interface Ctx {
+  doc: Document;
+  env: NodeJS.ProcessEnv;
+  issues: Issue[];
+  fromEnv: Map<string, string[]>;
+}
+
+/** Checks a parsed document against the schema; never echoes a string value in a message. */
+export function walkDocument(doc: Document, schema: unknown, env: NodeJS.ProcessEnv): WalkResult {
+  const ctx: Ctx = { doc, env, issues: [], fromEnv: new Map() };
+  const root = doc.contents as Node | null;
+  // An empty file is an empty config: every field takes its default.
+  if (root === null || (isScalar(root) && root.value === null))
+    return { value: {}, issues: [], fromEnv: ctx.fromEnv };
+  const value = walk(root, schema as SchemaNode, [], ctx, root);
+  return { value, issues: ctx.issues, fromEnv: ctx.fromEnv };
+}
+
+type Path = (string | number)[];
+
+/** An unknown key is echoed only if it looks like a name, not like a pasted value. */
+const NAME_LIKE = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
+  return out || '(top level)';
+}
+
+function issue(ctx: Ctx, at: Node | undefined, path: Path, message: string): undefined {
+  ctx.issues.push({ offset: at?.range?.[0] ?? 0, path: formatPath(path), message });
+  return undefined;
+}
+
+/** What a node holds, in words, without its value. */
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'an empty value';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return v === '' ? 'an empty string' : 'a string';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'a number' : 'a decimal number';
+  if (typeof v === 'boolean') return 'a boolean';
+  return 'a map';
+}
+
+function nodeKind(node: Node): unknown {
+  if (isMap(node)) return {};
+  if (isSeq(node)) return [];
+  return (node as Scalar).value;
+}
+
+/** A scalar's value with environment references expanded (strings only). */
+function scalarValue(
+  node: Scalar,
+  path: Path,
+  ctx: Ctx,
+): { ok: boolean; value: unknown; expanded: boolean } {
+  const v = node.value;
+  if (typeof v !== 'string') return { ok: true, value: v, expanded: false };
+  const r = expandEnv(v, ctx.env);
+  if (!r.ok) {
+    issue(ctx, node, path, r.message);
+    return { ok: false, value: undefined, expanded: false };
+  }
+  if (r.vars.length > 0) ctx.fromEnv.set(formatPath(path), r.vars);
+  return { ok: true, value: r.value, expanded: r.vars.length > 0 };
+}
+
+function walk(node: Node, s: SchemaNode, path: Path, ctx: Ctx, keyNode: Node | undefined): unknown {
+  if (s['x-not-yet'] !== undefined) {
+    return issue(
+      ctx,
+      keyNode ?? node,
+      path,
+      `not supported yet: ${s['x-not-yet']} will come in a later release; remove this key`,
+    );
+  }
+  if (isAlias(node)) {
+    const target = node.resolve(ctx.doc);
+    if (!target) return issue(ctx, node, path, 'alias to an anchor that is not defined');
+    return walk(target as Node, s, path, ctx, keyNode);
+  }
+  if (s.type === undefined && s.anyOf === undefined && s.const === undefined)
+    return plain(node, path, ctx);
+  if (s['x-kind'] === 'duration') return walkDuration(node, path, ctx);
+  if (s.anyOf) return walkEnum(node, s, path, ctx);
+  if (s.type === 'object') return walkObject(node, s, path, ctx, keyNode);
+  if (s.type === 'array') return walkArray(node, s, path, ctx);
+  return walkScalar(node, s, path, ctx);
+}
+
+/** Any value (app.config): converted as is, strings expanded. */
+function plain(node: Node, path: Path, ctx: Ctx): unknown {
+  if (isAlias(node)) return plain(node.resolve(ctx.doc) as Node, path, ctx);
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const key = String(isScalar(pair.key) ? pair.key.value : pair.key);
+      out[key] = pair.value ? plain(pair.value as Node, [...path, key], ctx) : null;
+    }
+    return out;
+  }
+  if (isSeq(node)) return node.items.map((n, i) => plain(n as Node, [...path, i], ctx));
+  return scalarValue(node as Scalar, path, ctx).value;
+}
+
+function walkDuration(node: Node, path: Path, ctx: Ctx): unknown {
+  const got = isScalar(node) ? scalarValue(node, path, ctx) : { ok: true, value: nodeKind(node) };
+  if (!got.ok) return undefined;
+  const v = got.value;
+  if (typeof v === 'number' && v >= 0 && parseDuration(String(v)) !== undefined) return v;
+  if (typeof v === 'string' && parseDuration(v) !== undefined) return v;
+  const what =
+    typeof v === 'string' && /^\s*\d/.test(v)
+      ? 'a string that is not one (units: ms, s, m, h; at most 24 days)'
+      : describe(v);
+  return issue(ctx, node, path, `expected a duration such as 10s, 500ms or 2m, got ${what}`);
+}
+
+function walkEnum(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {
+  const choices = (s.anyOf ?? []).map((b) => b.const);
+  const got = isScalar(node) ? scalarValue(node, path, ctx) : { ok: true, value: nodeKind(node) };
+  if (!got.ok) return undefined;
+  if (choices.includes(got.value)) return got.value;
+  const names = choices.map(String);
+  const near = typeof got.value === 'string' ? didYouMean(got.value, names) : undefined;
+  return issue(
+    ctx,
+    node,
+    path,
+    `expected one of ${names.join(', ')}, got ${near ? `an unknown value; did you mean '${near}'?` : describe(got.value)}`,
+  );
+}
+
+function walkObject(
+  node: Node,
+  s: SchemaNode,
+  path: Path,
+  ctx: Ctx,
+  keyNode: Node | undefined,
+): unknown {
+  if (!isMap(node)) {
+    const v = nodeKind(node);
+    return issue(ctx, node, path, `expected a map of keys, got ${describe(v)}`);
+  }
+  const props = s.properties ?? {};
+  const patterns = Object.entries(s.patternProperties ?? {});
+  const out: Record<string, unknown> = {};
+  let bad = false;
+  for (const pair of (node as YAMLMap).items as Pair<Node, Node | null>[]) {
+    const k = pair.key;
+    const key = isScalar(k) ? k.value : undefined;
+    if (typeof key !== 'string') {
+      issue(
+        ctx,
+        k ?? node,
+        path,
+        `keys must be plain strings, got ${describe(key ?? nodeKind(k))}`,
+      );
+      bad = true;
+      continue;
+    }
+    const sub = [...path, key];
+    let schema = props[key];
+    if (!schema && patterns.length > 0) {
+      const [pattern, valueSchema] = patterns[0];
+      if (!new RegExp(pattern).test(key)) {
+        // A name that breaks the rules is not echoed: it may be a value pasted as a key.
+        sub[sub.length - 1] = '<name>';
+        issue(
+          ctx,
+          k,
+          sub,
+          `not a valid name: expected ${s['x-key-expected'] ?? `a name matching ${pattern}`}`,
+        );
+        bad = true;
+        continue;
+      }
+      schema = valueSchema;
+    }
+    if (!schema) {
+      if (!NAME_LIKE.test(key)) sub[sub.length - 1] = '<key>';
+      const names = Object.keys(props);
+      const near = didYouMean(key, names);
+      issue(
+        ctx,
+        k,
+        sub,
+        near
+          ? `unknown key; did you mean '${near}'?`
+          : `unknown key; expected one of: ${names.join(', ')}`,
+      );
+      bad = true;
+      continue;
+    }
+    const value = pair.value ?? ({ value: null, range: k.range } as unknown as Node);
+    const v = walk(value, schema, sub, ctx, k);
+    if (v === undefined) bad = true;
+    else out[key] = v;
+  }
+  for (const req of s.required ?? []) {
+    if (!(node as YAMLMap).has(req)) {
+      issue(ctx, keyNode ?? node, [...path, req], 'required key is missing');
+      bad = true;
+    }
+  }
+  const count = (node as YAMLMap).items.length;
+  if (
+    (s.minProperties !== undefined && count < s.minProperties) ||
+    (s.maxProperties !== undefined && count > s.maxProperties)
+  ) {
+    const names = Object.keys(props).join(' or ');
+    issue(ctx, node, path, `give exactly one of ${names}`);
+    bad = true;
+  }
+  return bad ? undefined : out;
+}
+
+function walkArray(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {
+  if (!isSeq(node))
+    return issue(ctx, node, path, `expected a list, got ${describe(nodeKind(node))}`);
+  if (s.minItems !== undefined && node.items.length < s.minItems)
+    return issue(
+      ctx,
+      node,
+      path,
+      `expected a list of at least ${s.minItems} item(s), got an empty list`,
+    );
+  let bad = false;
+  const out = node.items.map((n, i) => {
+    const v = walk(n as Node, s.items ?? {}, [...path, i], ctx, undefined);
+    if (v === undefined) bad = true;
+    return v;
+  });
+  return bad ? undefined : out;
+}
+
+const KIND_WORDS: Record<string, string> = {
+  listen: 'HOST:PORT such as 0.0.0.0:8443 or [::]:8443',
+  path: 'a file path',
+  size: 'a size such as 512, 16KiB or 1MiB',
+};
+
+function walkScalar(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {
+  if (!isScalar(node))
+    return issue(ctx, node, path, `expected ${expected(s)}, got ${describe(nodeKind(node))}`);
+  const got = scalarValue(node, path, ctx);
+  if (!got.ok) return undefined;
+  let v = got.value;
+  // A value from the environment is always text: read numbers and booleans from it.
+  if (got.expanded && typeof v === 'string') {
+    if ((s.type === 'integer' || s.type === 'number') && /^\d+(\.\d+)?$/.test(v)) v = Number(v);
+    if (s.type === 'boolean' && (v === 'true' || v === 'false')) v = v === 'true';
+  }
+  if (s.const !== undefined) {
+    return v === s.const
+      ? v
+      : issue(ctx, node, path, `expected '${String(s.const)}', got ${describe(v)}`);
+  }
+  switch (s.type) {
+    case 'string': {
+      if (typeof v !== 'string') {
+        const hint =
+          typeof v === 'number' || typeof v === 'boolean' ? ' (quote it to make it a string)' : '';
+        return issue(ctx, node, path, `expected ${expected(s)}, got ${describe(v)}${hint}`);
+      }
+      if (s.minLength !== undefined && v.length < s.minLength)
+        return issue(ctx, node, path, `expected ${expected(s)}, got an empty string`);
+      if (s.pattern !== undefined && !new RegExp(s.pattern).test(v))
+        return issue(ctx, node, path, `expected ${expected(s)}, got a string that is not one`);
+      if (s['x-kind'] === 'listen' && Number(v.slice(v.lastIndexOf(':') + 1)) > 65535)
+        return issue(ctx, node, path, 'the port must be from 0 to 65535');
+      if (s['x-kind'] === 'size' && parseSize(v) === undefined)
+        return issue(ctx, node, path, `expected ${expected(s)}, got a string that is not one`);
+      return v;
+    }
+    case 'integer':
+    case 'number': {
+      if (typeof v !== 'number')
+        return issue(ctx, node, path, `expected ${expected(s)}, got ${describe(v)}`);
+      if (
+        (s.type === 'integer' && !Number.isInteger(v)) ||
+        (s.minimum !== undefined && v < s.minimum) ||
+        (s.maximum !== undefined && v > s.maximum)
+      )
+        return issue(ctx, node, path, `expected ${expected(s)}, got ${v}`);
+      return v;
+    }
+    case 'boolean':
+      return typeof v === 'boolean'
+        ? v
+        : issue(ctx, node, path, `expected true or false, got ${describe(v)}`);
+    default:
+      return v;
+  }
+}
+
+function expected(s: SchemaNode): string {
+  if (s['x-expected']) return s['x-expected'];
+  if (s['x-kind']) return KIND_WORDS[s['x-kind']] ?? s['x-kind'];
+  if (s.type === 'integer' || s.type === 'number') {
+    const what = s.type === 'integer' ? 'a whole number' : 'a number';
+    if (s.minimum !== undefined && s.maximum !== undefined)
+      return `${what} from ${s.minimum} to ${s.maximum}`;
+    if (s.minimum !== undefined) return `${what} of at least ${s.minimum}`;
+    return what;
+  }
+  if (s.pattern) return `a string matching ${s.pattern}`;
+  return `a ${s.type ?? 'value'}`;
+}

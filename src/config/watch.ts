@@ -1,0 +1,139 @@
+// Hot reload: the config file's directory is watched (an edit in place, an atomic rename and a
+// Kubernetes ConfigMap `..data` symlink swap all show there), and each new text is parsed and
+// validated whole before anything is applied.
+import { createHash } from 'node:crypto';
+import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { type LoadedConfig, parseConfig } from './load.ts';
+
+export interface ConfigWatchOptions {
+  /** The file as named to the user (errors use this name), and the directory it is relative to. */
+  file: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Applies a valid config; if it throws, the reload counts as rejected. */
+  apply: (loaded: LoadedConfig) => Promise<void>;
+  /** Told of each rejection; the last good config stays in force. */
+  rejected: (err: unknown, counts: ReloadCounts) => void;
+  applied: (counts: ReloadCounts) => void;
+}
+
+export interface ReloadCounts {
+  applied: number;
+  rejected: number;
+}
+
+/** How long a burst of file events settles before the file is read (an editor writes twice). */
+const SETTLE_MS = 100;
+/** Poll period: catches a change the watch missed (e.g. the directory was replaced). */
+const POLL_MS = 2000;
+
+export class ConfigWatcher {
+  readonly #opts: ConfigWatchOptions;
+  readonly #path: string;
+  readonly counts: ReloadCounts = { applied: 0, rejected: 0 };
+  #watchers = new Map<string, FSWatcher>();
+  #poll: NodeJS.Timeout | undefined;
+  #settle: NodeJS.Timeout | undefined;
+  #lastHash: string;
+  #busy: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: ConfigWatchOptions) {
+    this.#opts = opts;
+    this.#path = resolve(opts.cwd ?? process.cwd(), opts.file);
+    this.#lastHash = this.#hash(this.#read());
+  }
+
+  start(): void {
+    this.#rewatch();
+    this.#poll = setInterval(() => this.#changed(), POLL_MS);
+    this.#poll.unref();
+  }
+
+  /**
+   * Watches the file's directory (renames and symlink swaps show there) and, when the file is
+   * a symlink, its target's directory too (an edit in place of the target shows only there).
+   */
+  #rewatch(): void {
+    const dirs = new Set([dirname(this.#path)]);
+    try {
+      dirs.add(dirname(realpathSync(this.#path)));
+    } catch {
+      // Gone for a moment during a swap: the next change or poll looks again.
+    }
+    for (const [dir, w] of this.#watchers) {
+      if (!dirs.has(dir)) {
+        w.close();
+        this.#watchers.delete(dir);
+      }
+    }
+    for (const dir of dirs) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, { persistent: false }, () => this.#changed());
+        w.on('error', () => {
+          w.close();
+          this.#watchers.delete(dir);
+        });
+        this.#watchers.set(dir, w);
+      } catch {
+        // The directory cannot be watched: the poll still sees changes.
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
+    clearInterval(this.#poll);
+    clearTimeout(this.#settle);
+  }
+
+  /** Resolves once the reloads started so far have finished. */
+  settled(): Promise<void> {
+    return this.#busy;
+  }
+
+  #read(): string | undefined {
+    try {
+      return readFileSync(this.#path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  }
+
+  #hash(text: string | undefined): string {
+    return text === undefined ? '-' : createHash('sha256').update(text).digest('hex');
+  }
+
+  #changed(): void {
+    clearTimeout(this.#settle);
+    this.#settle = setTimeout(() => {
+      this.#busy = this.#busy.then(() => this.#reload());
+    }, SETTLE_MS);
+    this.#settle.unref();
+  }
+
+  async #reload(): Promise<void> {
+    if (this.#closed) return;
+    this.#rewatch();
+    const text = this.#read();
+    const hash = this.#hash(text);
+    // Unchanged text, or the file gone for a moment during a swap: nothing to do.
+    if (hash === this.#lastHash || text === undefined) return;
+    this.#lastHash = hash;
+    let loaded: LoadedConfig;
+    try {
+      loaded = parseConfig(text, this.#opts.file, this.#opts.env ?? process.env);
+      await this.#opts.apply(loaded);
+    } catch (err) {
+      this.counts.rejected++;
+      this.#opts.rejected(err, { ...this.counts });
+      return;
+    }
+    this.counts.applied++;
+    this.#opts.applied({ ...this.counts });
+  }
+}
