@@ -1,12 +1,13 @@
 // Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, and
 // turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { createAccessLog } from './logs/access-log.ts';
-import { Supervisor } from './supervisor/index.ts';
+import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 
 export interface RunConfig {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -20,6 +21,8 @@ export interface RunConfig {
   drainTimeoutMs: number;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** Restart policy, health checks, drain delay, signals; defaults when absent. */
+  lifecycle?: LifecycleOptions;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -30,6 +33,8 @@ export class Sidecar {
   readonly #cfg: RunConfig;
   readonly #log: Logger;
   #ingress: Ingress | undefined;
+  #supervisor: Supervisor | undefined;
+  #stopping = false;
 
   constructor(cfg: RunConfig, log: Logger) {
     this.#cfg = cfg;
@@ -38,6 +43,16 @@ export class Sidecar {
 
   get ingress(): Ingress | undefined {
     return this.#ingress;
+  }
+
+  /** The app's supervisor (restart(), pid, restarts), once run() has begun. */
+  get supervisor(): Supervisor | undefined {
+    return this.#supervisor;
+  }
+
+  /** Readiness for a /readyz: the app is ready and Pillion is not shutting down. */
+  isReady(): boolean {
+    return !this.#stopping && (this.#supervisor?.isReady() ?? false);
   }
 
   /** Runs until the app exits or Pillion is told to stop; resolves with the exit code. */
@@ -57,16 +72,21 @@ export class Sidecar {
       appPort: cfg.appPort,
       env,
       stopTimeoutMs: cfg.stopTimeoutMs,
+      lifecycle: cfg.lifecycle,
+      quiesce: (ms) => ingress.quiesce(ms),
       log: log.child('supervisor'),
       out: log.output,
     });
+    this.#supervisor = supervisor;
+    const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
     const ingress = new Ingress({
       host: cfg.listenHost,
       port: cfg.listenPort,
       tls,
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
-      whenReady: (ms) => supervisor.whenReady(ms),
+      // Once the app has been ready, a wait is a restart: held up to the restart window.
+      whenReady: (ms) => supervisor.whenReady(supervisor.everReady ? restartWindowMs : ms),
       readyTimeoutMs: cfg.readyTimeoutMs,
       accessLog: createAccessLog(log.output),
     });
@@ -84,6 +104,7 @@ export class Sidecar {
         return;
       }
       stopping = true;
+      this.#stopping = true; // readiness is false from now on
       shutdown(sig);
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);
@@ -99,20 +120,33 @@ export class Sidecar {
       if (first === 'exited') {
         log.info('app exited by itself; draining');
         await ingress.stop(drain);
-        return await supervisor.exited;
+        return remapExit(await supervisor.exited, cfg.lifecycle);
       }
+      const drainDelayMs = cfg.lifecycle?.drainDelayMs ?? 0;
       log.info('stop signal received; draining', {
         signal: first,
+        drain_delay_ms: drainDelayMs,
         drain_timeout_ms: cfg.drainTimeoutMs,
       });
+      // Readiness is already false; new requests are still served for the drain delay, so
+      // load balancers that poll readiness stop sending before the listener closes.
+      if (drainDelayMs > 0) {
+        await Promise.race([sleep(drainDelayMs), supervisor.exited]);
+        log.info('drain delay over; closing the listener');
+      }
       await ingress.stop(drain);
       await supervisor.stop(drain, first);
-      return cfg.command ? await supervisor.exited : 0;
+      return cfg.command ? remapExit(await supervisor.exited, cfg.lifecycle) : 0;
     } finally {
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of FORWARDED) process.off(sig, onForward);
     }
   }
+}
+
+/** Pillion's exit code for the app's exit status, after the configured remap. */
+function remapExit(status: number, life: LifecycleOptions | undefined): number {
+  return life?.remapExit.get(status) ?? status;
 }
 
 /** Starts concerns in order; if one fails, stops those already started, in reverse. */

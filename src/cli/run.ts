@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
+import { LIFECYCLE_OPTIONS, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
 const OPTIONS = {
@@ -16,6 +17,7 @@ const OPTIONS = {
   'ready-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 /** Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. */
@@ -76,6 +78,7 @@ export function parseRunArgs(
     drainTimeoutMs: duration(values['drain-timeout'], '--drain-timeout', 10_000),
     stopTimeoutMs: duration(values['stop-timeout'], '--stop-timeout', 10_000),
     readyTimeoutMs: duration(values['ready-timeout'], '--ready-timeout', 10_000),
+    lifecycle: parseLifecycleFlags(values),
   };
 }
 

@@ -72,6 +72,11 @@ export class Ingress implements Concern {
     this.#h1.emit('listening');
   }
 
+  /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
+  quiesce(timeoutMs: number): Promise<void> {
+    return this.#proxy.quiesce(timeoutMs);
+  }
+
   /** Where the listener is bound (the real port when 0 was asked). */
   get address(): { host: string; port: number } | undefined {
     return this.#address;
