@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { appReceived, load, startRig } from './chaos.ts';
+
+test('20 restarts through the supervisor under GET+POST load over h1 and h2: 0 failed requests, no POST twice', async (t) => {
+  const rig = await startRig();
+  t.after(() => rig.stop());
+  const supervisor = rig.sidecar.supervisor;
+  assert.ok(supervisor);
+  const firstPid = supervisor.pid;
+  let loadDone = false;
+  const loading = load(rig.port, 1000, 8, 60_000).finally(() => {
+    loadDone = true;
+  });
+  const pids = new Set<number | undefined>([firstPid]);
+  let restarts = 0;
+  while (!loadDone && restarts < 20) {
+    await supervisor.restart();
+    restarts++;
+    pids.add(supervisor.pid);
+    // Let some requests through between restarts.
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  const outcomes = await loading;
+  const failed = outcomes.filter((o) => !o.ok);
+  t.diagnostic(
+    `requests ${outcomes.length}, failed ${failed.length}, restarts ${restarts}, app pids ${pids.size}`,
+  );
+  assert.equal(outcomes.length, 1000);
+  assert.deepEqual(failed, []);
+  assert.ok(restarts >= 5, `only ${restarts} restarts happened during the load`);
+  assert.equal(pids.size, restarts + 1);
+  assert.equal(supervisor.restarts, restarts);
+
+  // Reconcile: every request reached the app exactly once.
+  const seen = appReceived(rig.events);
+  for (const o of outcomes) assert.equal(seen.get(o.id), 1, `${o.method} ${o.id}`);
+  const logged = rig.lines.filter((l) => l.msg === 'restarting app');
+  assert.equal(logged.length, restarts);
+  assert.ok(logged.every((l) => l.reason === 'requested'));
+  assert.equal(await rig.stop(), 0);
+});
