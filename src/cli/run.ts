@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
+import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { LIFECYCLE_OPTIONS, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
@@ -86,6 +87,7 @@ export function parseRunArgs(
 export async function runCommand(args: string[], log: Logger): Promise<number> {
   const cfg = parseRunArgs(args);
   if (!cfg) return 0;
+  reexecUnderInit(log);
   return new Sidecar(cfg, log).run();
 }
 
