@@ -10,6 +10,7 @@ import { type AppExit, AppInstance } from './instance.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
 import { isListening, listeningSockets, treeListeningSockets } from './port-detect.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
+import { Watchdog } from './watchdog.ts';
 
 export type { Upstream } from './health.ts';
 export type { LifecycleOptions } from './options.ts';
@@ -48,6 +49,7 @@ export class Supervisor implements Concern {
   #everReady = false;
   #restarts = 0;
   #restarting: Promise<void> | undefined;
+  #watchdog: Watchdog | undefined;
   /** Cancels a back-off wait when Pillion stops. */
   readonly #stopAbort = new AbortController();
   #resolveExit!: (status: number) => void;
@@ -81,8 +83,18 @@ export class Supervisor implements Concern {
   async start(): Promise<void> {
     const { command, log } = this.#opts;
     if (command) {
+      this.#watchdog = new Watchdog(
+        this.#life.stopSignal ?? 'SIGTERM',
+        this.#opts.stopTimeoutMs,
+        this.#opts.log,
+      );
       // A first start that cannot run the command is an error for the caller (exit 127/126).
-      this.#watch(await this.#spawn(command));
+      try {
+        this.#watch(await this.#spawn(command));
+      } catch (err) {
+        this.#watchdog.close();
+        throw err;
+      }
     } else {
       log.info('attached to an app Pillion did not start', { port: this.#opts.appPort });
       void this.#watchReadiness(undefined);
@@ -159,6 +171,7 @@ export class Supervisor implements Concern {
       out,
     });
     this.#instance = inst;
+    this.#watchdog?.watch(inst.pid);
     log.info('app started', { app_pid: inst.pid, command, restarts: this.#restarts });
     return inst;
   }
@@ -253,6 +266,7 @@ export class Supervisor implements Concern {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
+    this.#watchdog?.close();
     this.#setUpstream(undefined);
     this.#resolveExit(status);
   }
