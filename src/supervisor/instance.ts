@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, LogOutput } from '../core/log.ts';
 import { captureAppStream } from '../logs/app-log.ts';
 import { exitStatus, spawnApp } from './spawn.ts';
@@ -41,8 +40,7 @@ export class AppInstance {
       child.once('exit', async (code, signal) => {
         this.#gone = true;
         const ranMs = performance.now() - this.startedAt;
-        const linger = sleep(PIPE_LINGER_MS, 'linger', { ref: false });
-        if ((await Promise.race([drained, linger])) === 'linger') {
+        if ((await raceTimeout(drained, PIPE_LINGER_MS)) === TIMEOUT) {
           log.warn('app output still open after exit (held by a child process); closing it', {
             app_pid: pid,
           });
@@ -85,8 +83,7 @@ export class AppInstance {
   /** Sends `sig`, then SIGKILL (to the group) after `timeoutMs`; resolves when it is gone. */
   async stop(sig: NodeJS.Signals, timeoutMs: number, log: Logger): Promise<AppExit> {
     this.signal(sig);
-    const timeout = sleep(timeoutMs, 'timeout', { ref: false });
-    if ((await Promise.race([this.exited, timeout])) === 'timeout') {
+    if ((await raceTimeout(this.exited, timeoutMs)) === TIMEOUT) {
       log.warn('app did not stop in time; sending SIGKILL', {
         app_pid: this.pid,
         stop_timeout_ms: timeoutMs,
@@ -94,5 +91,24 @@ export class AppInstance {
       this.signal('SIGKILL');
     }
     return this.exited;
+  }
+}
+
+const TIMEOUT = Symbol('timeout');
+
+/**
+ * Waits for `p` or `ms`, whichever comes first, and clears the timer either way: a crash
+ * loop would otherwise keep one pending timer (and the instance it holds) per restart.
+ */
+async function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(resolve, ms, TIMEOUT);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
