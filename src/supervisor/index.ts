@@ -8,7 +8,12 @@ import { Backoff } from './backoff.ts';
 import { runProbe, type Upstream } from './health.ts';
 import { type AppExit, AppInstance } from './instance.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
-import { isListening, listeningSockets, treeListeningSockets } from './port-detect.ts';
+import {
+  isListening,
+  listeningSockets,
+  pidsListeningOn,
+  treeListeningSockets,
+} from './port-detect.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -50,6 +55,8 @@ export class Supervisor implements Concern {
   #restarts = 0;
   #restarting: Promise<void> | undefined;
   #watchdog: Watchdog | undefined;
+  /** Attach mode: the process found holding the app's port, for monitoring. */
+  #attachedPid: number | undefined;
   /** Cancels a back-off wait when Pillion stops. */
   readonly #stopAbort = new AbortController();
   #resolveExit!: (status: number) => void;
@@ -67,7 +74,7 @@ export class Supervisor implements Concern {
 
   /** The current app process's PID. */
   get pid(): number | undefined {
-    return this.#instance?.pid;
+    return this.#instance?.pid ?? this.#attachedPid;
   }
 
   /** How many times the app was started again in this run. */
@@ -319,12 +326,13 @@ export class Supervisor implements Concern {
       ) {
         if (!this.#current(inst)) return;
         const { how, ports, ...up } = found;
+        if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
         log.info('app ready', {
           ...up,
           how,
           ...(ports ? { ports } : {}),
           ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
-          app_pid: inst?.pid,
+          app_pid: inst?.pid ?? this.#attachedPid,
         });
         this.#setUpstream(up);
         void this.#watchLiveness(inst, up);

@@ -127,3 +127,26 @@ function connectHost(hex: string, v6: boolean): string {
   }
   return words.map((w) => w.replace(/^0+(?=.)/, '')).join(':');
 }
+
+/**
+ * The processes that hold a LISTEN socket on `port` (attach mode: the app Pillion did not
+ * start). Only those visible in this PID namespace, and readable by this user, are found.
+ */
+export async function pidsListeningOn(port: number): Promise<number[]> {
+  const inodes = new Set<number>();
+  for (const s of (await listeningSockets()).values()) if (s.port === port) inodes.add(s.inode);
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const mine = await socketInodes([pid]);
+    for (const inode of mine) {
+      if (inodes.has(inode)) {
+        pids.push(pid);
+        break;
+      }
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
