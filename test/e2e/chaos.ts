@@ -94,7 +94,7 @@ export async function startRig(
 }
 
 /** One request with a fresh X-Request-Id; never rejects, the outcome says what happened. */
-function one(
+export function one(
   port: number,
   agent: Agent,
   session: ReturnType<typeof h2Connect>,
