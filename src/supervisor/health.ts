@@ -21,7 +21,8 @@ export type Probe =
 export function parseProbe(text: string): Probe | undefined {
   if (text === 'tcp') return { kind: 'tcp' };
   if (text.startsWith('http:')) {
-    const m = /^http:(\/[^=\s]*)(?:=(\d{3}))?$/.exec(text);
+    // The status, when given, is the last `=NNN`; the path may hold `=` itself (a query).
+    const m = /^http:(\/\S*?)(?:=(\d{3}))?$/.exec(text);
     if (!m) return undefined;
     return m[2] ? { kind: 'http', path: m[1], status: Number(m[2]) } : { kind: 'http', path: m[1] };
   }
