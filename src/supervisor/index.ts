@@ -120,7 +120,7 @@ export class Supervisor implements Concern {
 
   /** Waits up to `timeoutMs` for the app to become ready; undefined if it did not. */
   whenReady(timeoutMs: number): Promise<Upstream | undefined> {
-    if (this.#upstream || this.#done) return Promise.resolve(this.#upstream);
+    if (this.#upstream || this.#done || this.#stopping) return Promise.resolve(this.#upstream);
     return new Promise((resolve) => {
       const done = (u: Upstream | undefined): void => {
         clearTimeout(timer);
@@ -253,7 +253,7 @@ export class Supervisor implements Concern {
   async #replace(reason: RestartReason): Promise<void> {
     const { log, quiesce, stopTimeoutMs } = this.#opts;
     const old = this.#instance;
-    if (this.#done || !old) return;
+    if (this.#done || this.#stopping || !old) return;
     log.info('restarting app', { reason, app_pid: old.pid, restarts: this.#restarts + 1 });
     this.#setUpstream(undefined);
     // In-flight requests finish before the app is told to stop, so none of them fails.
@@ -281,7 +281,8 @@ export class Supervisor implements Concern {
   #setUpstream(u: Upstream | undefined): void {
     this.#upstream = u;
     if (u) this.#everReady = true;
-    if (u || this.#done) for (const w of [...this.#waiters]) w(u);
+    // Waiters also learn when no instance will become ready (stopping or done).
+    if (u || this.#done || this.#stopping) for (const w of [...this.#waiters]) w(u);
   }
 
   /** True while `inst` is the instance that should be serving. */

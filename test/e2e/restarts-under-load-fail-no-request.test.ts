@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { appReceived, load, startRig } from './chaos.ts';
+import { eventually, tempDir } from './harness.ts';
 
 test('20 restarts through the supervisor under GET+POST load over h1 and h2: 0 failed requests, no POST twice', async (t) => {
   const rig = await startRig();
@@ -39,4 +42,21 @@ test('20 restarts through the supervisor under GET+POST load over h1 and h2: 0 f
   assert.equal(logged.length, restarts);
   assert.ok(logged.every((l) => l.reason === 'requested'));
   assert.equal(await rig.stop(), 0);
+});
+
+test('SIGTERM during a restart whose new instance never gets ready: Pillion stops without waiting out the restart window', async (t) => {
+  const dir = tempDir();
+  const broken = join(dir, 'broken');
+  // A restart window far longer than the test timeout: waiting it out would fail the test.
+  const rig = await startRig({ readiness: `exec:test ! -f ${broken}`, 'restart-window': '10m' });
+  t.after(() => rig.stop());
+  const supervisor = rig.sidecar.supervisor;
+  assert.ok(supervisor);
+  writeFileSync(broken, '');
+  const restarting = supervisor.restart();
+  await eventually(() => rig.lines.some((l) => l.msg === 'app restarted'), 15_000);
+  assert.equal(rig.sidecar.isReady(), false);
+  // The new instance may get SIGTERM before it has installed its handler: 128+15.
+  assert.ok([0, 143].includes(await rig.stop()));
+  await restarting;
 });
