@@ -25,6 +25,7 @@ test('lifecycle flags: every one is read', () => {
     '--remap-exit=143',
     '--remap-exit=1:0,2:3',
     '--readiness=http:/healthz=204',
+    '--readiness-interval=5s',
     '--liveness=exec:test -f /tmp/ok',
     '--liveness-interval=2s',
     '--liveness-failures=4',
@@ -45,6 +46,7 @@ test('lifecycle flags: every one is read', () => {
       [2, 3],
     ]),
     readiness: { kind: 'http', path: '/healthz', status: 204 },
+    readinessIntervalMs: 5000,
     liveness: {
       probe: { kind: 'exec', command: 'test -f /tmp/ok' },
       intervalMs: 2000,

@@ -19,6 +19,7 @@ export const LIFECYCLE_OPTIONS = {
   'signal-group': { type: 'boolean' },
   'remap-exit': { type: 'string', multiple: true },
   readiness: { type: 'string' },
+  'readiness-interval': { type: 'string' },
   liveness: { type: 'string' },
   'liveness-interval': { type: 'string' },
   'liveness-failures': { type: 'string' },
@@ -62,6 +63,7 @@ export function parseLifecycleFlags(v: Values): LifecycleOptions {
     signalGroup: v['signal-group'] ?? false,
     remapExit: remap(v['remap-exit'] ?? []),
     readiness: v.readiness === undefined ? d.readiness : probe(v.readiness, '--readiness'),
+    readinessIntervalMs: ms(v['readiness-interval'], '--readiness-interval', d.readinessIntervalMs),
     startupGraceMs: ms(v['startup-grace'], '--startup-grace', d.startupGraceMs),
     probeTimeoutMs: ms(v['probe-timeout'], '--probe-timeout', d.probeTimeoutMs),
   };

@@ -18,6 +18,7 @@ const DEFAULTS = {
   signalGroup: false,
   remapExit: new Map(),
   readiness: { kind: 'tcp' },
+  readinessIntervalMs: 0,
   startupGraceMs: 0,
   probeTimeoutMs: 1000,
 };

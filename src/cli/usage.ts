@@ -43,6 +43,7 @@ Lifecycle (see docs/lifecycle.md):
   --backoff-reset D      an instance that ran this long resets the delay (default 10m)
   --restart-window D     how long requests are held while the app restarts (default 10s)
   --readiness CHECK      tcp | http:/PATH[=STATUS] | exec:COMMAND (default tcp)
+  --readiness-interval D keep checking readiness this often once ready (default 0: only at start)
   --liveness CHECK       same forms; failing --liveness-failures times in a row restarts the app
   --liveness-interval D  time between liveness checks (default 10s)
   --liveness-failures N  consecutive failures before a restart (default 3)

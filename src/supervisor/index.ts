@@ -55,6 +55,8 @@ export class Supervisor implements Concern {
   #restarts = 0;
   #restarting: Promise<void> | undefined;
   #watchdog: Watchdog | undefined;
+  /** Bumped each time readiness is watched anew, so an older periodic check stops. */
+  #readyGen = 0;
   /** Attach mode: the process found holding the app's port, for monitoring. */
   #attachedPid: number | undefined;
   /** Cancels a back-off wait when Pillion stops. */
@@ -292,6 +294,7 @@ export class Supervisor implements Concern {
   }
 
   async #watchReadiness(inst: AppInstance | undefined): Promise<void> {
+    const gen = ++this.#readyGen;
     const { appPort, log } = this.#opts;
     const preferred = Number(this.#opts.env.PORT);
     const { readiness, probeTimeoutMs } = this.#life;
@@ -337,9 +340,31 @@ export class Supervisor implements Concern {
         });
         this.#setUpstream(up);
         void this.#watchLiveness(inst, up);
+        void this.#recheckReadiness(inst, up, gen);
         return;
       }
       await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * With --readiness-interval, keeps checking readiness after it first passed: a failing check
+   * takes the app out of service (requests are held, Sidecar.isReady() is false) until one passes.
+   */
+  async #recheckReadiness(inst: AppInstance | undefined, up: Upstream, gen: number): Promise<void> {
+    const { readiness, readinessIntervalMs, probeTimeoutMs } = this.#life;
+    if (!readinessIntervalMs) return;
+    let ready = true;
+    const live = (): boolean => this.#current(inst) && this.#readyGen === gen;
+    while (live()) {
+      await sleep(readinessIntervalMs);
+      if (!live()) return;
+      const ok = await runProbe(readiness, up, probeTimeoutMs);
+      if (!live() || ok === ready) continue;
+      ready = ok;
+      if (ok) this.#opts.log.info('app ready again', { ...up, app_pid: this.pid });
+      else this.#opts.log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
+      this.#setUpstream(ok ? up : undefined);
     }
   }
 

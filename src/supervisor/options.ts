@@ -28,6 +28,8 @@ export interface LifecycleOptions {
   remapExit: Map<number, number>;
   /** Readiness check; tcp (the port accepts a connection) by default. */
   readiness: Probe;
+  /** After the app is first ready, check readiness again this often; 0: never. */
+  readinessIntervalMs: number;
   liveness?: LivenessOptions;
   /** After a start, liveness failures do not count for this long. */
   startupGraceMs: number;
@@ -43,6 +45,7 @@ export const DEFAULT_LIFECYCLE: LifecycleOptions = {
   signalGroup: false,
   remapExit: new Map(),
   readiness: { kind: 'tcp' },
+  readinessIntervalMs: 0,
   startupGraceMs: 0,
   probeTimeoutMs: 1000,
 };

@@ -118,3 +118,39 @@ test('--stop-signal and --stop-timeout: the app gets the configured signal, then
   assert.deepEqual(got, ['signal SIGUSR1']);
   assert.ok(p.lines.some((l) => l.msg === 'app did not stop in time; sending SIGKILL'));
 });
+
+test('--readiness-interval: a failing readiness check takes the app out of service until it passes again', async (t) => {
+  const dir = tempDir();
+  const sick = join(dir, 'sick');
+  const p = startPillion(
+    [
+      'run',
+      '--listen',
+      '127.0.0.1:0',
+      '--readiness',
+      'http:/live',
+      '--readiness-interval',
+      '50ms',
+      '--',
+      ...APP_CMD,
+    ],
+    { env: { APP_SICK: sick } },
+  );
+  t.after(() => p.kill());
+  const port = await p.port();
+  const ready = await p.ready();
+  writeFileSync(sick, '');
+  await p.waitForLog((l) => l.msg === 'app no longer ready', 'app no longer ready');
+  const held = h1Request(port, '/while-unready');
+  rmSync(sick);
+  const again = await p.waitForLog((l) => l.msg === 'app ready again', 'app ready again');
+  assert.equal(again.app_pid, ready.app_pid, 'the same instance, not restarted');
+  assert.equal((await held).status, 200);
+  const access = await p.waitForLog((l) => l.source === 'access' && l.path === '/while-unready');
+  assert.ok(
+    p.lines.indexOf(again) < p.lines.indexOf(access),
+    'the held request was answered only after the app was ready again',
+  );
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+});
