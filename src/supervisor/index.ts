@@ -8,12 +8,7 @@ import { Backoff } from './backoff.ts';
 import { runProbe, type Upstream } from './health.ts';
 import { type AppExit, AppInstance } from './instance.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
-import {
-  isListening,
-  listeningSockets,
-  pidsListeningOn,
-  treeListeningSockets,
-} from './port-detect.ts';
+import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -298,31 +293,9 @@ export class Supervisor implements Concern {
     const { appPort, log } = this.#opts;
     const preferred = Number(this.#opts.env.PORT);
     const { readiness, probeTimeoutMs } = this.#life;
-    let found: (Upstream & { how: string; ports?: number[] }) | undefined;
+    let found: FoundPort | undefined;
     while (this.#current(inst)) {
-      if (!found) {
-        if (appPort !== undefined) {
-          if (await isListening(appPort)) {
-            const s = [...(await listeningSockets()).values()].find((x) => x.port === appPort);
-            found = {
-              host: s?.host ?? '127.0.0.1',
-              port: appPort,
-              how: 'port given; LISTEN seen in /proc/net/tcp',
-            };
-          }
-        } else if (inst) {
-          const socks = await treeListeningSockets(inst.pid);
-          if (socks.length > 0) {
-            const pick = socks.find((s) => s.port === preferred) ?? socks[0];
-            found = {
-              host: pick.host,
-              port: pick.port,
-              how: "detected: the app's process tree listens on it (/proc/PID/fd matched to /proc/net/tcp)",
-              ports: socks.map((s) => s.port),
-            };
-          }
-        }
-      }
+      found ??= await findAppPort(appPort, inst?.pid, preferred);
       // A LISTEN socket is the default check; an http or exec probe must pass as well.
       if (
         found &&
