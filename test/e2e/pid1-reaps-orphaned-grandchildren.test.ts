@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAIN, tempDir } from './harness.ts';
 
-const root = process.getuid?.() === 0;
+// Needs root, and a kernel and container that allow new PID namespaces.
+const canUnshare =
+  process.getuid?.() === 0 &&
+  spawnSync('unshare', ['--pid', '--fork', '--mount-proc', 'true']).status === 0;
 
 /**
  * Runs Pillion as PID 1 of a new PID namespace. The app orphans 200 grandchildren that exit
@@ -52,7 +55,7 @@ async function inNamespace(
 }
 
 test('as PID 1 of a new PID namespace, Pillion re-executes under tini: 200 orphaned grandchildren leave 0 zombies', {
-  skip: root ? false : 'needs root for unshare --pid',
+  skip: canUnshare ? false : 'needs root and unshare --pid --fork --mount-proc',
 }, async (t) => {
   const shipped = await inNamespace({});
   assert.equal(shipped.init, 'tini');
