@@ -85,9 +85,11 @@ export class Sidecar {
       tls,
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
+      whenReady: (ms) => supervisor.whenReady(ms),
       // Once the app has been ready, a wait is a restart: held up to the restart window.
-      whenReady: (ms) => supervisor.whenReady(supervisor.everReady ? restartWindowMs : ms),
-      readyTimeoutMs: cfg.readyTimeoutMs,
+      get readyTimeoutMs() {
+        return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
+      },
       accessLog: createAccessLog(log.output),
     });
     this.#ingress = ingress;

@@ -19,8 +19,11 @@ export interface ProxyDeps {
   upstream(): Upstream | undefined;
   /** Waits for readiness up to the timeout. */
   whenReady(timeoutMs: number): Promise<Upstream | undefined>;
-  /** How long a request waits for a not-yet-ready app before a 503. */
-  readyTimeoutMs: number;
+  /**
+   * How long a request may be held, in all, for a not-yet-ready app before a 503; read when a
+   * request first has to wait (the Sidecar gives the restart window once the app was ready).
+   */
+  readonly readyTimeoutMs: number;
   accessLog: AccessLog;
 }
 
@@ -104,6 +107,12 @@ export class AppProxy {
     });
 
     let clientGone = false;
+    // One budget for all the waits of this request (first start, restart, retries).
+    let holdUntil = 0;
+    const hold = (): Promise<Upstream | undefined> => {
+      holdUntil ||= performance.now() + this.#deps.readyTimeoutMs;
+      return this.#deps.whenReady(Math.max(0, holdUntil - performance.now()));
+    };
     ex.onClose(() => {
       clientGone = true;
     });
@@ -119,7 +128,7 @@ export class AppProxy {
         return;
       }
       await sleep(RETRY_PAUSE_MS * attempt);
-      const up = this.#deps.upstream() ?? (await this.#deps.whenReady(this.#deps.readyTimeoutMs));
+      const up = this.#deps.upstream() ?? (await hold());
       if (clientGone) return;
       if (up) send(up, attempt);
       else fail(ErrorCode.APP_NOT_READY);
@@ -195,7 +204,7 @@ export class AppProxy {
       send(up, 0);
       return;
     }
-    this.#deps.whenReady(this.#deps.readyTimeoutMs).then((ready) => {
+    hold().then((ready) => {
       if (clientGone) return;
       if (ready) send(ready, 0);
       else fail(ErrorCode.APP_NOT_READY);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { appReceived, load, startRig } from './chaos.ts';
-import { eventually, tempDir } from './harness.ts';
+import { eventually, h1Request, tempDir } from './harness.ts';
 
 test('20 restarts through the supervisor under GET+POST load over h1 and h2: 0 failed requests, no POST twice', async (t) => {
   const rig = await startRig();
@@ -59,4 +59,30 @@ test('SIGTERM during a restart whose new instance never gets ready: Pillion stop
   // The new instance may get SIGTERM before it has installed its handler: 128+15.
   assert.ok([0, 143].includes(await rig.stop()));
   await restarting;
+});
+
+test('a request held past the restart window gets 503 with Retry-After; the next one, once ready, 200', async (t) => {
+  const dir = tempDir();
+  const broken = join(dir, 'broken');
+  const rig = await startRig({ readiness: `exec:test ! -f ${broken}`, 'restart-window': '300ms' });
+  t.after(() => rig.stop());
+  const supervisor = rig.sidecar.supervisor;
+  assert.ok(supervisor);
+  writeFileSync(broken, '');
+  const restarting = supervisor.restart();
+  await eventually(() => rig.lines.some((l) => l.msg === 'app restarted'), 15_000);
+  const held = await h1Request(rig.port, '/');
+  assert.equal(held.status, 503);
+  assert.equal(held.headers['retry-after'], '5');
+  rmSync(broken);
+  await restarting;
+  await eventually(() => rig.sidecar.isReady(), 15_000, 'ready again');
+  assert.equal((await h1Request(rig.port, '/')).status, 200);
+  await eventually(() => rig.lines.some((l) => l.source === 'access' && l.status === 503), 5000);
+  const refused = rig.lines.filter((l) => l.source === 'access' && l.status === 503);
+  assert.deepEqual(
+    refused.map((l) => l.error),
+    ['PILLION_APP_NOT_READY'],
+  );
+  assert.ok([0, 143].includes(await rig.stop()));
 });
