@@ -7,6 +7,7 @@ declare -A NEED=(
   [python3]=python3
   [curl]=curl
   [openssl]=openssl
+  [tini]=tini
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -1,6 +1,7 @@
 // Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, and
 // turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AppApi } from './admin/app-api.ts';
 import type { SecretRef } from './config/schema.ts';
 import type { Concern } from './core/concern.ts';
@@ -8,7 +9,7 @@ import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { createAccessLog } from './logs/access-log.ts';
-import { Supervisor } from './supervisor/index.ts';
+import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 
 export interface RunConfig {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -30,6 +31,8 @@ export interface RunConfig {
   secrets?: Record<string, SecretRef>;
   /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
   apiListen?: string;
+  /** Restart policy, health checks, drain delay, signals; defaults when absent. */
+  lifecycle?: LifecycleOptions;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -44,6 +47,8 @@ export class Sidecar {
   readonly #log: Logger;
   #ingress: Ingress | undefined;
   #api: AppApi | undefined;
+  #supervisor: Supervisor | undefined;
+  #stopping = false;
 
   constructor(cfg: RunConfig, log: Logger) {
     this.#cfg = cfg;
@@ -77,6 +82,16 @@ export class Sidecar {
     return needRestart;
   }
 
+  /** The app's supervisor (restart(), pid, restarts), once run() has begun. */
+  get supervisor(): Supervisor | undefined {
+    return this.#supervisor;
+  }
+
+  /** Readiness for a /readyz: the app is ready and Pillion is not shutting down. */
+  isReady(): boolean {
+    return !this.#stopping && (this.#supervisor?.isReady() ?? false);
+  }
+
   /** Runs until the app exits or Pillion is told to stop; resolves with the exit code. */
   async run(): Promise<number> {
     const cfg = this.#cfg;
@@ -108,9 +123,13 @@ export class Sidecar {
       appPort: cfg.appPort,
       env,
       stopTimeoutMs: cfg.stopTimeoutMs,
+      lifecycle: cfg.lifecycle,
+      quiesce: (ms) => ingress.quiesce(ms),
       log: log.child('supervisor'),
       out: log.output,
     });
+    this.#supervisor = supervisor;
+    const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
     const ingress = new Ingress({
       host: cfg.listenHost,
       port: cfg.listenPort,
@@ -118,7 +137,10 @@ export class Sidecar {
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
       whenReady: (ms) => supervisor.whenReady(ms),
-      readyTimeoutMs: cfg.readyTimeoutMs,
+      // Once the app has been ready, a wait is a restart: held up to the restart window.
+      get readyTimeoutMs() {
+        return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
+      },
       accessLog: createAccessLog(log.output),
     });
     this.#ingress = ingress;
@@ -135,6 +157,7 @@ export class Sidecar {
         return;
       }
       stopping = true;
+      this.#stopping = true; // readiness is false from now on
       shutdown(sig);
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);
@@ -150,21 +173,34 @@ export class Sidecar {
       if (first === 'exited') {
         log.info('app exited by itself; draining');
         await ingress.stop(drain);
-        return await supervisor.exited;
+        return remapExit(await supervisor.exited, cfg.lifecycle);
       }
+      const drainDelayMs = cfg.lifecycle?.drainDelayMs ?? 0;
       log.info('stop signal received; draining', {
         signal: first,
+        drain_delay_ms: drainDelayMs,
         drain_timeout_ms: this.#cfg.drainTimeoutMs,
       });
+      // Readiness is already false; new requests are still served for the drain delay, so
+      // load balancers that poll readiness stop sending before the listener closes.
+      if (drainDelayMs > 0) {
+        await Promise.race([sleep(drainDelayMs), supervisor.exited]);
+        log.info('drain delay over; closing the listener');
+      }
       await ingress.stop(drain);
       await supervisor.stop(drain, first);
-      return cfg.command ? await supervisor.exited : 0;
+      return cfg.command ? remapExit(await supervisor.exited, cfg.lifecycle) : 0;
     } finally {
       await this.#api?.stop(AbortSignal.timeout(1000));
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of FORWARDED) process.off(sig, onForward);
     }
   }
+}
+
+/** Pillion's exit code for the app's exit status, after the configured remap. */
+function remapExit(status: number, life: LifecycleOptions | undefined): number {
+  return life?.remapExit.get(status) ?? status;
 }
 
 /** Starts concerns in order; if one fails, stops those already started, in reverse. */

@@ -7,6 +7,22 @@ import { parseRunArgs } from './run.ts';
 
 const ENV = { HOME: '/home/u' };
 
+/** The lifecycle a run gets with no lifecycle flag. */
+const DEFAULTS = {
+  restart: 'on-failure',
+  maxRestarts: undefined,
+  backoff: { baseMs: 1000, capMs: 300_000, resetAfterMs: 600_000 },
+  restartWindowMs: 10_000,
+  drainDelayMs: 0,
+  stopSignal: undefined,
+  signalGroup: false,
+  remapExit: new Map(),
+  readiness: { kind: 'tcp' },
+  readinessIntervalMs: 0,
+  startupGraceMs: 0,
+  probeTimeoutMs: 1000,
+};
+
 /** Parses and asserts a config came back (not help). */
 function parse(args: string[], env: NodeJS.ProcessEnv = ENV) {
   const cfg = parseRunArgs(args, env);
@@ -43,6 +59,7 @@ describe('parseRunArgs', () => {
       drainTimeoutMs: 10_000,
       stopTimeoutMs: 10_000,
       readyTimeoutMs: 10_000,
+      lifecycle: DEFAULTS,
     });
   });
 
@@ -88,6 +105,7 @@ describe('parseRunArgs', () => {
       drainTimeoutMs: 30_000,
       stopTimeoutMs: 500,
       readyTimeoutMs: 2_000,
+      lifecycle: DEFAULTS,
     });
   });
 

@@ -7,6 +7,8 @@ import { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
+import { reexecUnderInit } from '../supervisor/pid1.ts';
+import { LIFECYCLE_OPTIONS, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
 const OPTIONS = {
@@ -20,6 +22,7 @@ const OPTIONS = {
   'state-dir': { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
+  ...LIFECYCLE_OPTIONS,
 } as const;
 
 type RunFlagValues = ReturnType<
@@ -108,6 +111,7 @@ export function parseRunArgs(
       '--ready-timeout',
       fileMs(fc?.app?.ready_timeout),
     ),
+    lifecycle: parseLifecycleFlags(values),
   };
   if (file) {
     cfg.configFile = file.file;
@@ -153,6 +157,7 @@ function fileMs(v: string | number | undefined): number {
 export async function runCommand(args: string[], log: Logger): Promise<number> {
   const cfg = resolveRunConfig(args);
   if (!cfg) return 0;
+  reexecUnderInit(log);
   const sidecar = new Sidecar(cfg, log);
   const watcher =
     cfg.configFile === undefined ? undefined : watchConfig(cfg.configFile, args, sidecar, log);

@@ -39,6 +39,25 @@ Flags:
   --state-dir DIR        where the generated certificate is kept
                          (default $PILLION_STATE_DIR, else $XDG_STATE_HOME/pillion,
                           else ~/.local/state/pillion)
+
+Lifecycle (see docs/lifecycle.md):
+  --restart POLICY       never | on-failure | always (default on-failure)
+  --max-restarts N       give up after N restarts and exit with the app's code (default no limit)
+  --backoff-base D       delay before the first restart, doubling each time (default 1s)
+  --backoff-max D        the delay's cap (default 5m)
+  --backoff-reset D      an instance that ran this long resets the delay (default 10m)
+  --restart-window D     how long requests are held while the app restarts (default 10s)
+  --readiness CHECK      tcp | http:/PATH[=STATUS] | exec:COMMAND (default tcp)
+  --readiness-interval D keep checking readiness this often once ready (default 0: only at start)
+  --liveness CHECK       same forms; failing --liveness-failures times in a row restarts the app
+  --liveness-interval D  time between liveness checks (default 10s)
+  --liveness-failures N  consecutive failures before a restart (default 3)
+  --startup-grace D      liveness failures do not count this long after a start (default 0)
+  --probe-timeout D      timeout of one check (default 1s)
+  --drain-delay D        on SIGTERM, keep serving new requests this long, not ready (default 0)
+  --stop-signal SIG      the signal that stops the app (default: the one Pillion got)
+  --signal-group         send signals to the app's whole process group
+  --remap-exit C[:N]     exit with N (default 0) when the app exits with C; repeatable
   -h, --help             print this help
 
 Durations are seconds (10) or carry a unit (500ms, 10s, 2m).

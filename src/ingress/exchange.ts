@@ -114,6 +114,9 @@ export class H2Exchange implements Exchange {
     this.#stream = stream;
     this.headers = headers;
     this.remote = stream.session?.socket?.remoteAddress ?? '';
+    // abort() resets the stream with INTERNAL_ERROR, which Node also emits as an 'error';
+    // the access log already records the failure, so it must not become an uncaught exception.
+    stream.on('error', () => {});
   }
   get method(): string {
     return (this.headers[':method'] as string | undefined) ?? 'GET';

@@ -72,6 +72,11 @@ export class Ingress implements Concern {
     this.#h1.emit('listening');
   }
 
+  /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
+  quiesce(timeoutMs: number): Promise<void> {
+    return this.#proxy.quiesce(timeoutMs);
+  }
+
   /** Where the listener is bound (the real port when 0 was asked). */
   get address(): { host: string; port: number } | undefined {
     return this.#address;
@@ -130,10 +135,12 @@ export class Ingress implements Concern {
       else deadline.addEventListener('abort', () => resolve('deadline'), { once: true });
     });
     // An idle connection may have been mid-request when close ran: keep closing idle ones.
+    // The pause keeps the event loop alive: in attach mode the last socket may be the only
+    // handle left, and an unref'd pause let Node exit (code 13) before the drain finished.
     const sweep = (async () => {
       while (this.#sockets.size > 0 && !deadline.aborted) {
         this.#h1.closeIdleConnections();
-        await sleep(100, undefined, { ref: false });
+        await sleep(100);
       }
     })();
     if ((await Promise.race([closed, gaveUp])) === 'deadline') {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, type ClientRequest, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { failWith, upstreamErrorCode } from './error-status.ts';
@@ -18,12 +19,18 @@ export interface ProxyDeps {
   upstream(): Upstream | undefined;
   /** Waits for readiness up to the timeout. */
   whenReady(timeoutMs: number): Promise<Upstream | undefined>;
-  /** How long a request waits for a not-yet-ready app before a 503. */
-  readyTimeoutMs: number;
+  /**
+   * How long a request may be held, in all, for a not-yet-ready app before a 503; read when a
+   * request first has to wait (the Sidecar gives the restart window once the app was ready).
+   */
+  readonly readyTimeoutMs: number;
   accessLog: AccessLog;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+/** Sends of one request to the app, counting the first; each retry waits a little longer. */
+const MAX_ATTEMPTS = 6;
+const RETRY_PAUSE_MS = 25;
 
 /** Forwards client exchanges to the app over pooled keep-alive connections, streaming both ways. */
 export class AppProxy {
@@ -36,6 +43,10 @@ export class AppProxy {
     timeout: 4000,
   });
 
+  /** Requests sent to the app and not yet over. */
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+
   constructor(deps: ProxyDeps) {
     this.#deps = deps;
   }
@@ -43,6 +54,35 @@ export class AppProxy {
   /** Closes pooled connections to the app. */
   close(): void {
     this.#agent.destroy();
+  }
+
+  /**
+   * Resolves once no request is in flight to the app (or after `timeoutMs`), then closes the
+   * idle pooled connections, so an app about to be stopped has no connection a request could
+   * be sent on. Used before a restart, while readiness is false and new requests are held.
+   */
+  async quiesce(timeoutMs: number): Promise<void> {
+    if (this.#inflight > 0) {
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      await Promise.race([idle, sleep(timeoutMs, undefined, { ref: false })]);
+    }
+    for (const list of Object.values(this.#agent.freeSockets)) {
+      for (const s of list ?? []) s.destroy();
+    }
+  }
+
+  #sent(): () => void {
+    this.#inflight++;
+    let over = false;
+    return () => {
+      if (over) return;
+      over = true;
+      if (--this.#inflight === 0) {
+        const waiters = this.#idleWaiters;
+        this.#idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    };
   }
 
   handle(ex: Exchange): void {
@@ -66,6 +106,34 @@ export class AppProxy {
       });
     });
 
+    let clientGone = false;
+    // One budget for all the waits of this request (first start, restart, retries).
+    let holdUntil = 0;
+    const hold = (): Promise<Upstream | undefined> => {
+      holdUntil ||= performance.now() + this.#deps.readyTimeoutMs;
+      return this.#deps.whenReady(Math.max(0, holdUntil - performance.now()));
+    };
+    ex.onClose(() => {
+      clientGone = true;
+    });
+    const fail = (code: ErrorCode): void => {
+      error ??= code;
+      status = failWith(ex, code);
+    };
+    // Sends again once the app is ready; only for a request the app cannot have acted on.
+    const retry = async (attempt: number, why: string): Promise<void> => {
+      if (attempt >= MAX_ATTEMPTS) {
+        error = `${why} (after ${attempt} attempts)`;
+        status = failWith(ex, ErrorCode.APP_UNREACHABLE);
+        return;
+      }
+      await sleep(RETRY_PAUSE_MS * attempt);
+      const up = this.#deps.upstream() ?? (await hold());
+      if (clientGone) return;
+      if (up) send(up, attempt);
+      else fail(ErrorCode.APP_NOT_READY);
+    };
+
     const send = (up: Upstream, attempt: number): void => {
       const headers = upstreamHeaders(ex.headers, {
         remote: ex.remote,
@@ -81,7 +149,12 @@ export class AppProxy {
         agent: this.#agent,
         setHost: false,
       });
+      const over = this.#sent();
+      req.once('close', over);
       let responded = false;
+      // True once a byte of the request may have reached the app; until then any request may
+      // be sent again, since the app cannot have seen it.
+      let connected = false;
       req.on('response', (res) => {
         responded = true;
         status = res.statusCode ?? 502;
@@ -97,17 +170,14 @@ export class AppProxy {
         res.pipe(ex.sink);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (responded) return;
-        // A pooled connection the app closed just as we reused it: safe to resend a request
-        // that carried no body and changes nothing twice (RFC 9110 §9.2.2).
-        if (
-          attempt === 0 &&
-          req.reusedSocket &&
-          !ex.hasBody &&
-          IDEMPOTENT.has(ex.method) &&
-          !ex.headersSent
-        ) {
-          send(up, 1);
+        over();
+        if (responded || clientGone) return;
+        // Never connected (the app is restarting or crashed): nothing was sent, so any
+        // request, a POST too, is held until the app is ready and sent then.
+        // A request that carried no body and changes nothing twice (RFC 9110 §9.2.2) may be
+        // sent again after a reset, e.g. on a pooled connection the app closed as we reused it.
+        if (!ex.headersSent && (!connected || (!ex.hasBody && IDEMPOTENT.has(ex.method)))) {
+          void retry(attempt + 1, `${upstreamErrorCode(err)}: ${err.code ?? err.message}`);
           return;
         }
         const code = upstreamErrorCode(err);
@@ -117,8 +187,16 @@ export class AppProxy {
       ex.onClose((finished) => {
         if (!finished) req.destroy();
       });
-      if (ex.hasBody) ex.body.pipe(req);
-      else req.end();
+      req.once('socket', (socket) => {
+        const onConnect = (): void => {
+          connected = true;
+          // The body is read only once connected, so a refused connection leaves it unread.
+          if (ex.hasBody) ex.body.pipe(req);
+        };
+        if (socket.connecting) socket.once('connect', onConnect);
+        else onConnect();
+      });
+      if (!ex.hasBody) req.end();
     };
 
     const up = this.#deps.upstream();
@@ -126,12 +204,10 @@ export class AppProxy {
       send(up, 0);
       return;
     }
-    this.#deps.whenReady(this.#deps.readyTimeoutMs).then((ready) => {
+    hold().then((ready) => {
+      if (clientGone) return;
       if (ready) send(ready, 0);
-      else {
-        error = ErrorCode.APP_NOT_READY;
-        status = failWith(ex, ErrorCode.APP_NOT_READY);
-      }
+      else fail(ErrorCode.APP_NOT_READY);
     });
   }
 }

@@ -1,18 +1,19 @@
 // Supervisor owns the app's process: spawning it, its output pipes, finding its port,
-// readiness, signals and stopping it. Proxying, log formatting and exit are left to others.
-import type { ChildProcess } from 'node:child_process';
+// readiness and liveness, restarts with back-off, signals and stopping it. Proxying, log
+// formatting and exit are left to others.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from '../core/concern.ts';
 import type { Logger, LogOutput } from '../core/log.ts';
-import { captureAppStream } from '../logs/app-log.ts';
-import { isListening, listeningSockets, treeListeningSockets } from './port-detect.ts';
-import { exitStatus, spawnApp } from './spawn.ts';
+import { Backoff } from './backoff.ts';
+import { runProbe, type Upstream } from './health.ts';
+import { type AppExit, AppInstance } from './instance.ts';
+import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
+import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
+import { type RestartReason, shouldRestart } from './restart-policy.ts';
+import { Watchdog } from './watchdog.ts';
 
-/** Where the app accepts connections. */
-export interface Upstream {
-  host: string;
-  port: number;
-}
+export type { Upstream } from './health.ts';
+export type { LifecycleOptions } from './options.ts';
 
 export interface SupervisorOptions {
   /** The app's command; absent in attach mode (an app Pillion did not start). */
@@ -22,70 +23,86 @@ export interface SupervisorOptions {
   env: NodeJS.ProcessEnv;
   /** Grace between the stop signal and SIGKILL. */
   stopTimeoutMs: number;
+  lifecycle?: LifecycleOptions;
+  /**
+   * Called before the app is stopped for a restart, with readiness already false: resolves
+   * once no request is in flight to the app (the ingress passes this in through the Sidecar).
+   */
+  quiesce?: (timeoutMs: number) => Promise<void>;
   log: Logger;
   out: LogOutput;
 }
 
 const POLL_MS = 100;
-/** How long the app's pipes may stay open after it exits (held by a grandchild) before we stop reading. */
-const PIPE_LINGER_MS = 2000;
 
 export class Supervisor implements Concern {
   readonly name = 'supervisor';
   readonly #opts: SupervisorOptions;
-  #child: ChildProcess | undefined;
+  readonly #life: LifecycleOptions;
+  readonly #backoff: Backoff;
+  #instance: AppInstance | undefined;
   #upstream: Upstream | undefined;
   #waiters = new Set<(u: Upstream | undefined) => void>();
-  #exited = false;
+  /** No more instances will run: Pillion is stopping or the policy gave up. */
+  #done = false;
+  #stopping = false;
+  #everReady = false;
+  #restarts = 0;
+  #restarting: Promise<void> | undefined;
+  #watchdog: Watchdog | undefined;
+  /** Bumped each time readiness is watched anew, so an older periodic check stops. */
+  #readyGen = 0;
+  /** Attach mode: the process found holding the app's port, for monitoring. */
+  #attachedPid: number | undefined;
+  /** Cancels a back-off wait when Pillion stops. */
+  readonly #stopAbort = new AbortController();
   #resolveExit!: (status: number) => void;
-  /** The app's exit status (code, or 128+signal), once it has exited and its output is drained. */
+  /** The app's final exit status (code, or 128+signal), once no restart will follow. */
   readonly exited: Promise<number>;
 
   constructor(opts: SupervisorOptions) {
     this.#opts = opts;
+    this.#life = opts.lifecycle ?? DEFAULT_LIFECYCLE;
+    this.#backoff = new Backoff(this.#life.backoff);
     this.exited = new Promise((resolve) => {
       this.#resolveExit = resolve;
     });
   }
 
+  /** The current app process's PID. */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#instance?.pid ?? this.#attachedPid;
+  }
+
+  /** How many times the app was started again in this run. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** True once the app has been ready at least once (later waits are restarts). */
+  get everReady(): boolean {
+    return this.#everReady;
   }
 
   async start(): Promise<void> {
     const { command, log } = this.#opts;
     if (command) {
-      const child = await spawnApp(command, this.#opts.env);
-      this.#child = child;
-      const pid = child.pid as number;
-      log.info('app started', { app_pid: pid, command });
-      const out = this.#opts.out;
-      // Both pipes exist: spawnApp asks for stdout and stderr as pipes.
-      const stdout = child.stdout as NonNullable<typeof child.stdout>;
-      const stderr = child.stderr as NonNullable<typeof child.stderr>;
-      const drained = Promise.all([
-        captureAppStream(stdout, 'stdout', pid, out),
-        captureAppStream(stderr, 'stderr', pid, out),
-      ]);
-      child.once('exit', async (code, signal) => {
-        this.#exited = true;
-        this.#settle(undefined);
-        const status = exitStatus(code, signal);
-        const linger = sleep(PIPE_LINGER_MS, 'linger', { ref: false });
-        if ((await Promise.race([drained, linger])) === 'linger') {
-          log.warn('app output still open after exit (held by a child process); closing it', {
-            app_pid: pid,
-          });
-          stdout.destroy();
-          stderr.destroy();
-        }
-        log.info('app exited', { app_pid: pid, code, signal, status });
-        this.#resolveExit(status);
-      });
+      this.#watchdog = new Watchdog(
+        this.#life.stopSignal ?? 'SIGTERM',
+        this.#opts.stopTimeoutMs,
+        this.#opts.log,
+      );
+      // A first start that cannot run the command is an error for the caller (exit 127/126).
+      try {
+        this.#watch(await this.#spawn(command));
+      } catch (err) {
+        this.#watchdog.close();
+        throw err;
+      }
     } else {
       log.info('attached to an app Pillion did not start', { port: this.#opts.appPort });
+      void this.#watchReadiness(undefined);
     }
-    void this.#watchReadiness();
   }
 
   /** The app's address while it is ready, else undefined. Cheap: called per request. */
@@ -93,9 +110,14 @@ export class Supervisor implements Concern {
     return this.#upstream;
   }
 
+  /** True while the app passes its readiness check (and Pillion is not stopping it). */
+  isReady(): boolean {
+    return this.#upstream !== undefined;
+  }
+
   /** Waits up to `timeoutMs` for the app to become ready; undefined if it did not. */
   whenReady(timeoutMs: number): Promise<Upstream | undefined> {
-    if (this.#upstream || this.#exited) return Promise.resolve(this.#upstream);
+    if (this.#upstream || this.#done || this.#stopping) return Promise.resolve(this.#upstream);
     return new Promise((resolve) => {
       const done = (u: Upstream | undefined): void => {
         clearTimeout(timer);
@@ -107,75 +129,248 @@ export class Supervisor implements Concern {
     });
   }
 
-  /** Forwards a signal to the app's process. */
+  /** Forwards a signal to the app's process (or its group, when so configured). */
   signal(sig: NodeJS.Signals): void {
-    const child = this.#child;
-    if (!child || this.#exited) return;
-    try {
-      process.kill(child.pid as number, sig);
-    } catch {
-      // It exited between the check and the kill.
-    }
+    this.#instance?.signal(sig);
+  }
+
+  /**
+   * Replaces the running app with a fresh one: readiness turns false (new requests are held),
+   * requests in flight to the app finish, the app gets its stop signal, and the new instance
+   * serves the held requests once it is ready. Resolves when the new instance is ready or has
+   * exited. Concurrent calls share one restart.
+   */
+  restart(reason: RestartReason = 'requested'): Promise<void> {
+    if (!this.#opts.command) return Promise.resolve();
+    this.#restarting ??= this.#replace(reason).finally(() => {
+      this.#restarting = undefined;
+    });
+    return this.#restarting;
   }
 
   /** Sends the stop signal, waits the stop timeout, then SIGKILLs; resolves when the app is gone. */
   async stop(_deadline: AbortSignal, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.#child;
-    if (!child || this.#exited) {
-      if (!child) this.#resolveExit(0);
+    this.#stopping = true;
+    this.#stopAbort.abort();
+    this.#setUpstream(undefined);
+    if (this.#restarting) await this.#restarting.catch(() => {});
+    const inst = this.#instance;
+    if (!inst?.running) {
+      this.#finish(inst ? (await inst.exited).status : 0);
       await this.exited;
       return;
     }
-    this.#opts.log.info('stopping app', { app_pid: child.pid, signal: sig });
-    this.signal(sig);
-    const timeout = sleep(this.#opts.stopTimeoutMs, 'timeout', { ref: false });
-    if ((await Promise.race([this.exited, timeout])) === 'timeout') {
-      this.#opts.log.warn('app did not stop in time; sending SIGKILL', {
-        app_pid: child.pid,
-        stop_timeout_ms: this.#opts.stopTimeoutMs,
-      });
-      this.signal('SIGKILL');
-    }
+    const signal = this.#life.stopSignal ?? sig;
+    this.#opts.log.info('stopping app', { app_pid: inst.pid, signal });
+    const exit = await inst.stop(signal, this.#opts.stopTimeoutMs, this.#opts.log);
+    this.#finish(exit.status);
     await this.exited;
   }
 
-  #settle(u: Upstream | undefined): void {
-    this.#upstream = u;
-    for (const w of [...this.#waiters]) w(u);
+  async #spawn(command: string[]): Promise<AppInstance> {
+    const { env, log, out } = this.#opts;
+    const inst = await AppInstance.start(command, env, {
+      group: this.#life.signalGroup,
+      log,
+      out,
+    });
+    this.#instance = inst;
+    this.#watchdog?.watch(inst.pid);
+    log.info('app started', { app_pid: inst.pid, command, restarts: this.#restarts });
+    return inst;
   }
 
-  async #watchReadiness(): Promise<void> {
+  /** Follows one instance: readiness, liveness, and what happens when it exits. */
+  #watch(inst: AppInstance): void {
+    void this.#watchReadiness(inst);
+    void inst.exited.then((exit) => this.#onExit(inst, exit));
+  }
+
+  async #onExit(inst: AppInstance, exit: AppExit): Promise<void> {
+    const { log } = this.#opts;
+    log.info('app exited', {
+      app_pid: inst.pid,
+      code: exit.code,
+      signal: exit.signal,
+      status: exit.status,
+    });
+    if (this.#instance !== inst) return; // replaced by restart(), which carries on
+    this.#setUpstream(undefined);
+    if (this.#stopping || this.#restarting) return; // stop() or restart() owns what follows
+    const { restart, maxRestarts } = this.#life;
+    if (!shouldRestart(restart, exit.status, this.#restarts, maxRestarts)) {
+      if (maxRestarts !== undefined && this.#restarts >= maxRestarts && restart !== 'never') {
+        log.error('app exited and max restarts reached; giving up', {
+          status: exit.status,
+          restarts: this.#restarts,
+          max_restarts: maxRestarts,
+        });
+      }
+      this.#finish(exit.status);
+      return;
+    }
+    const delay = this.#backoff.next(exit.ranMs);
+    const reason: RestartReason = exit.status === 0 ? 'exited' : 'crashed';
+    log.warn('app exited; restarting after back-off', {
+      reason,
+      status: exit.status,
+      restarts: this.#restarts + 1,
+      delay_ms: delay,
+      ran_ms: Math.round(exit.ranMs),
+    });
+    try {
+      await sleep(delay, undefined, { signal: this.#stopAbort.signal });
+    } catch {
+      this.#finish(exit.status); // Pillion is stopping: no new instance
+      return;
+    }
+    if (this.#instance !== inst || this.#done) return; // restart() already replaced it
+    await this.#relaunch(reason, exit.status);
+  }
+
+  /** Starts a new instance after one exited; a command that no longer runs counts as a crash. */
+  async #relaunch(reason: RestartReason, lastStatus: number): Promise<void> {
+    const command = this.#opts.command as string[];
+    this.#restarts++;
+    try {
+      const inst = await this.#spawn(command);
+      this.#opts.log.info('app restarted', {
+        reason,
+        restarts: this.#restarts,
+        app_pid: inst.pid,
+      });
+      this.#watch(inst);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      this.#opts.log.error(`cannot restart the app: ${e.message}`, { code: e.code });
+      this.#finish(lastStatus);
+    }
+  }
+
+  async #replace(reason: RestartReason): Promise<void> {
+    const { log, quiesce, stopTimeoutMs } = this.#opts;
+    const old = this.#instance;
+    if (this.#done || this.#stopping || !old) return;
+    log.info('restarting app', { reason, app_pid: old.pid, restarts: this.#restarts + 1 });
+    this.#setUpstream(undefined);
+    // In-flight requests finish before the app is told to stop, so none of them fails.
+    if (quiesce) await quiesce(stopTimeoutMs);
+    if (old.running) {
+      await old.stop(this.#life.stopSignal ?? 'SIGTERM', stopTimeoutMs, log);
+    }
+    if (this.#stopping) return;
+    this.#backoff.reset();
+    await this.#relaunch(reason, (await old.exited).status);
+    const inst = this.#instance;
+    if (inst && inst !== old) {
+      await Promise.race([this.whenReady(this.#life.restartWindowMs), inst.exited]);
+    }
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#watchdog?.close();
+    this.#setUpstream(undefined);
+    this.#resolveExit(status);
+  }
+
+  #setUpstream(u: Upstream | undefined): void {
+    this.#upstream = u;
+    if (u) this.#everReady = true;
+    // Waiters also learn when no instance will become ready (stopping or done).
+    if (u || this.#done || this.#stopping) for (const w of [...this.#waiters]) w(u);
+  }
+
+  /** True while `inst` is the instance that should be serving. */
+  #current(inst: AppInstance | undefined): boolean {
+    if (this.#done || this.#stopping) return false;
+    return inst ? this.#instance === inst && inst.running : true;
+  }
+
+  async #watchReadiness(inst: AppInstance | undefined): Promise<void> {
+    const gen = ++this.#readyGen;
     const { appPort, log } = this.#opts;
-    const childPid = this.#child?.pid;
     const preferred = Number(this.#opts.env.PORT);
-    while (!this.#exited && !this.#upstream) {
-      if (appPort !== undefined) {
-        if (await isListening(appPort)) {
-          const s = [...(await listeningSockets()).values()].find((x) => x.port === appPort);
-          const host = s?.host ?? '127.0.0.1';
-          log.info('app ready', {
-            port: appPort,
-            host,
-            how: 'port given; LISTEN seen in /proc/net/tcp',
-          });
-          this.#settle({ host, port: appPort });
-          return;
-        }
-      } else if (childPid !== undefined) {
-        const found = await treeListeningSockets(childPid);
-        if (found.length > 0) {
-          const pick = found.find((s) => s.port === preferred) ?? found[0];
-          log.info('app ready', {
-            port: pick.port,
-            host: pick.host,
-            how: "detected: the app's process tree listens on it (/proc/PID/fd matched to /proc/net/tcp)",
-            ports: found.map((s) => s.port),
-          });
-          this.#settle({ host: pick.host, port: pick.port });
-          return;
-        }
+    const { readiness, probeTimeoutMs } = this.#life;
+    let found: FoundPort | undefined;
+    while (this.#current(inst)) {
+      found ??= await findAppPort(appPort, inst?.pid, preferred);
+      // A LISTEN socket is the default check; an http or exec probe must pass as well.
+      if (
+        found &&
+        (readiness.kind === 'tcp' || (await runProbe(readiness, found, probeTimeoutMs)))
+      ) {
+        if (!this.#current(inst)) return;
+        const { how, ports, ...up } = found;
+        if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
+        log.info('app ready', {
+          ...up,
+          how,
+          ...(ports ? { ports } : {}),
+          ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
+          app_pid: inst?.pid ?? this.#attachedPid,
+        });
+        this.#setUpstream(up);
+        void this.#watchLiveness(inst, up);
+        void this.#recheckReadiness(inst, up, gen);
+        return;
       }
       await sleep(POLL_MS);
+    }
+  }
+
+  /**
+   * With --readiness-interval, keeps checking readiness after it first passed: a failing check
+   * takes the app out of service (requests are held, Sidecar.isReady() is false) until one passes.
+   */
+  async #recheckReadiness(inst: AppInstance | undefined, up: Upstream, gen: number): Promise<void> {
+    const { readiness, readinessIntervalMs, probeTimeoutMs } = this.#life;
+    if (!readinessIntervalMs) return;
+    let ready = true;
+    const live = (): boolean => this.#current(inst) && this.#readyGen === gen;
+    while (live()) {
+      await sleep(readinessIntervalMs);
+      if (!live()) return;
+      const ok = await runProbe(readiness, up, probeTimeoutMs);
+      if (!live() || ok === ready) continue;
+      ready = ok;
+      if (ok) this.#opts.log.info('app ready again', { ...up, app_pid: this.pid });
+      else this.#opts.log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
+      this.#setUpstream(ok ? up : undefined);
+    }
+  }
+
+  async #watchLiveness(inst: AppInstance | undefined, up: Upstream): Promise<void> {
+    const live = this.#life.liveness;
+    if (!live) return;
+    const { log } = this.#opts;
+    const graceEnd = (inst?.startedAt ?? performance.now()) + this.#life.startupGraceMs;
+    let failures = 0;
+    while (this.#current(inst)) {
+      await sleep(live.intervalMs);
+      if (!this.#current(inst)) return;
+      if (performance.now() < graceEnd) continue;
+      if (await runProbe(live.probe, up, this.#life.probeTimeoutMs)) {
+        failures = 0;
+        continue;
+      }
+      failures++;
+      log.warn('liveness check failed', {
+        probe: live.probe.kind,
+        failures,
+        threshold: live.failures,
+        app_pid: inst?.pid,
+      });
+      if (failures >= live.failures && this.#current(inst)) {
+        if (inst) void this.restart('liveness');
+        else {
+          // Attach mode: Pillion cannot restart the app; it stops routing to it until it recovers.
+          this.#setUpstream(undefined);
+          void this.#watchReadiness(undefined);
+        }
+        return;
+      }
     }
   }
 }

@@ -127,3 +127,60 @@ function connectHost(hex: string, v6: boolean): string {
   }
   return words.map((w) => w.replace(/^0+(?=.)/, '')).join(':');
 }
+
+/**
+ * The processes that hold a LISTEN socket on `port` (attach mode: the app Pillion did not
+ * start). Only those visible in this PID namespace, and readable by this user, are found.
+ */
+export async function pidsListeningOn(port: number): Promise<number[]> {
+  const inodes = new Set<number>();
+  for (const s of (await listeningSockets()).values()) if (s.port === port) inodes.add(s.inode);
+  if (inodes.size === 0) return [];
+  const pids: number[] = [];
+  for (const name of await readdir('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    const mine = await socketInodes([pid]);
+    for (const inode of mine) {
+      if (inodes.has(inode)) {
+        pids.push(pid);
+        break;
+      }
+    }
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/** The app's address, as found, and how it was found (for the 'app ready' line). */
+export interface FoundPort {
+  host: string;
+  port: number;
+  how: string;
+  ports?: number[];
+}
+
+/**
+ * Where the app listens, if it does yet: the given port once it is in LISTEN state, else the
+ * port the process tree of `pid` listens on (`preferred` when among several, else the lowest).
+ */
+export async function findAppPort(
+  appPort: number | undefined,
+  pid: number | undefined,
+  preferred: number,
+): Promise<FoundPort | undefined> {
+  if (appPort !== undefined) {
+    const s = [...(await listeningSockets()).values()].find((x) => x.port === appPort);
+    if (!s) return undefined;
+    return { host: s.host, port: appPort, how: 'port given; LISTEN seen in /proc/net/tcp' };
+  }
+  if (pid === undefined) return undefined;
+  const socks = await treeListeningSockets(pid);
+  if (socks.length === 0) return undefined;
+  const pick = socks.find((s) => s.port === preferred) ?? socks[0];
+  return {
+    host: pick.host,
+    port: pick.port,
+    how: "detected: the app's process tree listens on it (/proc/PID/fd matched to /proc/net/tcp)",
+    ports: socks.map((s) => s.port),
+  };
+}

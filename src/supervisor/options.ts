@@ -1,0 +1,51 @@
+import { type BackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import type { Probe } from './health.ts';
+import type { RestartPolicy } from './restart-policy.ts';
+
+/** Liveness: a failing app is restarted. */
+export interface LivenessOptions {
+  probe: Probe;
+  intervalMs: number;
+  /** Consecutive failures that trigger a restart. */
+  failures: number;
+}
+
+/** The app's lifecycle, as configured by `pillion run` flags. */
+export interface LifecycleOptions {
+  restart: RestartPolicy;
+  /** Undefined: no limit. */
+  maxRestarts?: number;
+  backoff: BackoffOptions;
+  /** How long a request is held while the app restarts, before 503. */
+  restartWindowMs: number;
+  /** On SIGTERM, how long new requests are still served (readiness already false). */
+  drainDelayMs: number;
+  /** The signal that stops the app; undefined: the one Pillion received (SIGTERM or SIGINT). */
+  stopSignal?: NodeJS.Signals;
+  /** Signals go to the app's whole process group. */
+  signalGroup: boolean;
+  /** Exit statuses of the app turned into another exit code for Pillion. */
+  remapExit: Map<number, number>;
+  /** Readiness check; tcp (the port accepts a connection) by default. */
+  readiness: Probe;
+  /** After the app is first ready, check readiness again this often; 0: never. */
+  readinessIntervalMs: number;
+  liveness?: LivenessOptions;
+  /** After a start, liveness failures do not count for this long. */
+  startupGraceMs: number;
+  /** Timeout of one probe. */
+  probeTimeoutMs: number;
+}
+
+export const DEFAULT_LIFECYCLE: LifecycleOptions = {
+  restart: 'on-failure',
+  backoff: DEFAULT_BACKOFF,
+  restartWindowMs: 10_000,
+  drainDelayMs: 0,
+  signalGroup: false,
+  remapExit: new Map(),
+  readiness: { kind: 'tcp' },
+  readinessIntervalMs: 0,
+  startupGraceMs: 0,
+  probeTimeoutMs: 1000,
+};

@@ -1,0 +1,29 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort } from './chaos.ts';
+import { APP_CMD, h1Request, readEvents, startPillion, tempDir } from './harness.ts';
+
+test('a slow-starting app: requests sent before it listens wait, all succeed, each reaches it once', async (t) => {
+  const events = join(tempDir(), 'events');
+  const appPort = await freePort();
+  const p = startPillion(
+    ['run', '--listen', '127.0.0.1:0', '--app-port', String(appPort), '--', ...APP_CMD],
+    { env: { APP_EVENTS: events, APP_LISTEN_DELAY_MS: '1500', PORT: String(appPort) } },
+  );
+  t.after(() => p.kill());
+  const port = await p.port();
+  const ids = Array.from({ length: 20 }, (_, i) => `early-${i}`);
+  const replies = ids.map((id) => h1Request(port, '/', { headers: { 'x-request-id': id } }));
+  for (const r of await Promise.all(replies)) assert.equal(r.status, 200);
+  const got = readEvents(events);
+  for (const id of ids) assert.equal(got.filter((e) => e.endsWith(` ${id}`)).length, 1, id);
+  const readyAt = p.lines.findIndex((l) => l.msg === 'app ready');
+  const firstAccess = p.lines.findIndex((l) => l.source === 'access');
+  assert.ok(
+    readyAt >= 0 && readyAt < firstAccess,
+    'ready is reported before any request is answered',
+  );
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+});

@@ -1,0 +1,184 @@
+// In-process chaos rig: runs a real Sidecar (real TLS listener, real app process on a fixed
+// port) so a test can call the supervisor's own restart(), drives bounded GET+POST load over
+// HTTP/1.1 and HTTP/2, and reconciles each request's outcome with the app's request log.
+import { randomUUID } from 'node:crypto';
+import { connect as h2Connect } from 'node:http2';
+import { Agent, request } from 'node:https';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { parseLifecycleFlags } from '../../src/cli/lifecycle-flags.ts';
+import { Logger, LogOutput } from '../../src/core/log.ts';
+import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
+import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
+
+export interface Outcome {
+  id: string;
+  method: 'GET' | 'POST';
+  protocol: 'h1' | 'h2';
+  status: number;
+  ok: boolean;
+  error?: string;
+}
+
+export interface Rig {
+  sidecar: Sidecar;
+  port: number;
+  events: string;
+  lines: Record<string, unknown>[];
+  exit: Promise<number>;
+  /** Asks the sidecar to stop as a SIGTERM would, and waits for it. */
+  stop(): Promise<number>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/** Starts a Sidecar in this process with the fixture app on a fixed port. */
+export async function startRig(
+  lifecycleFlags: Record<string, string | boolean> = {},
+): Promise<Rig> {
+  const dir = tempDir();
+  const events = join(dir, 'events');
+  process.env.APP_EVENTS = events;
+  const appPort = await freePort();
+  const lines: Record<string, unknown>[] = [];
+  let partial = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      partial += chunk;
+      const parts = partial.split('\n');
+      partial = parts.pop() ?? '';
+      for (const p of parts) if (p) lines.push(JSON.parse(p));
+      cb();
+    },
+  });
+  const log = new Logger(new LogOutput(sink));
+  const cfg: RunConfig = {
+    command: [...APP_CMD, String(appPort)],
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    appPort,
+    stateDir: dir,
+    drainTimeoutMs: 10_000,
+    stopTimeoutMs: 5_000,
+    readyTimeoutMs: 10_000,
+    lifecycle: parseLifecycleFlags(lifecycleFlags),
+  };
+  const sidecar = new Sidecar(cfg, log);
+  const exit = sidecar.run();
+  await eventually(
+    () => sidecar.isReady() && sidecar.ingress?.address !== undefined,
+    15_000,
+    'ready',
+  );
+  return {
+    sidecar,
+    port: sidecar.ingress?.address?.port as number,
+    events,
+    lines,
+    exit,
+    stop: () => {
+      process.emit('SIGTERM', 'SIGTERM');
+      return exit;
+    },
+  };
+}
+
+/** One request with a fresh X-Request-Id; never rejects, the outcome says what happened. */
+export function one(
+  port: number,
+  agent: Agent,
+  session: ReturnType<typeof h2Connect>,
+  method: 'GET' | 'POST',
+  protocol: 'h1' | 'h2',
+): Promise<Outcome> {
+  const id = randomUUID();
+  const body = method === 'POST' ? `body-${id}` : undefined;
+  const path = method === 'POST' ? '/echo' : '/';
+  return new Promise((resolve) => {
+    const done = (status: number, text: string, error?: string): void => {
+      const ok =
+        status === 200 && (body === undefined ? text.startsWith('hello from') : text === body);
+      resolve({ id, method, protocol, status, ok, error: error ?? (ok ? undefined : text) });
+    };
+    if (protocol === 'h1') {
+      const req = request(
+        { host: '127.0.0.1', port, method, path, agent, headers: { 'x-request-id': id } },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => done(res.statusCode ?? 0, text));
+          res.on('error', (e) => done(0, text, e.message));
+        },
+      );
+      req.on('error', (e) => done(0, '', e.message));
+      req.end(body);
+    } else {
+      const req = session.request({ ':method': method, ':path': path, 'x-request-id': id });
+      let status = 0;
+      let text = '';
+      req.setEncoding('utf8');
+      req.on('response', (h) => {
+        status = Number(h[':status']);
+      });
+      req.on('data', (c) => {
+        text += c;
+      });
+      req.on('end', () => done(status, text));
+      req.on('error', (e) => done(status, text, e.message));
+      req.end(body);
+    }
+  });
+}
+
+/**
+ * Sends `total` requests (half GET, half POST; alternately HTTP/1.1 and HTTP/2) with
+ * `concurrency` in flight, calling `during` alongside; bounded by count, and by `maxMs`.
+ */
+export async function load(
+  port: number,
+  total: number,
+  concurrency: number,
+  maxMs: number,
+): Promise<Outcome[]> {
+  const agent = new Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: concurrency });
+  const session = h2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+  session.on('error', () => {});
+  const outcomes: Outcome[] = [];
+  const end = Date.now() + maxMs;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < total && Date.now() < end) {
+      const i = next++;
+      outcomes.push(
+        await one(port, agent, session, i % 2 === 0 ? 'GET' : 'POST', i % 4 < 2 ? 'h1' : 'h2'),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  agent.destroy();
+  session.close();
+  return outcomes;
+}
+
+/** Request ids the app received, with how many times each. */
+export function appReceived(events: string): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const line of readEvents(events)) {
+    const m = /^request (\S+) \S+ (\S+)$/.exec(line);
+    if (m) seen.set(m[2], (seen.get(m[2]) ?? 0) + 1);
+  }
+  return seen;
+}

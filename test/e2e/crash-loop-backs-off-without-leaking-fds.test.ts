@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { eventually, startPillion } from './harness.ts';
+
+/** Open fds of a process, or -1 once it is gone. */
+function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
+}
+
+function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return Number(m?.[1] ?? 0);
+}
+
+/** The fewest fds seen over a few samples (a spawn in progress holds a few pipes briefly). */
+async function settledFds(pid: number): Promise<number> {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 10; i++) {
+    min = Math.min(min, fdCount(pid));
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return min;
+}
+
+test('an app that exits at once 200 times: back-off doubles to its cap, each restart is logged and counted, no fd leaks, then Pillion gives up with the app code', async (t) => {
+  const max = 200;
+  const p = startPillion([
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--app-port',
+    '1',
+    '--restart',
+    'on-failure',
+    '--max-restarts',
+    String(max),
+    '--backoff-base',
+    '2ms',
+    '--backoff-max',
+    '16ms',
+    '--',
+    '/bin/sh',
+    '-c',
+    'exit 3',
+  ]);
+  t.after(() => p.kill());
+  const pid = p.proc.pid as number;
+  const restarts = () => p.lines.filter((l) => l.msg === 'app restarted');
+  await eventually(() => restarts().length >= 20, 60_000, '20 restarts');
+  const early = await settledFds(pid);
+  const earlyRss = rssKb(pid);
+  await eventually(() => restarts().length >= 180, 120_000, '180 restarts');
+  const late = await settledFds(pid);
+  const lateRss = rssKb(pid);
+  assert.equal(await p.exited, 3, 'Pillion exits with the code of the app it gave up on');
+
+  // 160 restarts between the samples: a leak of even one fd per restart would show as 160.
+  assert.ok(late <= early + 2, `fds: ${early} after 20 restarts, ${late} after 180`);
+  t.diagnostic(`fds ${early} -> ${late}; rss ${earlyRss} kB -> ${lateRss} kB`);
+
+  const planned = p.lines.filter((l) => l.msg === 'app exited; restarting after back-off');
+  assert.equal(planned.length, max);
+  assert.deepEqual(
+    planned.slice(0, 6).map((l) => l.delay_ms),
+    [2, 4, 8, 16, 16, 16],
+  );
+  assert.ok(planned.every((l) => l.reason === 'crashed' && l.status === 3));
+  assert.deepEqual(
+    planned.map((l) => l.restarts),
+    Array.from({ length: max }, (_, i) => i + 1),
+  );
+  assert.equal(restarts().length, max);
+  const gaveUp = p.lines.find((l) => l.msg === 'app exited and max restarts reached; giving up');
+  assert.equal(gaveUp?.restarts, max);
+  assert.equal(p.lines.filter((l) => l.msg === 'app started').length, max + 1);
+});
+
+test('back-off resets to its base after an instance ran for the healthy period', async (t) => {
+  const p = startPillion([
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--app-port',
+    '1',
+    '--max-restarts',
+    '4',
+    '--backoff-base',
+    '5ms',
+    '--backoff-reset',
+    '50ms',
+    '--',
+    '/bin/sh',
+    '-c',
+    'sleep 0.2; exit 1',
+  ]);
+  t.after(() => p.kill());
+  assert.equal(await p.exited, 1);
+  const planned = p.lines.filter((l) => l.msg === 'app exited; restarting after back-off');
+  // Each instance ran 200 ms, past the 50 ms healthy period: never doubled.
+  assert.deepEqual(
+    planned.map((l) => l.delay_ms),
+    [5, 5, 5, 5],
+  );
+});
+
+test('restart policies: never and on-failure leave a clean exit alone; always restarts it', async (t) => {
+  const run = async (policy: string, script: string) => {
+    const p = startPillion([
+      'run',
+      '--listen',
+      '127.0.0.1:0',
+      '--app-port',
+      '1',
+      '--restart',
+      policy,
+      '--max-restarts',
+      '2',
+      '--backoff-base',
+      '1ms',
+      '--',
+      '/bin/sh',
+      '-c',
+      script,
+    ]);
+    t.after(() => p.kill());
+    const code = await p.exited;
+    return { code, restarts: p.lines.filter((l) => l.msg === 'app restarted').length };
+  };
+  assert.deepEqual(await run('never', 'exit 7'), { code: 7, restarts: 0 });
+  assert.deepEqual(await run('on-failure', 'exit 0'), { code: 0, restarts: 0 });
+  assert.deepEqual(await run('on-failure', 'exit 9'), { code: 9, restarts: 2 });
+  assert.deepEqual(await run('always', 'exit 0'), { code: 0, restarts: 2 });
+});
