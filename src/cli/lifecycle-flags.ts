@@ -1,6 +1,7 @@
 // `pillion run` flags for the app's lifecycle: restart policy, back-off, health checks, drain
 // delay, signals and exit-code remap. Parsed into the supervisor's LifecycleOptions.
 import { constants } from 'node:os';
+import type { FileConfig } from '../config/schema.ts';
 import { parseDuration } from '../core/duration.ts';
 import { parseProbe } from '../supervisor/health.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from '../supervisor/options.ts';
@@ -36,6 +37,32 @@ type Values = {
       ? boolean
       : string;
 };
+
+/** The lifecycle fields of pillion.yaml, written as the flags that set them. */
+export function lifecycleFlagsOf(fc: FileConfig | undefined): Values {
+  const r = fc?.app?.readiness;
+  const readiness =
+    r?.http !== undefined
+      ? `http:${r.http}`
+      : r?.exec !== undefined
+        ? `exec:${r.exec.map(shellQuote).join(' ')}`
+        : r?.tcp
+          ? 'tcp'
+          : undefined;
+  const v = {
+    restart: fc?.app?.restart,
+    'stop-signal': fc?.app?.stop_signal,
+    'drain-delay': fc?.drain?.delay === undefined ? undefined : String(fc.drain.delay),
+    readiness,
+  };
+  // Only the fields the file sets, so that a flag left out does not erase them.
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as Values;
+}
+
+/** One argument for /bin/sh -c, quoted so the shell passes it through unchanged. */
+function shellQuote(arg: string): string {
+  return `'${arg.replaceAll("'", `'\\''`)}'`;
+}
 
 const fail = (msg: string): never => {
   throw usageError(msg, 'pillion run');

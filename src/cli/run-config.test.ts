@@ -20,6 +20,9 @@ const FULL = `app:
   port: 3000
   stop_timeout: 5s
   ready_timeout: 2
+  restart: always
+  stop_signal: SIGQUIT
+  readiness: { exec: [test, -e, "it's ready"] }
   config: { feature_x: true }
   secrets:
     api_key: { env: API_KEY }
@@ -27,6 +30,7 @@ ingress:
   listen: 127.0.0.1:9443
   tls: { cert: /tls/crt.pem, key: /tls/key.pem }
 drain:
+  delay: 2s
   timeout: 30s
 state_dir: /srv/state
 `;
@@ -34,7 +38,16 @@ state_dir: /srv/state
 describe('pillion run with a config file', () => {
   test('every field of the file reaches the RunConfig', () => {
     const dir = dirWith({ 'pillion.yaml': FULL });
-    assert.deepEqual(resolveRunConfig([], ENV, dir), {
+    const { lifecycle, ...cfg } = resolveRunConfig([], ENV, dir) ?? {};
+    assert.equal(lifecycle?.restart, 'always');
+    assert.equal(lifecycle?.stopSignal, 'SIGQUIT');
+    assert.equal(lifecycle?.drainDelayMs, 2000);
+    // Each exec argument reaches /bin/sh quoted, an apostrophe included.
+    assert.deepEqual(lifecycle?.readiness, {
+      kind: 'exec',
+      command: `'test' '-e' 'it'\\''s ready'`,
+    });
+    assert.deepEqual(cfg, {
       command: ['node', 'app.js'],
       listenHost: '127.0.0.1',
       listenPort: 9443,

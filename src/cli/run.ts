@@ -8,7 +8,7 @@ import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
-import { LIFECYCLE_OPTIONS, parseLifecycleFlags } from './lifecycle-flags.ts';
+import { LIFECYCLE_OPTIONS, lifecycleFlagsOf, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
 const OPTIONS = {
@@ -111,7 +111,8 @@ export function parseRunArgs(
       '--ready-timeout',
       fileMs(fc?.app?.ready_timeout),
     ),
-    lifecycle: parseLifecycleFlags(values),
+    // The file's lifecycle fields read as their flags would; a flag given wins.
+    lifecycle: parseLifecycleFlags({ ...lifecycleFlagsOf(fc), ...values }),
   };
   if (file) {
     cfg.configFile = file.file;

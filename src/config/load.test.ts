@@ -112,25 +112,19 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['2:12: drain.timeout: expected a duration such as 10s, 500ms or 2m, got a list'],
   ],
   [
-    'app.restart is not supported yet',
-    'app:\n  restart: always\n',
-    [
-      '2:3: app.restart: not supported yet: restart policies will come in a later release; remove this key',
-    ],
+    'app.restart is not a policy',
+    'app:\n  restart: sometimes\n',
+    ['2:12: app.restart: expected one of never, on-failure, always, got a string'],
   ],
   [
-    'app.readiness is not supported yet',
-    'app:\n  readiness: { http: /healthz }\n',
-    [
-      '2:3: app.readiness: not supported yet: readiness checks will come in a later release; remove this key',
-    ],
+    'app.readiness has an unknown kind',
+    'app:\n  readiness: { grpc: true }\n',
+    ['2:16: app.readiness.grpc: unknown key; expected one of: http, tcp, exec'],
   ],
   [
-    'app.stop_signal is not supported yet',
-    'app:\n  stop_signal: SIGINT\n',
-    [
-      '2:3: app.stop_signal: not supported yet: a configurable stop signal will come in a later release; remove this key',
-    ],
+    'app.stop_signal is not a signal name',
+    'app:\n  stop_signal: term\n',
+    ['2:16: app.stop_signal: expected a signal name such as SIGTERM, got a string that is not one'],
   ],
   [
     'egress is not supported yet',
@@ -145,11 +139,9 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['1:1: admin: not supported yet: the admin API will come in a later release; remove this key'],
   ],
   [
-    'drain.delay is not supported yet',
-    'drain:\n  delay: 2s\n',
-    [
-      '2:3: drain.delay: not supported yet: a drain delay will come in a later release; remove this key',
-    ],
+    'drain.delay is not a duration',
+    'drain:\n  delay: soon\n',
+    ['2:10: drain.delay: expected a duration such as 10s, 500ms or 2m, got a string'],
   ],
   [
     'logs.format other than json',

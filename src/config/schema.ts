@@ -94,7 +94,8 @@ const App = Type.Object(
     restart: Type.Optional(
       Type.Union([Type.Literal('never'), Type.Literal('on-failure'), Type.Literal('always')], {
         description: 'When the app is restarted after it exits.',
-        'x-not-yet': 'restart policies',
+        'x-default': 'on-failure',
+        'x-live': false,
       }),
     ),
     stop_signal: Type.Optional(
@@ -102,7 +103,8 @@ const App = Type.Object(
         pattern: '^SIG[A-Z0-9]+$',
         'x-expected': 'a signal name such as SIGTERM',
         description: 'The signal that asks the app to stop.',
-        'x-not-yet': 'a configurable stop signal',
+        'x-default': 'SIGTERM',
+        'x-live': false,
       }),
     ),
     stop_timeout: Type.Optional(
@@ -118,15 +120,30 @@ const App = Type.Object(
     readiness: Type.Optional(
       Type.Object(
         {
-          http: Type.Optional(Type.String()),
-          tcp: Type.Optional(Type.Boolean()),
-          exec: Type.Optional(Type.Array(Type.String())),
+          http: Type.Optional(
+            Type.String({
+              pattern: '^/',
+              'x-expected': 'a path starting with /',
+              description:
+                'Ready when GET of this path answers 2xx; `/path=204` asks for one status.',
+            }),
+          ),
+          tcp: Type.Optional(
+            Type.Boolean({ description: 'Ready when the app port is listening (the default).' }),
+          ),
+          exec: Type.Optional(
+            Type.Array(Type.String(), {
+              description:
+                'Ready when this command exits 0; it gets PILLION_APP_HOST and PILLION_APP_PORT.',
+            }),
+          ),
         },
         {
           additionalProperties: false,
           description:
             'How the app is known to be ready: `{ http: /path }`, `{ tcp: true }` or `{ exec: [cmd] }`.',
-          'x-not-yet': 'readiness checks',
+          'x-default': '{ tcp: true }',
+          'x-live': false,
         },
       ),
     ),
@@ -234,12 +251,7 @@ const Logs = Type.Object(
 const Drain = Type.Object(
   {
     delay: Type.Optional(
-      duration(
-        'Wait before the listener stops accepting on shutdown.',
-        '0s',
-        false,
-        'a drain delay',
-      ),
+      duration('Wait before the listener stops accepting on shutdown.', '0s', false),
     ),
     timeout: Type.Optional(
       duration(

@@ -121,10 +121,10 @@ export class AppProxy {
       status = failWith(ex, code);
     };
     // Sends again once the app is ready; only for a request the app cannot have acted on.
-    const retry = async (attempt: number, why: string): Promise<void> => {
+    const retry = async (attempt: number, code: ErrorCode, why: string): Promise<void> => {
       if (attempt >= MAX_ATTEMPTS) {
-        error = `${why} (after ${attempt} attempts)`;
-        status = failWith(ex, ErrorCode.APP_UNREACHABLE);
+        error = `${code}: ${why} (after ${attempt} attempts)`;
+        status = failWith(ex, code);
         return;
       }
       await sleep(RETRY_PAUSE_MS * attempt);
@@ -177,7 +177,7 @@ export class AppProxy {
         // A request that carried no body and changes nothing twice (RFC 9110 §9.2.2) may be
         // sent again after a reset, e.g. on a pooled connection the app closed as we reused it.
         if (!ex.headersSent && (!connected || (!ex.hasBody && IDEMPOTENT.has(ex.method)))) {
-          void retry(attempt + 1, `${upstreamErrorCode(err)}: ${err.code ?? err.message}`);
+          void retry(attempt + 1, upstreamErrorCode(err), err.code ?? err.message);
           return;
         }
         const code = upstreamErrorCode(err);

@@ -11,7 +11,17 @@ test('an app that crashes right after writing loses no line, and its last unterm
     fs.writeSync(1, 'last words without newline');
     fs.writeSync(2, 'a very long line: ' + 'y'.repeat(200000) + '\\n');
     process.kill(process.pid, 'SIGKILL');`;
-  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', process.execPath, '-e', script]);
+  const p = startPillion([
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--restart',
+    'never',
+    '--',
+    process.execPath,
+    '-e',
+    script,
+  ]);
   t.after(() => p.kill());
   assert.equal(await p.exited, 137);
   const app = p.lines.filter((l) => l.source === 'app');

@@ -13,12 +13,14 @@ const cases: [name: string, script: string, expected: number][] = [
 ];
 
 for (const [name, script, expected] of cases) {
-  test(`app ${name}: Pillion exits ${expected}`, async (t) => {
+  test(`with --restart never, app ${name}: Pillion exits ${expected}`, async (t) => {
     // The app says something first, so the test also sees that its output was drained.
     const p = startPillion([
       'run',
       '--listen',
       '127.0.0.1:0',
+      '--restart',
+      'never',
       '--',
       process.execPath,
       '-e',
