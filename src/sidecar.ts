@@ -5,7 +5,7 @@ import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
-import { createAccessLog } from './logs/access-log.ts';
+import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
 import { Supervisor } from './supervisor/index.ts';
 
 export interface RunConfig {
@@ -20,6 +20,8 @@ export interface RunConfig {
   drainTimeoutMs: number;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
+  logs?: Partial<LogsOptions>;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -50,6 +52,7 @@ export class Sidecar {
       keyFile: cfg.keyFile,
       stateDir: cfg.stateDir,
     });
+    const logs = new Logs(log.output, logsOptions(cfg.logs), log.child('logs'));
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     const supervisor = new Supervisor({
@@ -68,7 +71,7 @@ export class Sidecar {
       upstream: () => supervisor.upstream(),
       whenReady: (ms) => supervisor.whenReady(ms),
       readyTimeoutMs: cfg.readyTimeoutMs,
-      accessLog: createAccessLog(log.output),
+      accessLog: logs.accessLog(),
     });
     this.#ingress = ingress;
 
@@ -90,7 +93,7 @@ export class Sidecar {
     for (const sig of SHUTDOWN) process.on(sig, onShutdown);
     for (const sig of FORWARDED) process.on(sig, onForward);
     try {
-      await startAll([supervisor, ingress], log);
+      await startAll([logs, supervisor, ingress], log);
       const first = await Promise.race([
         stopRequested,
         supervisor.exited.then(() => 'exited' as const),
@@ -111,6 +114,8 @@ export class Sidecar {
     } finally {
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of FORWARDED) process.off(sig, onForward);
+      // Logs stop last, so the app's final lines are flushed.
+      await logs.stop(AbortSignal.timeout(5000));
     }
   }
 }

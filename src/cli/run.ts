@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
+import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
@@ -16,6 +17,7 @@ const OPTIONS = {
   'ready-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  ...LOG_FLAGS,
 } as const;
 
 /** Parses `pillion run` arguments into a RunConfig, or undefined when help was printed. */
@@ -65,6 +67,7 @@ export function parseRunArgs(
     );
   }
   const [listenHost, listenPort] = parseListen(values.listen ?? '0.0.0.0:8443');
+  const logs = logsFromFlags(values);
   return {
     command: command.length > 0 ? command : undefined,
     listenHost,
@@ -76,6 +79,7 @@ export function parseRunArgs(
     drainTimeoutMs: duration(values['drain-timeout'], '--drain-timeout', 10_000),
     stopTimeoutMs: duration(values['stop-timeout'], '--stop-timeout', 10_000),
     readyTimeoutMs: duration(values['ready-timeout'], '--ready-timeout', 10_000),
+    ...(logs ? { logs } : {}),
   };
 }
 

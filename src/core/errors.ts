@@ -11,6 +11,7 @@ export const ErrorCode = {
   APP_UNREACHABLE: 'PILLION_APP_UNREACHABLE',
   APP_RESET: 'PILLION_APP_RESET',
   DRAINING: 'PILLION_DRAINING',
+  LOG_FILE_UNWRITABLE: 'PILLION_LOG_FILE_UNWRITABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

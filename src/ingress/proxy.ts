@@ -63,6 +63,7 @@ export class AppProxy {
         remote: ex.remote,
         requestId,
         error,
+        headers: ex.headers,
       });
     });
 

@@ -21,6 +21,8 @@ export class LogStats {
   linesPartial = 0;
   /** Lines each sink dropped because its buffer was full (policy `drop`), by sink name. */
   readonly dropped: Record<string, number> = {};
+  /** Of those, the app's own lines (the rest are Pillion's events and access lines). */
+  readonly droppedApp: Record<string, number> = {};
 
   /** Total lines dropped over all sinks. */
   get droppedTotal(): number {
@@ -55,12 +57,18 @@ export class LogStats {
       out.push({ name, help, labels: {}, value });
     }
     for (const sink of Object.keys(this.dropped)) {
-      out.push({
-        name: 'pillion_log_lines_dropped_total',
-        help: 'Log lines a sink dropped because its buffer was full (policy drop).',
-        labels: { sink },
-        value: this.dropped[sink],
-      });
+      const app = this.droppedApp[sink] ?? 0;
+      for (const [source, value] of [
+        ['app', app],
+        ['pillion', this.dropped[sink] - app],
+      ] as const) {
+        out.push({
+          name: 'pillion_log_lines_dropped_total',
+          help: 'Log lines a sink dropped because its buffer was full.',
+          labels: { sink, source },
+          value,
+        });
+      }
     }
     return out;
   }

@@ -28,10 +28,17 @@ export interface SeqRun {
   stderr: () => string;
   /** Pillion's exit code once stdout has ended and every line is checked. */
   exited: Promise<number>;
+  /** Starts reading Pillion's stdout, for a run started paused. */
+  resume(): void;
 }
 
 /** Starts `pillion run <flags> -- node seq-app.ts <appArgs>` and verifies its stdout as it goes. */
-export function runSeq(flags: string[], appArgs: string[], sizes: SizeMix): SeqRun {
+export function runSeq(
+  flags: string[],
+  appArgs: string[],
+  sizes: SizeMix,
+  opts: { paused?: boolean } = {},
+): SeqRun {
   const proc = spawn(
     process.execPath,
     [
@@ -59,12 +66,16 @@ export function runSeq(flags: string[], appArgs: string[], sizes: SizeMix): SeqR
   proc.stderr?.on('data', (c) => {
     err += c;
   });
-  const rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
-  rl.on('line', (text) => feed(text, verifier, others, garbage));
+  // Paused: Pillion's stdout is not read (the pipe fills) until resume().
+  const resume = (): void => {
+    const rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
+    rl.on('line', (text) => feed(text, verifier, others, garbage));
+  };
+  if (!opts.paused) resume();
   const exited = new Promise<number>((resolve) => {
     proc.once('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 143)));
   });
-  return { proc, verifier, others, garbage, stderr: () => err, exited };
+  return { proc, verifier, others, garbage, stderr: () => err, exited, resume };
 }
 
 function feed(text: string, verifier: SeqVerifier, others: LogLine[], garbage: string[]): void {
@@ -83,8 +94,8 @@ function feed(text: string, verifier: SeqVerifier, others: LogLine[], garbage: s
 export async function verifyFile(
   file: string,
   sizes: SizeMix,
+  verifier = new SeqVerifier(sizes),
 ): Promise<{ verifier: SeqVerifier; others: LogLine[]; garbage: string[] }> {
-  const verifier = new SeqVerifier(sizes);
   const others: LogLine[] = [];
   const garbage: string[] = [];
   const rl = createInterface({ input: createReadStream(file) });
