@@ -133,3 +133,58 @@ describe('access log', () => {
     });
   });
 });
+
+describe('connection log', () => {
+  test('one warn line per event, counted by name', async () => {
+    const { createConnectionLog } = await import('./connection-log.ts');
+    const { LogStats } = await import('./stats.ts');
+    const stats = new LogStats();
+    const chunks: string[] = [];
+    const out = new LogOutput(
+      new Writable({
+        decodeStrings: false,
+        write(c: string, _e, cb) {
+          chunks.push(c);
+          cb();
+        },
+      }),
+    );
+    const log = createConnectionLog(out, stats.connectionEvents);
+    log({
+      event: 'parser_rejected',
+      remote: '10.0.0.1',
+      reason: 'HPE_INVALID_METHOD',
+      status: 400,
+    });
+    log({
+      event: 'parser_rejected',
+      remote: '10.0.0.2',
+      reason: 'HPE_HEADER_OVERFLOW',
+      status: 431,
+    });
+    log({ event: 'tls_handshake_failed', remote: '10.0.0.3', reason: 'ERR_SSL_NO_SHARED_CIPHER' });
+    const lines = chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => [l.source, l.level, l.msg, l.remote, l.status]),
+      [
+        ['connection', 'warn', 'parser_rejected', '10.0.0.1', 400],
+        ['connection', 'warn', 'parser_rejected', '10.0.0.2', 431],
+        ['connection', 'warn', 'tls_handshake_failed', '10.0.0.3', undefined],
+      ],
+    );
+    assert.deepEqual(
+      stats
+        .samples()
+        .filter((s) => s.name === 'pillion_connection_events_total')
+        .map((s) => [s.labels.event, s.value]),
+      [
+        ['parser_rejected', 2],
+        ['tls_handshake_failed', 1],
+      ],
+    );
+  });
+});

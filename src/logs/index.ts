@@ -11,6 +11,7 @@ import {
   createAccessLog,
 } from './access-log.ts';
 import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
+import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
 import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
 import { HumanFormat } from './human-format.ts';
 import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
@@ -162,6 +163,12 @@ export class Logs implements Concern {
   /** The access log writer for ingress, in the configured format. */
   accessLog(): AccessLog {
     return createAccessLog(this.#out, this.#opts.access);
+  }
+
+  /** The writer ingress uses for connection-level events; counted for /metrics. */
+  connectionLog(): ConnectionLog {
+    const out = this.#out;
+    return createConnectionLog(out, out instanceof SinkOutput ? out.stats.connectionEvents : {});
   }
 
   /** Counters for /metrics, among them pillion_log_lines_dropped_total{sink}. */

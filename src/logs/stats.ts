@@ -24,6 +24,9 @@ export class LogStats {
   /** Of those, the app's own lines (the rest are Pillion's events and access lines). */
   readonly droppedApp: Record<string, number> = {};
 
+  /** Connection-level events (see connection-log.ts), by event name. */
+  readonly connectionEvents: Record<string, number> = {};
+
   /** Total lines dropped over all sinks. */
   get droppedTotal(): number {
     let n = 0;
@@ -55,6 +58,14 @@ export class LogStats {
       ['pillion_log_lines_partial_total', 'App lines without a final newline.', this.linesPartial],
     ] as const) {
       out.push({ name, help, labels: {}, value });
+    }
+    for (const [event, value] of Object.entries(this.connectionEvents)) {
+      out.push({
+        name: 'pillion_connection_events_total',
+        help: 'Connection-level events: TLS failures, parser rejections, protocol abuse.',
+        labels: { event },
+        value,
+      });
     }
     for (const sink of Object.keys(this.dropped)) {
       const app = this.droppedApp[sink] ?? 0;
