@@ -5,9 +5,16 @@
 // Without --lines it runs two cases: 1,000,000 small lines and 100,000 mixed-size lines
 // (half on stdout, half on stderr).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -82,6 +89,8 @@ async function throughPillion(
       file,
       '--log-file-max-size',
       '1G',
+      '--log-file-keep',
+      '1000',
       '--log-file-only',
       '--',
       process.execPath,
@@ -107,10 +116,17 @@ async function throughPillion(
 
 async function verify(file: string, sizes: SizeMix, perStream: number): Promise<string> {
   const verifier = new SeqVerifier(sizes);
-  const rl = createInterface({ input: (await import('node:fs')).createReadStream(file) });
-  for await (const text of rl) {
-    const rec = JSON.parse(text);
-    verifier.add(rec);
+  // Rotated files first, oldest (highest number) to newest, then the current file.
+  const dir = dirname(file);
+  const base = basename(file);
+  const rotated = readdirSync(dir)
+    .filter((f) => f.startsWith(`${base}.`))
+    .map((f) => Number(f.slice(base.length + 1)))
+    .sort((a, b) => b - a)
+    .map((n) => `${file}.${n}`);
+  for (const f of [...rotated, file]) {
+    const rl = createInterface({ input: createReadStream(f) });
+    for await (const text of rl) verifier.add(JSON.parse(text));
   }
   const parts: string[] = [];
   for (const s of ['stdout', 'stderr'] as const) {

@@ -151,3 +151,31 @@ describe('SinkOutput', () => {
     assert.equal(out.stats.dropped.file, 2);
   });
 });
+
+test('block with a bound under the sink stream own highWaterMark still resumes', async () => {
+  const { FileSink } = await import('./file-sink.ts');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-output-'));
+  try {
+    const file = new FileSink({ path: join(dir, 'f.log'), maxBytes: 0, keep: 0 });
+    // The file stream's highWaterMark is 256 KiB; the bound is far below it.
+    const out = new SinkOutput([
+      { name: 'file', dest: file, bufferBytes: 1024, whenFull: 'block' },
+    ]);
+    const big = `${'x'.repeat(100)}\n`.repeat(20);
+    let paused = 0;
+    for (let i = 0; i < 200; i++) {
+      if (!out.writeWaiting(big)) {
+        paused += 1;
+        await out.whenWritable();
+      }
+    }
+    assert.ok(paused > 0);
+    await file.close();
+    assert.equal(readFileSync(join(dir, 'f.log'), 'utf8').length, big.length * 200);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -119,15 +119,9 @@ export class SinkOutput extends LogOutput {
         s.dest.writableLength >= s.bufferBytes &&
         !s.dest.destroyed
       ) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            s.dest.off('drain', done);
-            s.dest.off('close', done);
-            resolve();
-          };
-          s.dest.once('drain', done);
-          s.dest.once('close', done);
-        });
+        // An empty write completes once everything queued before it is written. Unlike
+        // 'drain', this works whatever the stream's own highWaterMark is next to the bound.
+        await new Promise<void>((resolve) => s.dest.write('', () => resolve()));
       }
     }
   }
