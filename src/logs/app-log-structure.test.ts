@@ -98,6 +98,15 @@ describe('JSON app lines', () => {
     assert.equal(off[0].a, undefined);
   });
 
+  test("an app's own flag fields cannot pose as Pillion's", async () => {
+    const [line] = await capture(['{"msg":"x","partial":true,"split":true,"truncated":1}\n']);
+    assert.equal(line.partial, undefined);
+    assert.equal(line.split, undefined);
+    assert.equal(line.app_partial, true);
+    assert.equal(line.app_split, true);
+    assert.equal(line.app_truncated, 1);
+  });
+
   test('a partial JSON line keeps its structure and its partial flag', async () => {
     const [line] = await capture(['{"msg":"bye","code":3}']);
     assert.equal(line.msg, 'bye');

@@ -44,8 +44,18 @@ const FLAGS: Record<LineEnd, string> = {
   [LineEnd.TRUNCATED]: ',"truncated":true}\n',
 };
 
-/** Envelope keys an app's JSON line may not overwrite; its own values move to `app_<key>`. */
-const RESERVED = new Set(['time', 'level', 'source', 'stream', 'pid', 'msg']);
+/** Envelope keys and flags an app's JSON line may not set; its own values move to `app_<key>`. */
+const RESERVED = new Set([
+  'time',
+  'level',
+  'source',
+  'stream',
+  'pid',
+  'msg',
+  'split',
+  'partial',
+  'truncated',
+]);
 const MSG_KEYS = ['msg', 'message'];
 const LEVEL_KEYS = ['level', 'severity', 'levelname', 'lvl'];
 
