@@ -39,3 +39,9 @@ test('HumanFormat turns a stream of JSON lines into lines for people', async () 
   await new Promise((r) => f.on('end', r));
   assert.equal(out, '10:00:00.000 INFO  pillion a\n10:00:01.000 ERROR access b\nnot json\n');
 });
+
+test("humanLine leaves out Pillion's own pid, keeps the app's", () => {
+  const own =
+    '{"time":"2026-11-26T10:00:00.000Z","level":"info","source":"ingress","pid":1,"msg":"up","port":8443}';
+  assert.equal(humanLine(own, false), '10:00:00.000 INFO  ingress up port=8443');
+});

@@ -28,7 +28,9 @@ export function humanLine(json: string, colour: boolean): string {
   if (source === 'app' && rec.stream) source = `app[${rec.stream}]`;
   let extra = '';
   for (const k in rec) {
+    // The app's stream is in the source column; Pillion's own pid is noise to a person.
     if (SKIP.has(k) || (k === 'stream' && rec.source === 'app')) continue;
+    if (k === 'pid' && rec.source !== 'app') continue;
     const v = rec[k];
     const text = typeof v === 'string' && !/[\s"=]/.test(v) && v !== '' ? v : JSON.stringify(v);
     extra += ` ${k}=${text}`;
