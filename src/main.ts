@@ -3,9 +3,10 @@ import { configCommand, schemaCommand, validateCommand } from './cli/config-comm
 import { runCommand } from './cli/run.ts';
 import { MAIN_HELP, usageError } from './cli/usage.ts';
 import { ErrorCode, exitCodeFor, PillionError } from './core/errors.ts';
-import { Logger, LogOutput } from './core/log.ts';
+import { Logger } from './core/log.ts';
+import { createLogOutput } from './logs/index.ts';
 
-const out = new LogOutput(process.stdout);
+const out = createLogOutput();
 const log = new Logger(out);
 
 async function main(argv: string[]): Promise<number> {

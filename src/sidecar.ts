@@ -8,7 +8,7 @@ import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
-import { createAccessLog } from './logs/access-log.ts';
+import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 
 export interface RunConfig {
@@ -33,6 +33,8 @@ export interface RunConfig {
   apiListen?: string;
   /** Restart policy, health checks, drain delay, signals; defaults when absent. */
   lifecycle?: LifecycleOptions;
+  /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
+  logs?: Partial<LogsOptions>;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -102,6 +104,7 @@ export class Sidecar {
       keyFile: cfg.keyFile,
       stateDir: cfg.stateDir,
     });
+    const logs = new Logs(log.output, logsOptions(cfg.logs), log.child('logs'));
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     // With a config file, the app gets its config and secrets API (a child only: an attached
@@ -141,7 +144,7 @@ export class Sidecar {
       get readyTimeoutMs() {
         return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
       },
-      accessLog: createAccessLog(log.output),
+      accessLog: logs.accessLog(),
     });
     this.#ingress = ingress;
 
@@ -164,7 +167,7 @@ export class Sidecar {
     for (const sig of SHUTDOWN) process.on(sig, onShutdown);
     for (const sig of FORWARDED) process.on(sig, onForward);
     try {
-      await startAll([supervisor, ingress], log);
+      await startAll([logs, supervisor, ingress], log);
       const first = await Promise.race([
         stopRequested,
         supervisor.exited.then(() => 'exited' as const),
@@ -194,6 +197,8 @@ export class Sidecar {
       await this.#api?.stop(AbortSignal.timeout(1000));
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of FORWARDED) process.off(sig, onForward);
+      // Logs stop last, so the app's final lines are flushed.
+      await logs.stop(AbortSignal.timeout(5000));
     }
   }
 }

@@ -6,6 +6,7 @@ import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
 import { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
+import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { LIFECYCLE_OPTIONS, lifecycleFlagsOf, parseLifecycleFlags } from './lifecycle-flags.ts';
@@ -23,6 +24,7 @@ const OPTIONS = {
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
   ...LIFECYCLE_OPTIONS,
+  ...LOG_FLAGS,
 } as const;
 
 type RunFlagValues = ReturnType<
@@ -88,6 +90,7 @@ export function parseRunArgs(
   const [listenHost, listenPort] = parseListen(
     values.listen ?? fc?.ingress?.listen ?? '0.0.0.0:8443',
   );
+  const logs = logsFromFlags(values);
   const cfg: RunConfig = {
     command: command.length > 0 ? command : undefined,
     listenHost,
@@ -113,6 +116,7 @@ export function parseRunArgs(
     ),
     // The file's lifecycle fields read as their flags would; a flag given wins.
     lifecycle: parseLifecycleFlags({ ...lifecycleFlagsOf(fc), ...values }),
+    ...(logs ? { logs } : {}),
   };
   if (file) {
     cfg.configFile = file.file;

@@ -1,4 +1,5 @@
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { LOG_FLAGS_HELP } from '../logs/flags.ts';
 
 /** A command-line mistake: printed with a pointer to --help, exit 2. */
 export function usageError(message: string, command = 'pillion'): PillionError {
@@ -60,6 +61,7 @@ Lifecycle (see docs/lifecycle.md):
   --remap-exit C[:N]     exit with N (default 0) when the app exits with C; repeatable
   -h, --help             print this help
 
+${LOG_FLAGS_HELP}
 Durations are seconds (10) or carry a unit (500ms, 10s, 2m).
 The app gets PORT in its environment unless PORT is already set.
 `;

@@ -13,6 +13,7 @@ export const ErrorCode = {
   DRAINING: 'PILLION_DRAINING',
   CONFIG_INVALID: 'PILLION_CONFIG_INVALID',
   CONFIG_UNREADABLE: 'PILLION_CONFIG_UNREADABLE',
+  LOG_FILE_UNWRITABLE: 'PILLION_LOG_FILE_UNWRITABLE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

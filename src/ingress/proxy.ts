@@ -103,6 +103,7 @@ export class AppProxy {
         remote: ex.remote,
         requestId,
         error,
+        headers: ex.headers,
       });
     });
 

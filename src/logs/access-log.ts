@@ -1,4 +1,6 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { LogOutput } from '../core/log.ts';
+import { redactHeaders, redactQuery } from './redact.ts';
 
 /** What ingress knows about one finished request. */
 export interface AccessEntry {
@@ -11,30 +13,126 @@ export interface AccessEntry {
   remote: string;
   requestId: string;
   error?: string;
+  /** The request's headers, by reference; read only when a format needs them. */
+  headers?: IncomingHttpHeaders;
 }
 
 export type AccessLog = (entry: AccessEntry) => void;
 
-/** One JSON line per request, in the shape documented in docs/logs.md. */
-export function createAccessLog(out: LogOutput): AccessLog {
-  const pid = process.pid;
-  return (e) => {
-    const line = {
-      time: new Date().toISOString(),
-      level: e.status >= 500 ? 'error' : 'info',
-      source: 'access',
-      pid,
-      msg: `${e.method} ${e.path} ${e.status}`,
-      method: e.method,
-      path: e.path,
-      status: e.status,
-      duration_ms: Math.round(e.durationMs * 1000) / 1000,
-      bytes: e.bytes,
-      protocol: e.protocol,
-      remote: e.remote,
-      request_id: e.requestId,
-      ...(e.error ? { error: e.error } : {}),
+/** `json` lines (fields chosen by `fields`), or the Common / Combined Log Format. */
+export type AccessFormat = 'json' | 'common' | 'combined';
+
+export interface AccessLogOptions {
+  format: AccessFormat;
+  /** JSON fields, in order; see ACCESS_FIELDS. */
+  fields: readonly string[];
+  /** Query parameters whose values are logged as [REDACTED]. */
+  redactQuery: readonly string[];
+}
+
+/** Every field a JSON access line can carry. */
+export const ACCESS_FIELDS = [
+  'time',
+  'level',
+  'source',
+  'pid',
+  'msg',
+  'method',
+  'path',
+  'status',
+  'duration_ms',
+  'bytes',
+  'protocol',
+  'remote',
+  'request_id',
+  'error',
+  'referer',
+  'user_agent',
+  'headers',
+] as const;
+
+export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
+  format: 'json',
+  fields: ACCESS_FIELDS.slice(0, 14),
+  redactQuery: [],
+};
+
+type FieldFn = (e: AccessEntry, path: string) => unknown;
+
+const pid = process.pid;
+const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
+  time: () => new Date().toISOString(),
+  level: (e) => (e.status >= 500 ? 'error' : 'info'),
+  source: () => 'access',
+  pid: () => pid,
+  msg: (e, path) => `${e.method} ${path} ${e.status}`,
+  method: (e) => e.method,
+  path: (_e, path) => path,
+  status: (e) => e.status,
+  duration_ms: (e) => Math.round(e.durationMs * 1000) / 1000,
+  bytes: (e) => e.bytes,
+  protocol: (e) => e.protocol,
+  remote: (e) => e.remote,
+  request_id: (e) => e.requestId,
+  error: (e) => e.error,
+  referer: (e) => header(e, 'referer'),
+  user_agent: (e) => header(e, 'user-agent'),
+  headers: (e) => (e.headers ? redactHeaders(e.headers) : undefined),
+};
+
+function header(e: AccessEntry, name: string): string | undefined {
+  const v = e.headers?.[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+/**
+ * One line per request on `out`: JSON with the chosen fields (absent values left out), or a
+ * Common/Combined Log Format line. Secrets never appear: configured query parameters are
+ * redacted in the path, and Authorization, Cookie and Set-Cookie in logged headers.
+ */
+export function createAccessLog(
+  out: LogOutput,
+  options: Partial<AccessLogOptions> = {},
+): AccessLog {
+  const o: AccessLogOptions = { ...ACCESS_LOG_DEFAULTS, ...options };
+  for (const f of o.fields) {
+    if (!(f in FIELDS)) throw new RangeError(`unknown access log field '${f}'`);
+  }
+  const names = new Set(o.redactQuery);
+  const pathOf = names.size > 0 ? (p: string) => redactQuery(p, names) : (p: string) => p;
+  if (o.format !== 'json') {
+    const combined = o.format === 'combined';
+    return (e) => {
+      let line = `${e.remote || '-'} - - [${clfTime(new Date())}] "${clfEscape(`${e.method} ${pathOf(e.path)} ${e.protocol}`)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'}`;
+      if (combined)
+        line += ` "${clfEscape(header(e, 'referer') ?? '-')}" "${clfEscape(header(e, 'user-agent') ?? '-')}"`;
+      out.write(`${line}\n`);
     };
-    out.write(`${JSON.stringify(line)}\n`);
+  }
+  const fns = o.fields.map((f) => [f, FIELDS[f as keyof typeof FIELDS]] as const);
+  return (e) => {
+    const path = pathOf(e.path);
+    const rec: Record<string, unknown> = {};
+    for (const [k, fn] of fns) {
+      const v = fn(e, path);
+      if (v !== undefined) rec[k] = v;
+    }
+    out.write(`${JSON.stringify(rec)}\n`);
   };
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const pad = (n: number): string => String(n).padStart(2, '0');
+
+/** `26/Nov/2026:10:53:54 +0000`: the CLF time, in UTC. */
+export function clfTime(d: Date): string {
+  return `${pad(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+/** Quotes, backslashes and control characters escaped, so a field cannot break the line. */
+function clfEscape(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+  return s.replace(/["\\\x00-\x1f\x7f]/g, (c) =>
+    c === '"' || c === '\\' ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }

@@ -96,7 +96,7 @@ describe('captureAppStream', () => {
   test('escapes quotes, backslashes, control characters and keeps UTF-8 in msg', async () => {
     const src = new PassThrough();
     const { out, text } = collector();
-    const done = captureAppStream(src, 'stdout', 1, out);
+    const done = captureAppStream(src, 'stdout', 1, out, { json: false });
     const msgs = ['{"json":"inside"}', 'back\\slash', 'tab\there\u0001\u001b[31m', 'é€😀 \u2028'];
     src.end(`${msgs.join('\r\n')}\n`);
     await done;
@@ -135,7 +135,7 @@ describe('captureAppStream', () => {
   test('flags the pieces of a line longer than the limit as split', async () => {
     const src = new PassThrough();
     const { out, text } = collector();
-    const done = captureAppStream(src, 'stdout', 1, out, 8);
+    const done = captureAppStream(src, 'stdout', 1, out, { maxLineBytes: 8 });
     src.write('0123456789abcdefXYZ\nshort\n');
     src.end('0123456789');
     await done;

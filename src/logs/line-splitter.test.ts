@@ -289,3 +289,46 @@ describe('LineSplitter', () => {
     }
   });
 });
+
+describe('LineSplitter with truncate', () => {
+  const TRUNCATED = LineEnd.TRUNCATED;
+  const runT = (max: number, chunks: (string | Buffer)[]): Piece[] => {
+    const splitter = new LineSplitter(max, 'truncate');
+    const out: Piece[] = [];
+    const emit = (text: string, e: LineEnd): void => {
+      out.push([text, e]);
+    };
+    for (const c of chunks) splitter.push(typeof c === 'string' ? Buffer.from(c) : c, emit);
+    splitter.end(emit);
+    return out;
+  };
+
+  test('keeps the first piece of a long line, flagged, and skips to the next line', () => {
+    assert.deepEqual(runT(4, ['abcdefghij\nok\n']), [
+      ['abcd', TRUNCATED],
+      ['ok', NEWLINE],
+    ]);
+  });
+
+  test('skips the rest of a long line across chunks, byte at a time too', () => {
+    const expected: Piece[] = [
+      ['abcd', TRUNCATED],
+      ['x', NEWLINE],
+      ['€', TRUNCATED],
+      ['tail', PARTIAL],
+    ];
+    assert.deepEqual(runT(4, ['ab', 'cdefg', 'hij', 'k\nx\n€€\ntail']), expected);
+    assert.deepEqual(runT(4, bytes('abcdefghijk\nx\n€€\ntail')), expected);
+  });
+
+  test('a line of exactly the limit, with CRLF, is whole', () => {
+    assert.deepEqual(runT(4, ['abcd\r\n', 'ab', 'cd\r', '\n']), [
+      ['abcd', NEWLINE],
+      ['abcd', NEWLINE],
+    ]);
+  });
+
+  test('a long line cut by the end of the stream is truncated once', () => {
+    assert.deepEqual(runT(4, ['abcdefgh']), [['abcd', TRUNCATED]]);
+  });
+});

@@ -1,5 +1,8 @@
-/** How a piece of app output ended: a newline, the length limit, or the end of the stream. */
-export const LineEnd = { NEWLINE: 0, SPLIT: 1, PARTIAL: 2 } as const;
+/**
+ * How a piece of app output ended: a newline, the length limit (SPLIT: more pieces follow;
+ * TRUNCATED: the rest of the line was discarded), or the end of the stream.
+ */
+export const LineEnd = { NEWLINE: 0, SPLIT: 1, PARTIAL: 2, TRUNCATED: 3 } as const;
 export type LineEnd = (typeof LineEnd)[keyof typeof LineEnd];
 
 export type EmitLine = (text: string, end: LineEnd) => void;
@@ -7,23 +10,38 @@ export type EmitLine = (text: string, end: LineEnd) => void;
 const LF = 0x0a;
 const CR = 0x0d;
 
+/** What to do with a line longer than the limit. */
+export type OverLong = 'split' | 'truncate';
+
 /**
  * Cuts a byte stream into lines. A line longer than `maxBytes` is emitted in pieces of at most
- * `maxBytes` (cut on a UTF-8 character boundary), each but the last marked SPLIT. Bytes left
- * without a newline when the stream ends come out marked PARTIAL, so nothing is lost.
+ * `maxBytes` (cut on a UTF-8 character boundary), each but the last marked SPLIT; or, with
+ * `truncate`, only its first piece is emitted, marked TRUNCATED, and the rest is skipped up to
+ * the next newline. Bytes left without a newline when the stream ends come out marked PARTIAL,
+ * so nothing is lost silently.
  */
 export class LineSplitter {
   readonly #max: number;
+  readonly #truncate: boolean;
   #pending: Buffer[] = [];
   #pendingLength = 0;
+  /** True after a TRUNCATED piece, until the newline that ends its line. */
+  #skipping = false;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, overLong: OverLong = 'split') {
     if (maxBytes < 4) throw new RangeError('maxBytes must be at least 4');
     this.#max = maxBytes;
+    this.#truncate = overLong === 'truncate';
   }
 
   push(chunk: Buffer, emit: EmitLine): void {
     let start = 0;
+    if (this.#skipping) {
+      const nl = chunk.indexOf(LF);
+      if (nl === -1) return;
+      this.#skipping = false;
+      start = nl + 1;
+    }
     for (;;) {
       const nl = chunk.indexOf(LF, start);
       if (nl === -1) {
@@ -43,6 +61,7 @@ export class LineSplitter {
 
   /** Flushes what is left without a newline. */
   end(emit: EmitLine): void {
+    this.#skipping = false;
     if (this.#pendingLength === 0) return;
     const rest = Buffer.concat(this.#pending);
     this.#pending = [];
@@ -56,6 +75,13 @@ export class LineSplitter {
     // One byte over the limit is kept back: it may be the CR of a CRLF, which is not content.
     if (this.#pendingLength <= this.#max + 1) return;
     let buf = Buffer.concat(this.#pending);
+    if (this.#truncate) {
+      emit(buf.toString('utf8', 0, utf8Boundary(buf, this.#max)), LineEnd.TRUNCATED);
+      this.#pending = [];
+      this.#pendingLength = 0;
+      this.#skipping = true;
+      return;
+    }
     while (buf.length > this.#max + 1) {
       const cut = utf8Boundary(buf, this.#max);
       emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);
@@ -69,6 +95,10 @@ export class LineSplitter {
     let buf = line;
     if (end === LineEnd.NEWLINE && buf.length > 0 && buf[buf.length - 1] === CR)
       buf = buf.subarray(0, -1);
+    if (this.#truncate && buf.length > this.#max) {
+      emit(buf.toString('utf8', 0, utf8Boundary(buf, this.#max)), LineEnd.TRUNCATED);
+      return;
+    }
     while (buf.length > this.#max) {
       const cut = utf8Boundary(buf, this.#max);
       emit(buf.toString('utf8', 0, cut), LineEnd.SPLIT);

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, test } from 'node:test';
+import { LogOutput } from '../core/log.ts';
+import { type AccessEntry, type AccessLogOptions, clfTime, createAccessLog } from './access-log.ts';
+import { redactHeaders, redactQuery } from './redact.ts';
+
+function logOf(opts: Partial<AccessLogOptions>) {
+  const chunks: string[] = [];
+  const out = new LogOutput(
+    new Writable({
+      decodeStrings: false,
+      write(c: string, _e, cb) {
+        chunks.push(c);
+        cb();
+      },
+    }),
+  );
+  return { log: createAccessLog(out, opts), lines: () => chunks.join('').trimEnd().split('\n') };
+}
+
+const ENTRY: AccessEntry = {
+  method: 'GET',
+  path: '/search?q=cats&token=s3cret&page=2',
+  status: 200,
+  durationMs: 12.34567,
+  bytes: 1234,
+  protocol: 'HTTP/1.1',
+  remote: '127.0.0.1',
+  requestId: 'req-1',
+  headers: {
+    host: 'example.test',
+    authorization: 'Bearer s3cret',
+    cookie: 'session=s3cret',
+    'set-cookie': ['a=s3cret'],
+    'proxy-authorization': 'Basic s3cret',
+    referer: 'https://ref.test/',
+    'user-agent': 'curl/8.0 "quoted"',
+  },
+};
+
+describe('access log', () => {
+  test('default JSON keeps the documented shape', () => {
+    const { log, lines } = logOf({});
+    log(ENTRY);
+    const rec = JSON.parse(lines()[0]);
+    assert.deepEqual(Object.keys(rec), [
+      'time',
+      'level',
+      'source',
+      'pid',
+      'msg',
+      'method',
+      'path',
+      'status',
+      'duration_ms',
+      'bytes',
+      'protocol',
+      'remote',
+      'request_id',
+    ]);
+    assert.equal(rec.duration_ms, 12.346);
+    assert.equal(rec.source, 'access');
+  });
+
+  test('a JSON field list picks and orders fields; 5xx is error', () => {
+    const { log, lines } = logOf({ fields: ['status', 'level', 'user_agent', 'referer', 'error'] });
+    log({ ...ENTRY, status: 502, error: 'PILLION_APP_UNREACHABLE: ECONNREFUSED' });
+    assert.deepEqual(JSON.parse(lines()[0]), {
+      status: 502,
+      level: 'error',
+      user_agent: 'curl/8.0 "quoted"',
+      referer: 'https://ref.test/',
+      error: 'PILLION_APP_UNREACHABLE: ECONNREFUSED',
+    });
+    assert.throws(() => logOf({ fields: ['nope'] }), RangeError);
+  });
+
+  test('Common and Combined Log Format', () => {
+    const common = logOf({ format: 'common' });
+    common.log(ENTRY);
+    common.log({ ...ENTRY, bytes: 0, status: 304, path: '/a "b"' });
+    const [a, b] = common.lines();
+    assert.match(
+      a,
+      /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/search\?q=cats&token=s3cret&page=2 HTTP\/1\.1" 200 1234$/,
+    );
+    assert.match(b, /"GET \/a \\"b\\" HTTP\/1\.1" 304 -$/);
+    const combined = logOf({ format: 'combined' });
+    combined.log(ENTRY);
+    assert.match(
+      combined.lines()[0],
+      /200 1234 "https:\/\/ref\.test\/" "curl\/8\.0 \\"quoted\\""$/,
+    );
+    assert.equal(clfTime(new Date(Date.UTC(2026, 10, 6, 1, 2, 3))), '06/Nov/2026:01:02:03 +0000');
+  });
+
+  test('secrets never appear: headers and configured query parameters are redacted', () => {
+    for (const format of ['json', 'common', 'combined'] as const) {
+      const { log, lines } = logOf({
+        format,
+        fields: ['msg', 'path', 'headers', 'referer', 'user_agent'],
+        redactQuery: ['token'],
+      });
+      log(ENTRY);
+      const text = lines().join('\n');
+      assert.ok(!text.includes('s3cret'), `${format}: ${text}`);
+      assert.ok(text.includes('token=[REDACTED]'), format);
+      assert.ok(text.includes('q=cats'), format);
+    }
+    const { log, lines } = logOf({ fields: ['headers'] });
+    log(ENTRY);
+    const h = JSON.parse(lines()[0]).headers;
+    assert.equal(h.authorization, '[REDACTED]');
+    assert.equal(h.cookie, '[REDACTED]');
+    assert.equal(h['set-cookie'], '[REDACTED]');
+    assert.equal(h['proxy-authorization'], '[REDACTED]');
+    assert.equal(h.host, 'example.test');
+  });
+
+  test('redactQuery handles encodings, repeats, fragments and no query', () => {
+    const names = new Set(['token', 'api key']);
+    assert.equal(redactQuery('/a', names), '/a');
+    assert.equal(redactQuery('/a?x=1', names), '/a?x=1');
+    assert.equal(
+      redactQuery('/a?token=1&token=2&api%20key=k&api+key=k2&to%6Ben=3#frag', names),
+      '/a?token=[REDACTED]&token=[REDACTED]&api%20key=[REDACTED]&api+key=[REDACTED]&to%6Ben=[REDACTED]#frag',
+    );
+    assert.equal(redactQuery('/a?token&%zz=1', names), '/a?token=[REDACTED]&%zz=1');
+    assert.deepEqual(redactHeaders({ Authorization: 'x', a: 'b' } as never), {
+      Authorization: '[REDACTED]',
+      a: 'b',
+    });
+  });
+});
+
+describe('connection log', () => {
+  test('one warn line per event, counted by name', async () => {
+    const { createConnectionLog } = await import('./connection-log.ts');
+    const { LogStats } = await import('./stats.ts');
+    const stats = new LogStats();
+    const chunks: string[] = [];
+    const out = new LogOutput(
+      new Writable({
+        decodeStrings: false,
+        write(c: string, _e, cb) {
+          chunks.push(c);
+          cb();
+        },
+      }),
+    );
+    const log = createConnectionLog(out, stats.connectionEvents);
+    log({
+      event: 'parser_rejected',
+      remote: '10.0.0.1',
+      reason: 'HPE_INVALID_METHOD',
+      status: 400,
+    });
+    log({
+      event: 'parser_rejected',
+      remote: '10.0.0.2',
+      reason: 'HPE_HEADER_OVERFLOW',
+      status: 431,
+    });
+    log({ event: 'tls_handshake_failed', remote: '10.0.0.3', reason: 'ERR_SSL_NO_SHARED_CIPHER' });
+    const lines = chunks
+      .join('')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => [l.source, l.level, l.msg, l.remote, l.status]),
+      [
+        ['connection', 'warn', 'parser_rejected', '10.0.0.1', 400],
+        ['connection', 'warn', 'parser_rejected', '10.0.0.2', 431],
+        ['connection', 'warn', 'tls_handshake_failed', '10.0.0.3', undefined],
+      ],
+    );
+    assert.deepEqual(
+      stats
+        .samples()
+        .filter((s) => s.name === 'pillion_connection_events_total')
+        .map((s) => [s.labels.event, s.value]),
+      [
+        ['parser_rejected', 2],
+        ['tls_handshake_failed', 1],
+      ],
+    );
+  });
+});

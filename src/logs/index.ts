@@ -1,0 +1,178 @@
+// Logs owns where every log line goes: the app's stdout/stderr capture, the access log, the
+// sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
+// left to the other concerns.
+import type { Writable } from 'node:stream';
+import type { Concern } from '../core/concern.ts';
+import type { Logger, LogOutput } from '../core/log.ts';
+import {
+  ACCESS_LOG_DEFAULTS,
+  type AccessLog,
+  type AccessLogOptions,
+  createAccessLog,
+} from './access-log.ts';
+import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
+import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
+import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
+import { HumanFormat } from './human-format.ts';
+import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
+import { DEFAULT_BUFFER_BYTES, SinkOutput, type SinkSpec, type WhenFull } from './output.ts';
+import type { MetricSample } from './stats.ts';
+
+export type LogFormat = 'json' | 'human';
+
+export interface LogsOptions {
+  /** Pillion's stdout: JSON lines, or a human format (coloured when stdout is a TTY). */
+  format: LogFormat;
+  /** Write to Pillion's stdout (the default sink). */
+  stdout: boolean;
+  file?: FileSinkOptions;
+  otlp?: OtlpOptions;
+  /** Bound on each sink's queue, in bytes. */
+  bufferBytes: number;
+  whenFull: WhenFull;
+  app: AppLogOptions;
+  access: AccessLogOptions;
+}
+
+export const LOGS_DEFAULTS: LogsOptions = {
+  format: 'json',
+  stdout: true,
+  bufferBytes: DEFAULT_BUFFER_BYTES,
+  whenFull: 'block',
+  app: APP_LOG_DEFAULTS,
+  access: ACCESS_LOG_DEFAULTS,
+};
+
+/** Fills in defaults, including those of the file sink when a file is given. */
+export function logsOptions(partial: Partial<LogsOptions> = {}): LogsOptions {
+  return {
+    ...LOGS_DEFAULTS,
+    ...partial,
+    file: partial.file ? { ...FILE_SINK_DEFAULTS, ...partial.file } : undefined,
+    app: { ...APP_LOG_DEFAULTS, ...partial.app },
+    access: { ...ACCESS_LOG_DEFAULTS, ...partial.access },
+  };
+}
+
+/** Pillion's log output before any options are known: JSON lines on stdout, blocking. */
+export function createLogOutput(): SinkOutput {
+  return new SinkOutput([
+    { name: 'stdout', dest: process.stdout, bufferBytes: DEFAULT_BUFFER_BYTES, whenFull: 'block' },
+  ]);
+}
+
+export class Logs implements Concern {
+  readonly name = 'logs';
+  readonly #out: LogOutput;
+  readonly #opts: LogsOptions;
+  readonly #log: Logger;
+  #stopped: Promise<void> | undefined;
+
+  constructor(out: LogOutput, opts: LogsOptions, log: Logger) {
+    this.#out = out;
+    this.#opts = opts;
+    this.#log = log;
+  }
+
+  /** Opens the sinks; a log file that cannot be opened throws LOG_FILE_UNWRITABLE. */
+  async start(): Promise<void> {
+    const out = this.#out;
+    if (!(out instanceof SinkOutput)) return;
+    const o = this.#opts;
+    const sinks: SinkSpec[] = [];
+    if (o.stdout) {
+      let dest: Writable = process.stdout;
+      let flush: (() => Promise<void>) | undefined;
+      if (o.format === 'human') {
+        const human = new HumanFormat(Boolean(process.stdout.isTTY));
+        human.pipe(process.stdout);
+        dest = human;
+        flush = () =>
+          new Promise((resolve) =>
+            human.write('', () => process.stdout.write('', () => resolve())),
+          );
+      }
+      sinks.push({ name: 'stdout', dest, bufferBytes: o.bufferBytes, whenFull: o.whenFull, flush });
+    }
+    if (o.file) {
+      const file = new FileSink(o.file);
+      sinks.push({
+        name: 'file',
+        dest: file,
+        bufferBytes: o.bufferBytes,
+        whenFull: o.whenFull,
+        close: () => file.close(),
+      });
+    }
+    if (o.otlp) {
+      const otlp = new OtlpSink({
+        ...o.otlp,
+        onDrop: (n) => {
+          out.stats.dropped.otlp = (out.stats.dropped.otlp ?? 0) + n;
+        },
+      });
+      sinks.push({
+        name: 'otlp',
+        dest: otlp,
+        bufferBytes: o.bufferBytes,
+        // A remote collector going away must never stop the app: OTLP always drops when full.
+        whenFull: 'drop',
+        close: () => otlp.close(),
+      });
+    }
+    out.appLog = o.app;
+    out.setSinks(sinks);
+    this.#log.info('logs ready', {
+      sinks: sinks.map((s) => s.name),
+      format: o.format,
+      when_full: o.whenFull,
+      buffer_bytes: o.bufferBytes,
+      ...(o.file ? { file: o.file.path } : {}),
+    });
+  }
+
+  /** Reports the counters, then flushes and closes the sinks (files, OTLP). */
+  stop(deadline: AbortSignal): Promise<void> {
+    this.#stopped ??= this.#stop(deadline);
+    return this.#stopped;
+  }
+
+  async #stop(deadline: AbortSignal): Promise<void> {
+    const out = this.#out;
+    if (!(out instanceof SinkOutput)) return;
+    const aborted = new Promise<void>((resolve) => {
+      if (deadline.aborted) resolve();
+      deadline.addEventListener('abort', () => resolve(), { once: true });
+    });
+    // Room first, so that under `drop` this summary is not itself dropped.
+    await Promise.race([out.flush(), aborted]);
+    this.#log.info('logs closing', {
+      pillion_log_lines_dropped_total: { ...out.stats.dropped },
+      app_lines_dropped: { ...out.stats.droppedApp },
+      lines: { ...out.stats.lines },
+      lines_split: out.stats.linesSplit,
+      lines_truncated: out.stats.linesTruncated,
+      lines_partial: out.stats.linesPartial,
+      peak_queued_bytes: out.peakQueuedBytes,
+      // Pillion's CPU time so far: the log benchmark divides it by the lines carried.
+      cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
+    });
+    await Promise.race([out.closeSinks(), aborted]);
+  }
+
+  /** The access log writer for ingress, in the configured format. */
+  accessLog(): AccessLog {
+    return createAccessLog(this.#out, this.#opts.access);
+  }
+
+  /** The writer ingress uses for connection-level events; counted for /metrics. */
+  connectionLog(): ConnectionLog {
+    const out = this.#out;
+    return createConnectionLog(out, out instanceof SinkOutput ? out.stats.connectionEvents : {});
+  }
+
+  /** Counters for /metrics, among them pillion_log_lines_dropped_total{sink}. */
+  metrics(): MetricSample[] {
+    return this.#out instanceof SinkOutput ? this.#out.stats.samples() : [];
+  }
+}

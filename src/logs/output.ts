@@ -1,0 +1,163 @@
+import type { Writable } from 'node:stream';
+import { LogOutput } from '../core/log.ts';
+import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
+import { LogStats } from './stats.ts';
+
+/** What a sink does when its buffer is full. */
+export type WhenFull = 'block' | 'drop';
+
+export interface SinkSpec {
+  /** Label in metrics and reports: `stdout`, `file`, `otlp`. */
+  name: string;
+  dest: Writable;
+  /** Most bytes queued for this sink before the policy applies. */
+  bufferBytes: number;
+  whenFull: WhenFull;
+  /** Ends the sink (files closed, last batch sent); stdout has none. */
+  close?: () => Promise<void>;
+  /** Waits until what was written is handed on; default: the dest's write callback. */
+  flush?: () => Promise<void>;
+}
+
+/** Default bound on each sink's queue. */
+export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
+
+interface Sink extends SinkSpec {
+  /** Drops not yet reported in the sink itself. */
+  unreported: number;
+}
+
+/**
+ * Writes every log line to one or more sinks, each with a bounded queue. Under `block`, the
+ * app's pipes stop being read while a sink is over its bound (the app is back-pressured, no
+ * line lost); Pillion's own lines, which cannot wait, are dropped and counted only past a
+ * further headroom. Under `drop`, lines for a full sink are dropped and counted exactly in
+ * `pillion_log_lines_dropped_total`, and the sink gets a line saying how many when it has room
+ * again. Carries the app-log settings and the counters, so captures pick them up.
+ */
+export class SinkOutput extends LogOutput {
+  readonly stats = new LogStats();
+  appLog: AppLogOptions = { ...APP_LOG_DEFAULTS };
+  #sinks: Sink[] = [];
+  /** Largest queue seen on any sink, in bytes: the memory the buffers took at worst. */
+  peakQueuedBytes = 0;
+
+  constructor(sinks: SinkSpec[]) {
+    super(sinks[0].dest);
+    this.setSinks(sinks);
+  }
+
+  get sinks(): readonly SinkSpec[] {
+    return this.#sinks;
+  }
+
+  /** Replaces the sinks; the old ones are not closed (see `closeSinks`). */
+  setSinks(sinks: SinkSpec[]): void {
+    for (const s of sinks) {
+      // A closed reader (EPIPE) or a failed file must not crash the sidecar.
+      if (s.dest.listenerCount('error') === 0) s.dest.on('error', () => {});
+      this.stats.dropped[s.name] ??= 0;
+      this.stats.droppedApp[s.name] ??= 0;
+    }
+    this.#sinks = sinks.map((s) => ({ ...s, unreported: 0 }));
+  }
+
+  /** For writers that cannot wait (Pillion's events, the access log). */
+  override write(lines: string): boolean {
+    let ok = true;
+    for (const s of this.#sinks) if (!this.#writeTo(s, lines, false)) ok = false;
+    return ok;
+  }
+
+  /** For the app's output: false means pause reading until `whenWritable()`. */
+  writeWaiting(lines: string): boolean {
+    let ok = true;
+    for (const s of this.#sinks) if (!this.#writeTo(s, lines, true)) ok = false;
+    return ok;
+  }
+
+  #writeTo(s: Sink, lines: string, canWait: boolean): boolean {
+    const dest = s.dest;
+    const queued = dest.writableLength;
+    const drop = s.whenFull === 'drop';
+    // Under block, lines that cannot wait get a headroom of a quarter of the bound.
+    const limit = drop || canWait ? s.bufferBytes : s.bufferBytes + (s.bufferBytes >> 2);
+    if (dest.destroyed || dest.writableEnded || (queued >= limit && (drop || !canWait))) {
+      const n = countLines(lines);
+      this.stats.dropped[s.name] += n;
+      if (canWait) this.stats.droppedApp[s.name] += n;
+      s.unreported += n;
+      return true;
+    }
+    if (s.unreported > 0) {
+      const n = s.unreported;
+      s.unreported = 0;
+      dest.write(
+        `${JSON.stringify({
+          time: new Date().toISOString(),
+          level: 'warn',
+          source: 'logs',
+          pid: process.pid,
+          msg: 'log lines dropped: this sink was full',
+          sink: s.name,
+          dropped: n,
+          pillion_log_lines_dropped_total: this.stats.dropped[s.name],
+        })}\n`,
+      );
+    }
+    dest.write(lines);
+    const after = dest.writableLength;
+    if (after > this.peakQueuedBytes) this.peakQueuedBytes = after;
+    return drop || after < s.bufferBytes;
+  }
+
+  /** Resolves when every blocking sink is under its bound. */
+  override async whenWritable(): Promise<void> {
+    for (const s of this.#sinks) {
+      while (
+        s.whenFull === 'block' &&
+        s.dest.writableLength >= s.bufferBytes &&
+        !s.dest.destroyed
+      ) {
+        // An empty write completes once everything queued before it is written. Unlike
+        // 'drain', this works whatever the stream's own highWaterMark is next to the bound.
+        await new Promise<void>((resolve) => s.dest.write('', () => resolve()));
+      }
+    }
+  }
+
+  /** Resolves once every sink has handed what was written so far to its destination. */
+  override async flush(): Promise<void> {
+    await Promise.all(
+      this.#sinks.map((s) => {
+        const d = s.dest;
+        if (d.destroyed || d.writableEnded) return undefined;
+        if (s.flush) return s.flush();
+        if (d.writableLength === 0) return undefined;
+        return new Promise<void>((resolve) => d.write('', () => resolve()));
+      }),
+    );
+  }
+
+  /** Flushes and closes the sinks that can be closed (files, OTLP); stdout stays open. */
+  async closeSinks(): Promise<void> {
+    await this.flush();
+    await Promise.all(this.#sinks.map((s) => s.close?.()));
+  }
+}
+
+/** Newlines in `lines`: every line written ends in one. Only called when dropping. */
+function countLines(lines: string): number {
+  let n = 0;
+  for (let i = lines.indexOf('\n'); i !== -1; i = lines.indexOf('\n', i + 1)) n += 1;
+  return n;
+}
+
+/** Pillion's stdout as a sink. */
+export function stdoutSink(
+  bufferBytes = DEFAULT_BUFFER_BYTES,
+  whenFull: WhenFull = 'block',
+  dest: Writable = process.stdout,
+): SinkSpec {
+  return { name: 'stdout', dest, bufferBytes, whenFull };
+}
