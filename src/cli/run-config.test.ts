@@ -65,6 +65,29 @@ describe('pillion run with a config file', () => {
     });
   });
 
+  test('the logs section reads as the log flags, and a flag wins', () => {
+    const dir = dirWith({
+      'pillion.yaml': `app:\n  command: [x]\nlogs:\n  format: human\n  file: { path: /var/log/p.log, max_size: 10MiB, keep: 2 }\n  buffer: 64K\n  when_full: drop\n  otlp: { endpoint: "http://127.0.0.1:4318/v1/logs" }\n`,
+    });
+    const cfg = resolveRunConfig([], ENV, dir);
+    assert.equal(cfg?.logs?.format, 'human');
+    assert.deepEqual(cfg?.logs?.file, {
+      path: '/var/log/p.log',
+      maxBytes: 10 * 1024 ** 2,
+      keep: 2,
+    });
+    assert.equal(cfg?.logs?.bufferBytes, 65_536);
+    assert.equal(cfg?.logs?.whenFull, 'drop');
+    assert.equal(cfg?.logs?.otlp?.endpoint, 'http://127.0.0.1:4318/v1/logs');
+    const flagged = resolveRunConfig(
+      ['--log-when-full', 'block', '--log-format', 'json'],
+      ENV,
+      dir,
+    );
+    assert.equal(flagged?.logs?.whenFull, 'block');
+    assert.equal(flagged?.logs?.format, 'json');
+  });
+
   test('every flag overrides its field of the file', () => {
     const dir = dirWith({ 'pillion.yaml': FULL });
     const cfg = resolveRunConfig(

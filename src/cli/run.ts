@@ -9,6 +9,7 @@ import type { Logger } from '../core/log.ts';
 import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
+import { logFlagsOf } from './file-flags.ts';
 import { LIFECYCLE_OPTIONS, lifecycleFlagsOf, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
@@ -90,7 +91,8 @@ export function parseRunArgs(
   const [listenHost, listenPort] = parseListen(
     values.listen ?? fc?.ingress?.listen ?? '0.0.0.0:8443',
   );
-  const logs = logsFromFlags(values);
+  // The file's log fields read as their flags would; a flag given wins.
+  const logs = logsFromFlags({ ...logFlagsOf(fc), ...values });
   const cfg: RunConfig = {
     command: command.length > 0 ? command : undefined,
     listenHost,

@@ -144,9 +144,26 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['2:10: drain.delay: expected a duration such as 10s, 500ms or 2m, got a string'],
   ],
   [
-    'logs.format other than json',
+    'logs.format other than json or human',
     'logs:\n  format: text\n',
-    ["2:11: logs.format: expected 'json', got a string"],
+    ['2:11: logs.format: expected one of json, human, got a string'],
+  ],
+  [
+    'logs.buffer is not a size',
+    'logs:\n  buffer: 12 parsecs\n',
+    [
+      '2:11: logs.buffer: expected a size such as 512, 16KiB, 64K or 1MiB, got a string that is not one (units: B, K, KB, KiB, M, MB, MiB, G, GB, GiB)',
+    ],
+  ],
+  [
+    'logs.file has no path',
+    'logs:\n  file: { keep: 3 }\n',
+    ['2:3: logs.file.path: required key is missing'],
+  ],
+  [
+    'logs.when_full is not a policy',
+    'logs:\n  when_full: wait\n',
+    ['2:14: logs.when_full: expected one of block, drop, got a string'],
   ],
   [
     'ingress.listen without a port',

@@ -1,6 +1,7 @@
 // The one schema of pillion.yaml: the source of the TypeScript types, of the published JSON
 // Schema (`pillion schema`), of the validator and of docs/config.md.
 import Type, { type Static } from 'typebox';
+import { SIZE_PATTERN } from '../core/size.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -20,8 +21,6 @@ export interface Annotations {
 
 /** `10`, `10s`, `500ms`, `1.5m`, `1h`: a bare number means seconds (as on the command line). */
 export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h)?$';
-/** `512`, `16KiB`, `1MiB`, `1.5GB`: a bare number means bytes. */
-export const SIZE_PATTERN = '^\\d+(\\.\\d+)?(B|KB|KiB|MB|MiB|GB|GiB)?$';
 /** `HOST:PORT`, `[::]:PORT` or `:PORT`. */
 export const LISTEN_PATTERN = '^(\\[[^\\]]+\\]|[^:\\[\\]]*):\\d+$';
 
@@ -32,6 +31,15 @@ function duration(description: string, def: string, live: boolean, notYet?: stri
     'x-kind': 'duration',
     'x-live': live,
     ...(notYet ? { 'x-not-yet': notYet } : {}),
+  });
+}
+
+function size(description: string, def: string, live: boolean) {
+  return Type.Union([Type.String({ pattern: SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
+    description,
+    default: def,
+    'x-kind': 'size',
+    'x-live': live,
   });
 }
 
@@ -238,11 +246,59 @@ const Admin = Type.Object(
 const Logs = Type.Object(
   {
     format: Type.Optional(
-      Type.Literal('json', {
-        description: 'Line format of everything Pillion prints on stdout.',
+      Type.Union([Type.Literal('json'), Type.Literal('human')], {
+        description:
+          'Line format on stdout (`--log-format`): JSON lines, or human lines (coloured on a terminal).',
         default: 'json',
         'x-live': false,
       }),
+    ),
+    file: Type.Optional(
+      Type.Object(
+        {
+          path: Type.String({
+            description: 'Also write JSON lines to this file (`--log-file`).',
+            'x-kind': 'path',
+          }),
+          max_size: Type.Optional(
+            size(
+              'Rotate before the file passes this size (`--log-file-max-size`).',
+              '100MiB',
+              false,
+            ),
+          ),
+          keep: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description: 'Rotated files kept, PATH.1 to PATH.N (`--log-file-keep`).',
+              default: 5,
+              'x-live': false,
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'A file sink, rotated by size.' },
+      ),
+    ),
+    buffer: Type.Optional(size("Bound of each sink's queue (`--log-buffer`).", '16MiB', false)),
+    when_full: Type.Optional(
+      Type.Union([Type.Literal('block'), Type.Literal('drop')], {
+        description:
+          "When a sink's queue is full (`--log-when-full`): `block` back-pressures the app, `drop` drops and counts.",
+        default: 'block',
+        'x-live': false,
+      }),
+    ),
+    otlp: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.String({
+            pattern: '^https?://',
+            'x-expected': 'an http:// or https:// URL',
+            description: 'OTLP/HTTP logs endpoint (`--log-otlp-endpoint`).',
+          }),
+        },
+        { additionalProperties: false, description: 'Export logs to an OpenTelemetry collector.' },
+      ),
     ),
   },
   { additionalProperties: false, description: "Pillion's log output." },

@@ -12,9 +12,9 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { parseDuration } from '../core/duration.ts';
+import { parseSize } from '../core/size.ts';
 import { expandEnv } from './expand.ts';
 import type { Annotations } from './schema.ts';
-import { parseSize } from './size.ts';
 import { didYouMean } from './suggest.ts';
 
 /** One problem found in a config file; `offset` is a character offset into the source. */
@@ -133,7 +133,8 @@ function walk(node: Node, s: SchemaNode, path: Path, ctx: Ctx, keyNode: Node | u
   }
   if (s.type === undefined && s.anyOf === undefined && s.const === undefined)
     return plain(node, path, ctx);
-  if (s['x-kind'] === 'duration') return walkDuration(node, path, ctx);
+  if (s['x-kind'] === 'duration' || s['x-kind'] === 'size')
+    return walkMeasure(node, path, ctx, MEASURES[s['x-kind']]);
   if (s.anyOf) return walkEnum(node, s, path, ctx);
   if (s.type === 'object') return walkObject(node, s, path, ctx, keyNode);
   if (s.type === 'array') return walkArray(node, s, path, ctx);
@@ -155,17 +156,36 @@ function plain(node: Node, path: Path, ctx: Ctx): unknown {
   return scalarValue(node as Scalar, path, ctx).value;
 }
 
-function walkDuration(node: Node, path: Path, ctx: Ctx): unknown {
+/** A duration or a size: a number, or a string with a unit, checked by its parser. */
+const MEASURES = {
+  duration: {
+    parse: parseDuration,
+    words: 'a duration such as 10s, 500ms or 2m',
+    units: 'ms, s, m, h; at most 24 days',
+  },
+  size: {
+    parse: parseSize,
+    words: 'a size such as 512, 16KiB, 64K or 1MiB',
+    units: 'B, K, KB, KiB, M, MB, MiB, G, GB, GiB',
+  },
+} as const;
+
+function walkMeasure(
+  node: Node,
+  path: Path,
+  ctx: Ctx,
+  m: (typeof MEASURES)[keyof typeof MEASURES],
+): unknown {
   const got = isScalar(node) ? scalarValue(node, path, ctx) : { ok: true, value: nodeKind(node) };
   if (!got.ok) return undefined;
   const v = got.value;
-  if (typeof v === 'number' && v >= 0 && parseDuration(String(v)) !== undefined) return v;
-  if (typeof v === 'string' && parseDuration(v) !== undefined) return v;
+  if (typeof v === 'number' && v >= 0 && m.parse(String(v)) !== undefined) return v;
+  if (typeof v === 'string' && m.parse(v) !== undefined) return v;
   const what =
     typeof v === 'string' && /^\s*\d/.test(v)
-      ? 'a string that is not one (units: ms, s, m, h; at most 24 days)'
+      ? `a string that is not one (units: ${m.units})`
       : describe(v);
-  return issue(ctx, node, path, `expected a duration such as 10s, 500ms or 2m, got ${what}`);
+  return issue(ctx, node, path, `expected ${m.words}, got ${what}`);
 }
 
 function walkEnum(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {

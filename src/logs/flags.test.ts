@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, PillionError } from '../core/errors.ts';
-import { logsFromFlags, parseSize } from './flags.ts';
+import { parseSize } from '../core/size.ts';
+import { logsFromFlags } from './flags.ts';
 
 test('no log flag: no log options (defaults apply)', () => {
   assert.equal(logsFromFlags({}), undefined);
@@ -70,5 +71,5 @@ test('parseSize reads bytes with K, M, G', () => {
   assert.equal(parseSize('64K'), 65536);
   assert.equal(parseSize('16MiB'), 16 * 1024 * 1024);
   assert.equal(parseSize('1g'), 1024 ** 3);
-  assert.equal(parseSize('1.5M'), undefined);
+  assert.equal(parseSize('1.5M'), 1.5 * 1024 ** 2);
 });

@@ -1,5 +1,6 @@
 import { parseDuration } from '../core/duration.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { parseSize } from '../core/size.ts';
 import { ACCESS_FIELDS, type AccessFormat } from './access-log.ts';
 import type { LogsOptions } from './index.ts';
 
@@ -38,7 +39,7 @@ export const LOG_FLAGS_HELP = `Log flags:
   --log-redact-query L   comma-separated query parameters logged as [REDACTED]
 `;
 
-type Values = {
+export type LogFlagValues = {
   [K in keyof typeof LOG_FLAGS]?: (typeof LOG_FLAGS)[K]['type'] extends 'boolean'
     ? boolean
     : string;
@@ -49,13 +50,6 @@ function usage(message: string): PillionError {
 }
 
 /** Bytes, with an optional K, M or G (powers of 1024). */
-export function parseSize(text: string): number | undefined {
-  const m = /^(\d+)\s*([kmg])?(?:i?b)?$/i.exec(text.trim());
-  if (!m) return undefined;
-  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]?.toLowerCase() ?? ''] ?? 1;
-  return Number(m[1]) * mult;
-}
-
 function size(text: string | undefined, flag: string, min: number): number | undefined {
   if (text === undefined) return undefined;
   const n = parseSize(text);
@@ -84,8 +78,8 @@ const list = (text: string | undefined): string[] | undefined =>
         .filter(Boolean);
 
 /** The log options the flags ask for, or undefined when no log flag was given. */
-export function logsFromFlags(values: Values): Partial<LogsOptions> | undefined {
-  if (!Object.keys(LOG_FLAGS).some((k) => values[k as keyof Values] !== undefined))
+export function logsFromFlags(values: LogFlagValues): Partial<LogsOptions> | undefined {
+  if (!Object.keys(LOG_FLAGS).some((k) => values[k as keyof LogFlagValues] !== undefined))
     return undefined;
   const logs: Partial<LogsOptions> = {};
   const format = oneOf(values['log-format'], '--log-format', ['json', 'human'] as const);

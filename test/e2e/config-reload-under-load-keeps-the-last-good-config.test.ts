@@ -44,7 +44,7 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
       valid(0).replace('ingress:', 'drain:\n  timeout: soon\ningress:'),
       /:5:12: drain\.timeout: expected a duration/,
     ],
-    [`${valid(0)}logs: { format: text }\n`, /:6:17: logs\.format: expected 'json'/],
+    [`${valid(0)}logs: { format: text }\n`, /:6:17: logs\.format: expected one of json, human/],
     [
       valid(0).replace('ingress:', 'app2: 1\ningress:'),
       /:4:1: app2: unknown key; did you mean 'app'\?/,

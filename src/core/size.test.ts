@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { didYouMean } from '../config/suggest.ts';
 import { parseSize } from './size.ts';
-import { didYouMean } from './suggest.ts';
 
 describe('parseSize', () => {
   const valid: [string, number][] = [
@@ -14,6 +14,11 @@ describe('parseSize', () => {
     ['1MB', 1_000_000],
     ['2GiB', 2 * 1024 ** 3],
     [' 1GB ', 1e9],
+    ['64K', 65_536],
+    ['64k', 65_536],
+    ['16M', 16 * 1024 ** 2],
+    ['1g', 1024 ** 3],
+    ['1.5M', 1_572_864],
   ];
   for (const [text, bytes] of valid) {
     test(`${JSON.stringify(text)} is ${bytes} bytes`, () => assert.equal(parseSize(text), bytes));
