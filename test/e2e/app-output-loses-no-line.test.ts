@@ -61,10 +61,11 @@ test('Pillion SIGTERMed while the app writes fast: every line written is drained
     'small',
   );
   t.after(() => run.proc.kill('SIGKILL'));
-  // Wait until the app is well under way, then stop Pillion.
-  const appStarted = (): boolean => run.others.some((l) => l.msg === 'app started');
-  for (let i = 0; i < 500 && !appStarted(); i++) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 500));
+  // Wait until the app is well under way (its SIGTERM handler is set before its first line),
+  // then stop Pillion.
+  const writing = (): boolean => run.verifier.received('stdout') > 1000;
+  for (let i = 0; i < 1500 && !writing(); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(writing(), 'the app is writing');
   run.proc.kill('SIGTERM');
   assert.equal(await run.exited, 0, run.stderr());
   const written = JSON.parse(readFileSync(done, 'utf8')) as Record<'stdout' | 'stderr', number>;
