@@ -30,6 +30,12 @@ export interface Exchange {
   onClose(cb: (finished: boolean) => void): void;
 }
 
+/**
+ * HTTP/1 connections closing after an error response: Node may already have parsed requests
+ * pipelined behind the refused one, and none of those may reach the app.
+ */
+export const closingSockets = new WeakSet<object>();
+
 function errorBody(status: number, text: string): { body: string; headers: OutgoingHttpHeaders } {
   const body = `${status} ${text}\n`;
   return {
@@ -47,21 +53,28 @@ export class H1Exchange implements Exchange {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #draining: () => boolean;
+  readonly #target: { path: string; authority: string } | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, draining: () => boolean) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    draining: () => boolean,
+    target?: { path: string; authority: string },
+  ) {
     this.#req = req;
     this.#res = res;
     this.#draining = draining;
+    this.#target = target;
     this.protocol = `HTTP/${req.httpVersion}`;
   }
   get method(): string {
     return this.#req.method ?? 'GET';
   }
   get path(): string {
-    return this.#req.url ?? '/';
+    return this.#target?.path ?? this.#req.url ?? '/';
   }
   get authority(): string {
-    return this.#req.headers.host ?? '';
+    return this.#target?.authority ?? this.#req.headers.host ?? '';
   }
   get remote(): string {
     return this.#req.socket.remoteAddress ?? '';
@@ -92,6 +105,7 @@ export class H1Exchange implements Exchange {
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
     const e = errorBody(status, text);
+    if (headers?.connection === 'close') closingSockets.add(this.#req.socket);
     this.respond(status, undefined, { ...e.headers, ...headers });
     this.#res.end(e.body);
   }
@@ -142,6 +156,8 @@ export class H2Exchange implements Exchange {
   }
   respond(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
     headers[':status'] = status;
+    // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
+    delete headers.connection;
     this.#stream.respond(headers);
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {

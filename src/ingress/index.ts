@@ -16,8 +16,11 @@ import {
 import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { H1Exchange, H2Exchange } from './exchange.ts';
+import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
+import { checkH1 } from './guard.ts';
+import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
+import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
 
 export interface IngressOptions extends ProxyDeps {
@@ -36,6 +39,8 @@ export class Ingress implements Concern {
   readonly #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #limits: EdgeLimits;
+  readonly #rejections: Rejections;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
@@ -43,10 +48,49 @@ export class Ingress implements Concern {
     this.#opts = opts;
     this.#proxy = new AppProxy(opts);
     const draining = (): boolean => this.#draining;
-    this.#h1 = createHttpServer((req, res) =>
-      this.#proxy.handle(new H1Exchange(req, res, draining)),
+    const lim = resolveLimits(opts.limits);
+    this.#limits = lim;
+    const rejections = new Rejections(opts.log);
+    this.#rejections = rejections;
+    // Node's strict parser stays on: no insecureHTTPParser, no lenient flags.
+    this.#h1 = createHttpServer(
+      {
+        maxHeaderSize: lim.maxHeaderBytes,
+        headersTimeout: lim.headersTimeoutMs,
+        // The body has its own idle timeout (proxy.ts); a whole-request deadline would cut
+        // long uploads.
+        requestTimeout: 0,
+        keepAliveTimeout: lim.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, lim.headersTimeoutMs / 4)),
+        // No protocol switch but the ones Pillion handles: `Upgrade: h2c` is served as plain
+        // HTTP/1.1 and the field is not forwarded.
+        shouldUpgradeCallback: () => false,
+        // Checked in guard.ts, so the refusal also closes the connection.
+        requireHostHeader: false,
+      },
+      (req, res) => {
+        // Pipelined behind a refused request on a closing connection: never forwarded.
+        if (closingSockets.has(req.socket)) {
+          req.socket.destroy();
+          return;
+        }
+        const verdict = checkH1(req, lim);
+        rejections.current.set(req.socket, { req, res });
+        if (verdict.ok) this.#proxy.handle(new H1Exchange(req, res, draining, verdict.target));
+        else this.#proxy.handle(new H1Exchange(req, res, draining), verdict.code);
+      },
     );
-    this.#h2 = createH2Server();
+    // One more than the limit is kept, so a request over it is seen and refused, not truncated.
+    this.#h1.maxHeadersCount = lim.maxHeaders + 1;
+    this.#h1.on('clientError', rejections.onClientError);
+    this.#h1.on('connect', rejections.onConnect);
+    this.#h2 = createH2Server({
+      settings: {
+        maxConcurrentStreams: lim.maxConcurrentStreams,
+        maxHeaderListSize: lim.maxHeaderBytes,
+      },
+      maxHeaderListPairs: lim.maxHeaders + 4,
+    });
     this.#h2.on('stream', (stream, headers) => this.#proxy.handle(new H2Exchange(stream, headers)));
     this.#h2.on('session', (session) => {
       this.#sessions.add(session);
@@ -59,8 +103,14 @@ export class Ingress implements Concern {
         key: opts.tls.key,
         minVersion: 'TLSv1.2',
         ALPNProtocols: ['h2', 'http/1.1'],
+        handshakeTimeout: lim.headersTimeoutMs,
       },
       (socket) => this.#dispatch(socket),
+    );
+    // Past the cap a connection is closed at accept, before any TLS work.
+    this.#tls.maxConnections = lim.maxConnections;
+    this.#tls.on('drop', (d?: { remoteAddress?: string }) =>
+      rejections.record('MAX_CONNECTIONS', d?.remoteAddress),
     );
     this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       opts.log.warn('TLS handshake failed', {
@@ -70,6 +120,16 @@ export class Ingress implements Concern {
     });
     // The h1 server never listens itself; this starts its connection tracking (idle close, timeouts).
     this.#h1.emit('listening');
+  }
+
+  /** Connection-level rejections so far, by reason. */
+  get rejections(): Record<string, number> {
+    return this.#rejections.counts;
+  }
+
+  /** The limits in force. */
+  get limits(): Readonly<EdgeLimits> {
+    return this.#limits;
   }
 
   /** Where the listener is bound (the real port when 0 was asked). */

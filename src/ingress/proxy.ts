@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, type ClientRequest, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { ErrorCode } from '../core/errors.ts';
+import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
+import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
 import { failWith, upstreamErrorCode } from './error-status.ts';
 import type { Exchange } from './exchange.ts';
 import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
+import { type EdgeLimits, resolveLimits } from './limits.ts';
+import { checkResponse } from './response-check.ts';
 
 /** Where the app listens, as the supervisor reports it. */
 export interface Upstream {
@@ -21,6 +24,8 @@ export interface ProxyDeps {
   /** How long a request waits for a not-yet-ready app before a 503. */
   readyTimeoutMs: number;
   accessLog: AccessLog;
+  /** Limits and timeouts over the defaults (docs/edge.md). */
+  limits?: Partial<EdgeLimits>;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -28,6 +33,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** Forwards client exchanges to the app over pooled keep-alive connections, streaming both ways. */
 export class AppProxy {
   readonly #deps: ProxyDeps;
+  readonly #limits: EdgeLimits;
   readonly #agent = new Agent({
     keepAlive: true,
     maxFreeSockets: 256,
@@ -38,6 +44,7 @@ export class AppProxy {
 
   constructor(deps: ProxyDeps) {
     this.#deps = deps;
+    this.#limits = resolveLimits(deps.limits);
   }
 
   /** Closes pooled connections to the app. */
@@ -45,7 +52,8 @@ export class AppProxy {
     this.#agent.destroy();
   }
 
-  handle(ex: Exchange): void {
+  /** Forwards the exchange to the app, or (with `refused`) answers it with that error alone. */
+  handle(ex: Exchange, refused?: ErrorCode): void {
     const start = performance.now();
     const requestId = clientRequestId(ex.headers) ?? randomUUID();
     let status = 0;
@@ -66,38 +74,81 @@ export class AppProxy {
       });
     });
 
-    const send = (up: Upstream, attempt: number): void => {
+    const refuse = (code: ErrorCode): void => {
+      if (error) return;
+      error = code;
+      status = failWith(ex, code);
+    };
+    if (refused) {
+      refuse(refused);
+      return;
+    }
+
+    const lim = this.#limits;
+    const send = (up: Upstream, attempt: number, head?: Buffered & { ok: true }): void => {
       const headers = upstreamHeaders(ex.headers, {
         remote: ex.remote,
         host: ex.authority,
         requestId,
       });
-      const req: ClientRequest = request({
-        host: up.host,
-        port: up.port,
-        method: ex.method,
-        path: ex.path,
-        headers,
-        agent: this.#agent,
-        setHost: false,
-      });
+      // A body without a length is sent with the exact length when it was read whole, else
+      // re-framed as chunked whatever the method, so the app can never read it as the start of
+      // another request (a GET with a body included).
+      if (head?.complete) headers['content-length'] = head.size;
+      else if (ex.hasBody && headers['content-length'] === undefined)
+        headers['transfer-encoding'] = 'chunked';
+      let req: ClientRequest;
+      try {
+        req = request({
+          host: up.host,
+          port: up.port,
+          method: ex.method,
+          path: ex.path,
+          headers,
+          agent: this.#agent,
+          setHost: false,
+        });
+      } catch {
+        // Node refuses a control byte in a target or field value; nothing was sent.
+        refuse(ErrorCode.REQUEST_INVALID);
+        return;
+      }
       let responded = false;
+      req.setTimeout(lim.upstreamTimeoutMs, () =>
+        req.destroy(new PillionError(ErrorCode.APP_TIMEOUT, 'the app sent nothing in time')),
+      );
       req.on('response', (res) => {
-        responded = true;
-        status = res.statusCode ?? 502;
-        ex.respond(status, res.statusMessage, downstreamHeaders(res.headers));
-        res.on('data', (chunk: Buffer) => {
-          bytes += chunk.length;
+        const wrong = checkResponse(res);
+        if (wrong) {
+          res.socket.destroy();
+          refuse(ErrorCode.APP_BAD_RESPONSE);
+          return;
+        }
+        // The head is passed on after the bytes that came with it were parsed, so a malformed
+        // body in the same read still becomes a 502 rather than a broken 200.
+        setImmediate(() => {
+          if (error) return;
+          responded = true;
+          status = res.statusCode ?? 502;
+          ex.respond(status, res.statusMessage, downstreamHeaders(res.headers));
+          res.on('data', (chunk: Buffer) => {
+            bytes += chunk.length;
+          });
+          res.on('error', () => ex.abort());
+          res.on('aborted', () => {
+            error = 'app aborted the response';
+            ex.abort();
+          });
+          res.pipe(ex.sink);
         });
-        res.on('error', () => ex.abort());
-        res.on('aborted', () => {
-          error = 'app aborted the response';
-          ex.abort();
-        });
-        res.pipe(ex.sink);
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (responded) return;
+        if (responded) {
+          if (!error) error = `${upstreamErrorCode(err)}: ${err.code ?? err.message}`;
+          ex.abort();
+          return;
+        }
+        if (error) return;
         // A pooled connection the app closed just as we reused it: safe to resend a request
         // that carried no body and changes nothing twice (RFC 9110 §9.2.2).
         if (
@@ -117,21 +168,66 @@ export class AppProxy {
       ex.onClose((finished) => {
         if (!finished) req.destroy();
       });
-      if (ex.hasBody) ex.body.pipe(req);
+      if (head?.complete) req.end(Buffer.concat(head.chunks, head.size));
+      else if (head) {
+        for (const c of head.chunks) req.write(c);
+        this.#pipeBody(ex, req, refuse, head.size);
+      } else if (ex.hasBody) this.#pipeBody(ex, req, refuse, 0);
       else req.end();
     };
+    const begin = (up: Upstream): void => {
+      if (!ex.hasBody || ex.headers['content-length'] !== undefined) {
+        send(up, 0);
+        return;
+      }
+      bufferBody(ex.body, BUFFER_BYTES, lim.bodyIdleTimeoutMs, lim.maxBodyBytes).then((b) => {
+        if (b.ok) send(up, 0, b);
+        else if (b.code) refuse(b.code);
+        else error ??= 'client request body ended early';
+      });
+    };
 
+    if (ex.hasBody && Number(ex.headers['content-length'] ?? 0) > lim.maxBodyBytes) {
+      refuse(ErrorCode.BODY_TOO_LARGE);
+      return;
+    }
     const up = this.#deps.upstream();
     if (up) {
-      send(up, 0);
+      begin(up);
       return;
     }
     this.#deps.whenReady(this.#deps.readyTimeoutMs).then((ready) => {
-      if (ready) send(ready, 0);
+      if (ready) begin(ready);
       else {
         error = ErrorCode.APP_NOT_READY;
         status = failWith(ex, ErrorCode.APP_NOT_READY);
       }
     });
+  }
+
+  /** Streams the request body to the app, enforcing the body size limit and idle timeout. */
+  #pipeBody(
+    ex: Exchange,
+    req: ClientRequest,
+    refuse: (code: ErrorCode) => void,
+    already: number,
+  ): void {
+    const lim = this.#limits;
+    let received = already;
+    const stop = (code: ErrorCode): void => {
+      clearTimeout(idle);
+      ex.body.unpipe(req);
+      refuse(code);
+      req.destroy();
+    };
+    const idle = setTimeout(() => stop(ErrorCode.REQUEST_TIMEOUT), lim.bodyIdleTimeoutMs);
+    ex.body.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > lim.maxBodyBytes) stop(ErrorCode.BODY_TOO_LARGE);
+      else idle.refresh();
+    });
+    ex.body.once('end', () => clearTimeout(idle));
+    ex.onClose(() => clearTimeout(idle));
+    ex.body.pipe(req);
   }
 }
