@@ -114,10 +114,14 @@ export class AppProxy {
         return;
       }
       let responded = false;
+      // This attempt failed after its head arrived: the deferred head must not be sent.
+      let failed = false;
+      let gotHead = false;
       req.setTimeout(lim.upstreamTimeoutMs, () =>
         req.destroy(new PillionError(ErrorCode.APP_TIMEOUT, 'the app sent nothing in time')),
       );
       req.on('response', (res) => {
+        gotHead = true;
         const wrong = checkResponse(res);
         if (wrong) {
           res.socket.destroy();
@@ -127,7 +131,7 @@ export class AppProxy {
         // The head is passed on after the bytes that came with it were parsed, so a malformed
         // body in the same read still becomes a 502 rather than a broken 200.
         setImmediate(() => {
-          if (error) return;
+          if (error || failed) return;
           responded = true;
           status = res.statusCode ?? 502;
           ex.respond(status, res.statusMessage, downstreamHeaders(res.headers));
@@ -143,6 +147,7 @@ export class AppProxy {
         });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
+        failed = true;
         if (responded) {
           if (!error) error = `${upstreamErrorCode(err)}: ${err.code ?? err.message}`;
           ex.abort();
@@ -153,6 +158,7 @@ export class AppProxy {
         // that carried no body and changes nothing twice (RFC 9110 §9.2.2).
         if (
           attempt === 0 &&
+          !gotHead &&
           req.reusedSocket &&
           !ex.hasBody &&
           IDEMPOTENT.has(ex.method) &&
