@@ -66,6 +66,9 @@ export class H1Exchange implements Exchange {
     this.#draining = draining;
     this.#target = target;
     this.protocol = `HTTP/${req.httpVersion}`;
+    // A client that breaks off its request is handled through onClose; its error must not
+    // become an uncaught exception.
+    req.on('error', () => {});
   }
   get method(): string {
     return this.#req.method ?? 'GET';
@@ -127,6 +130,9 @@ export class H2Exchange implements Exchange {
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     this.#stream = stream;
     this.headers = headers;
+    // A stream the client resets or malforms (a content-length mismatch) errors; onClose
+    // handles the end, and the error must not become an uncaught exception.
+    stream.on('error', () => {});
     this.remote = stream.session?.socket?.remoteAddress ?? '';
   }
   get method(): string {

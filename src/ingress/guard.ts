@@ -1,6 +1,6 @@
 // Request checks run before anything reaches the app: one canonical request upstream, or a 4xx
 // and nothing upstream. Node's strict parser has already refused what it cannot frame.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ErrorCode } from '../core/errors.ts';
 import type { EdgeLimits } from './limits.ts';
 
@@ -58,5 +58,32 @@ export function checkH1(req: IncomingMessage, lim: EdgeLimits): Verdict {
   if (cl !== undefined && Number(cl) > lim.maxBodyBytes) return bad(ErrorCode.BODY_TOO_LARGE);
   const target = normaliseTarget(req.method ?? '', url, req.headers.host ?? '');
   if (!target) return bad(ErrorCode.REQUEST_INVALID);
+  return { ok: true, target };
+}
+
+/** Checks an HTTP/2 request nghttp2 has accepted (it already refuses what RFC 9113 §8 forbids). */
+export function checkH2(headers: IncomingHttpHeaders, rawPairs: number, lim: EdgeLimits): Verdict {
+  if (rawPairs > lim.maxHeaders + 4) return bad(ErrorCode.HEADERS_TOO_LARGE);
+  let size = 0;
+  for (const name in headers) {
+    const v = headers[name];
+    // RFC 9113 §6.5.2 size: name + value + 32 per field.
+    for (const one of Array.isArray(v) ? v : [v ?? '']) size += name.length + one.length + 32;
+    if (name.includes('_') && lim.underscoreHeaders === 'reject')
+      return bad(ErrorCode.REQUEST_INVALID);
+  }
+  if (size > lim.maxHeaderBytes) return bad(ErrorCode.HEADERS_TOO_LARGE);
+  const method = headers[':method'];
+  const path = headers[':path'];
+  const authority = headers[':authority'];
+  if (typeof method !== 'string' || method === 'CONNECT') return bad(ErrorCode.REQUEST_INVALID);
+  if (typeof path !== 'string') return bad(ErrorCode.REQUEST_INVALID);
+  if (path.length > lim.maxUriBytes) return bad(ErrorCode.URI_TOO_LONG);
+  // RFC 9113 §8.3.1: Host, if present with :authority, must say the same.
+  const host = headers.host;
+  if (host !== undefined && authority !== undefined && host !== authority)
+    return bad(ErrorCode.REQUEST_INVALID);
+  const target = normaliseTarget(method, path, (authority as string | undefined) ?? host ?? '');
+  if (!target || target.path !== path) return bad(ErrorCode.REQUEST_INVALID);
   return { ok: true, target };
 }

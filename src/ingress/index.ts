@@ -17,7 +17,8 @@ import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
-import { checkH1 } from './guard.ts';
+import { checkH1, checkH2 } from './guard.ts';
+import { H2Guard } from './h2-guard.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
@@ -90,9 +91,25 @@ export class Ingress implements Concern {
         maxHeaderListSize: lim.maxHeaderBytes,
       },
       maxHeaderListPairs: lim.maxHeaders + 4,
+      // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
     });
-    this.#h2.on('stream', (stream, headers) => this.#proxy.handle(new H2Exchange(stream, headers)));
+    this.#h2.on('stream', (stream, headers, _flags, raw: string[]) => {
+      const verdict = checkH2(headers, raw.length / 2, lim);
+      this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
+    });
+    const h2guard = new H2Guard(rejections);
     this.#h2.on('session', (session) => {
+      h2guard.watch(session);
+      // Protocol errors end the session (nghttp2 sends GOAWAY): the peer's fault, logged once.
+      const remote = session.socket?.remoteAddress;
+      session.on('error', (err: NodeJS.ErrnoException) =>
+        rejections.record('H2_PROTOCOL_ERROR', remote, {
+          error: err.code,
+          detail: err.message.slice(0, 80),
+        }),
+      );
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();

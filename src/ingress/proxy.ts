@@ -182,7 +182,13 @@ export class AppProxy {
       else req.end();
     };
     const begin = (up: Upstream): void => {
-      if (!ex.hasBody || ex.headers['content-length'] !== undefined) {
+      // HTTP/2 checks content-length against the DATA only at END_STREAM (RFC 9113 §8.1.1),
+      // so a short declared body is read whole first too: a mismatch never reaches the app.
+      const declared = ex.headers['content-length'];
+      const buffer =
+        ex.hasBody &&
+        (declared === undefined || (ex.protocol === 'HTTP/2' && Number(declared) <= BUFFER_BYTES));
+      if (!buffer) {
         send(up, 0);
         return;
       }
@@ -198,6 +204,18 @@ export class AppProxy {
       return;
     }
     const up = this.#deps.upstream();
+    if (up && ex.protocol === 'HTTP/2') {
+      // A RST_STREAM read in the same batch as its HEADERS closes the stream after this turn:
+      // wait one turn, so a reset stream never starts a request to the app (Rapid Reset).
+      let gone = false;
+      ex.onClose(() => {
+        gone = true;
+      });
+      setImmediate(() => {
+        if (!gone) begin(up);
+      });
+      return;
+    }
     if (up) {
       begin(up);
       return;
