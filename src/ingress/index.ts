@@ -16,6 +16,7 @@ import {
 import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { rawErrorResponse } from './error-status.ts';
 import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
 import { checkH1, checkH2 } from './guard.ts';
 import { H2Guard } from './h2-guard.ts';
@@ -23,6 +24,7 @@ import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
+import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
 
 export interface IngressOptions extends ProxyDeps {
   host: string;
@@ -42,6 +44,7 @@ export class Ingress implements Concern {
   readonly #sessions = new Set<ServerHttp2Session>();
   readonly #limits: EdgeLimits;
   readonly #rejections: Rejections;
+  readonly #tunnels: WebSocketTunnels;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
@@ -63,9 +66,9 @@ export class Ingress implements Concern {
         requestTimeout: 0,
         keepAliveTimeout: lim.keepAliveTimeoutMs,
         connectionsCheckingInterval: Math.max(10, Math.min(1000, lim.headersTimeoutMs / 4)),
-        // No protocol switch but the ones Pillion handles: `Upgrade: h2c` is served as plain
-        // HTTP/1.1 and the field is not forwarded.
-        shouldUpgradeCallback: () => false,
+        // No protocol switch but WebSocket: `Upgrade: h2c` (or anything else) is served as
+        // plain HTTP/1.1 and the field is not forwarded.
+        shouldUpgradeCallback: isWebSocketUpgrade,
         // Checked in guard.ts, so the refusal also closes the connection.
         requireHostHeader: false,
       },
@@ -85,6 +88,15 @@ export class Ingress implements Concern {
     this.#h1.maxHeadersCount = lim.maxHeaders + 1;
     this.#h1.on('clientError', rejections.onClientError);
     this.#h1.on('connect', rejections.onConnect);
+    this.#tunnels = new WebSocketTunnels({
+      upstream: opts.upstream,
+      accessLog: opts.accessLog,
+      limits: lim,
+    });
+    this.#h1.on('upgrade', (req, socket, head) => {
+      if (this.#draining) socket.end(rawErrorResponse(ErrorCode.DRAINING), () => socket.destroy());
+      else this.#tunnels.handle(req, socket as Socket, head);
+    });
     this.#h2 = createH2Server({
       settings: {
         maxConcurrentStreams: lim.maxConcurrentStreams,
@@ -202,6 +214,7 @@ export class Ingress implements Concern {
     const closed = new Promise<void>((resolve) => this.#tls.close(() => resolve()));
     this.#h1.close(); // closes idle keep-alive connections; busy ones close after their response
     for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
+    this.#tunnels.closeAll(); // close code 1001 (going away) both ways
     const gaveUp = new Promise<'deadline'>((resolve) => {
       if (deadline.aborted) resolve('deadline');
       else deadline.addEventListener('abort', () => resolve('deadline'), { once: true });

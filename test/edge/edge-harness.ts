@@ -20,7 +20,12 @@ export interface Edge {
 
 let tls: Awaited<ReturnType<typeof loadTlsMaterial>> | undefined;
 
-export async function startEdge(limits?: Partial<EdgeLimits>, spy = new SpyApp()): Promise<Edge> {
+/** Starts the ingress; the app is the spy, or whatever listens on `appPort` when given. */
+export async function startEdge(
+  limits?: Partial<EdgeLimits>,
+  spy = new SpyApp(),
+  appPort?: number,
+): Promise<Edge> {
   tls ??= await loadTlsMaterial({ stateDir: tempDir() });
   if (!spy.port) await spy.start();
   const events: Record<string, unknown>[] = [];
@@ -33,7 +38,7 @@ export async function startEdge(limits?: Partial<EdgeLimits>, spy = new SpyApp()
     }),
   );
   const access: AccessEntry[] = [];
-  const upstream = { host: '127.0.0.1', port: spy.port };
+  const upstream = { host: '127.0.0.1', port: appPort ?? spy.port };
   const ingress = new Ingress({
     host: '127.0.0.1',
     port: 0,
