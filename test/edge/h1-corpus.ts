@@ -161,10 +161,29 @@ function build(): Payload[] {
       post([te, 'Content-Length: 4'], `6${CRLF}abcdef${CRLF}0${CRLF}${CRLF}`),
     );
   }
+  // The same spellings on a GET (a body where none is expected) and over HTTP/1.0.
+  for (const te of TE_SPELLINGS) {
+    add(
+      `GET TE ${JSON.stringify(te)}`,
+      msg(['GET /g HTTP/1.1', 'Host: example.test', te], inChunk),
+    );
+    add(
+      `HTTP/1.0 TE ${JSON.stringify(te)}`,
+      msg(['POST /p HTTP/1.0', 'Host: example.test', te], inChunk),
+    );
+  }
   // Every CL spelling with a six-byte body that would be followed by a request if misread.
   const n = String(SMUGGLED.length);
   for (const cl of CL_SPELLINGS)
     add(`CL ${JSON.stringify(cl)}`, post([cl.replaceAll('6', n).replaceAll('7', '1')], SMUGGLED));
+  for (const cl of CL_SPELLINGS)
+    add(
+      `GET CL ${JSON.stringify(cl)}`,
+      msg(
+        ['GET /g HTTP/1.1', 'Host: example.test', cl.replaceAll('6', n).replaceAll('7', '1')],
+        SMUGGLED,
+      ),
+    );
   // Not a length at all: the body is the next request, for Pillion and the app alike.
   add('CL underscore', post(['Content_Length: 6']));
   // CL on methods whose body is unusual.
