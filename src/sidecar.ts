@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
+import type { EdgeLimits } from './ingress/limits.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { createAccessLog } from './logs/access-log.ts';
 import { Supervisor } from './supervisor/index.ts';
@@ -20,6 +21,8 @@ export interface RunConfig {
   drainTimeoutMs: number;
   stopTimeoutMs: number;
   readyTimeoutMs: number;
+  /** Ingress limits and timeouts over the defaults in docs/edge.md. */
+  limits?: Partial<EdgeLimits>;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -69,6 +72,7 @@ export class Sidecar {
       whenReady: (ms) => supervisor.whenReady(ms),
       readyTimeoutMs: cfg.readyTimeoutMs,
       accessLog: createAccessLog(log.output),
+      limits: cfg.limits,
     });
     this.#ingress = ingress;
 
