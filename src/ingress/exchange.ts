@@ -173,7 +173,9 @@ export class H2Exchange implements Exchange {
     this.#stream.end(e.body);
   }
   abort(): void {
-    this.#stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    // close() would first end the writable side, sending END_STREAM as if the response were
+    // whole; destroy() resets the stream (RST_STREAM INTERNAL_ERROR) without ending it.
+    if (!this.#stream.destroyed) this.#stream.destroy(new Error('response abandoned'));
   }
   onClose(cb: (finished: boolean) => void): void {
     this.#stream.once('close', () =>

@@ -28,11 +28,14 @@ interface Watch {
 /** Watches HTTP/2 sessions for floods; one sweep timer serves them all. */
 export class H2Guard {
   readonly #rejections: Rejections;
+  readonly #idleMs: number;
   readonly #watches = new Set<Watch>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(rejections: Rejections) {
+  /** `idleMs`: a session with no open stream for this long is closed (GOAWAY, then close). */
+  constructor(rejections: Rejections, idleMs: number) {
     this.#rejections = rejections;
+    this.#idleMs = idleMs;
   }
 
   watch(session: ServerHttp2Session): void {
@@ -58,8 +61,20 @@ export class H2Guard {
     });
     session.on('ping', () => this.#count(w, 'pings', 'H2_PING_FLOOD'));
     session.on('remoteSettings', () => this.#count(w, 'settings', 'H2_SETTINGS_FLOOD'));
+    // Keep-alive for HTTP/2: the session is idle while no stream is open, however many
+    // PINGs or WINDOW_UPDATEs arrive; a stream waiting on a slow app keeps it open.
+    let open = 0;
+    const arm = (): NodeJS.Timeout => setTimeout(() => session.close(), this.#idleMs).unref();
+    let idle: NodeJS.Timeout | undefined = arm();
+    session.once('close', () => clearTimeout(idle));
     session.on('stream', (stream) => {
       w.accepted++;
+      open++;
+      clearTimeout(idle);
+      idle = undefined;
+      stream.once('close', () => {
+        if (--open === 0 && !session.closed && !session.destroyed) idle = arm();
+      });
       stream.once('aborted', () => this.#count(w, 'resets', 'H2_RAPID_RESET'));
       this.#checkRefused(w);
     });

@@ -138,12 +138,21 @@ export class AppProxy {
           res.on('data', (chunk: Buffer) => {
             bytes += chunk.length;
           });
-          res.on('error', () => ex.abort());
-          res.on('aborted', () => {
-            error = 'app aborted the response';
+          // The client's response ends only when the app's did, whole; a response cut short
+          // (the app closed, or stalled past the upstream timeout) is aborted, never ended, so
+          // it cannot pass for complete (an HTTP/2 END_STREAM, a chunked last-chunk).
+          const cut = (): void => {
+            if (res.complete) return;
+            error ??= 'app response cut short';
             ex.abort();
+          };
+          res.on('error', cut);
+          res.on('close', cut);
+          res.on('end', () => {
+            if (res.complete) ex.sink.end();
+            else cut();
           });
-          res.pipe(ex.sink);
+          res.pipe(ex.sink, { end: false });
         });
       });
       req.on('error', (err: NodeJS.ErrnoException) => {

@@ -182,3 +182,79 @@ test('connections over the cap are closed at accept and logged', async () => {
     await capped.stop();
   }
 });
+
+test('an HTTP/2 session with no open stream is closed after the keep-alive timeout', async () => {
+  const { H2Raw, getFields } = await import('./h2-crafter.ts');
+  // A client that opens a session and sends nothing, however many PINGs it might add.
+  const silent = await H2Raw.open(edge.port);
+  assert.ok(await silent.until(() => silent.goaway !== undefined || silent.closed, 10_000));
+  silent.close();
+  // After a request, the idle session also closes.
+  const used = await H2Raw.open(edge.port);
+  await used.send(used.headers(1, getFields('/once')));
+  assert.ok(await used.until(() => used.outcome(1).status === 200));
+  assert.ok(await used.until(() => used.goaway !== undefined || used.closed, 10_000));
+  used.close();
+});
+
+test('an HTTP/2 stream waiting on a slow app keeps its session open past the keep-alive', async () => {
+  const { H2Raw, getFields } = await import('./h2-crafter.ts');
+  // The app streams its body over 4 keep-alive periods, a byte every 100 ms (so the upstream
+  // timeout never fires).
+  edge.spy.respond = (r, s) => {
+    if (r.target !== '/slow') return okResponder(r, s);
+    s.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n');
+    let n = 0;
+    const tick = setInterval(() => {
+      if (!s.writable) clearInterval(tick);
+      else if (++n <= 12) s.write('1\r\nx\r\n');
+      else {
+        clearInterval(tick);
+        s.write('0\r\n\r\n');
+      }
+    }, 100);
+    return null;
+  };
+  try {
+    const h = await H2Raw.open(edge.port);
+    await h.send(h.headers(1, getFields('/slow')));
+    assert.ok(await h.until(() => h.outcome(1).status === 200, 10_000));
+    // The body's END_STREAM arrives before any GOAWAY.
+    await h.until(
+      () => h.frames.some((f) => f.stream === 1 && f.type === 0 && (f.flags & 1) === 1),
+      10_000,
+    );
+    const endIdx = h.frames.findIndex((f) => f.stream === 1 && f.type === 0 && (f.flags & 1) === 1);
+    const goIdx = h.frames.findIndex((f) => f.type === 7);
+    assert.ok(endIdx >= 0, 'the response completed');
+    assert.ok(goIdx < 0 || goIdx > endIdx, 'no GOAWAY before the response ended');
+    h.close();
+  } finally {
+    edge.spy.respond = okResponder;
+  }
+});
+
+test('an app that stalls mid-body: the response is cut, never passed on as complete', async () => {
+  const { H2Raw, getFields } = await import('./h2-crafter.ts');
+  edge.spy.respond = (r, s) => {
+    if (r.target !== '/half') return okResponder(r, s);
+    s.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab');
+    return null;
+  };
+  try {
+    const x = await exchange(edge.port);
+    x.socket.write(req(['GET /half HTTP/1.1', 'Host: a.test']));
+    const r1 = await x.settle(1, 10_000);
+    await x.close();
+    assert.equal(r1.responses.length, 0, 'HTTP/1.1: no complete response');
+    assert.ok(r1.closed, 'HTTP/1.1: the connection was closed');
+    const h = await H2Raw.open(edge.port);
+    await h.send(h.headers(1, getFields('/half')));
+    assert.ok(await h.until(() => h.frames.some((f) => f.stream === 1 && f.type === 3), 10_000));
+    const ended = h.frames.some((f) => f.stream === 1 && f.type === 0 && (f.flags & 1) === 1);
+    assert.equal(ended, false, 'HTTP/2: reset, no END_STREAM');
+    h.close();
+  } finally {
+    edge.spy.respond = okResponder;
+  }
+});
