@@ -9,9 +9,16 @@ declare -A NEED=(
   [openssl]=openssl
   [tini]=tini
 )
+# Python modules the tests import with /usr/bin/python3: module → package.
+declare -A PY_NEED=(
+  [h2]=python3-h2
+)
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+for mod in "${!PY_NEED[@]}"; do
+  /usr/bin/python3 -c "import $mod" >/dev/null 2>&1 || missing+=("${PY_NEED[$mod]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then

@@ -7,6 +7,7 @@ import type { SecretRef } from './config/schema.ts';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
+import type { EdgeLimits } from './ingress/limits.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
@@ -35,6 +36,8 @@ export interface RunConfig {
   lifecycle?: LifecycleOptions;
   /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
   logs?: Partial<LogsOptions>;
+  /** Ingress limits and timeouts over the defaults in docs/edge.md. */
+  limits?: Partial<EdgeLimits>;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -145,6 +148,7 @@ export class Sidecar {
         return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
       },
       accessLog: logs.accessLog(),
+      limits: cfg.limits,
     });
     this.#ingress = ingress;
 

@@ -9,6 +9,9 @@ interface ErrorResponse {
   headers?: OutgoingHttpHeaders;
 }
 
+/** A request refused before it reached the app: its framing is not trusted further, so close. */
+const closing = { connection: 'close' };
+
 const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
   [ErrorCode.APP_NOT_READY]: {
     status: 503,
@@ -22,9 +25,28 @@ const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
   },
   [ErrorCode.APP_UNREACHABLE]: { status: 502, text: 'Bad Gateway: the app refused the connection' },
   [ErrorCode.APP_RESET]: { status: 502, text: 'Bad Gateway: the app closed the connection' },
+  [ErrorCode.APP_BAD_RESPONSE]: {
+    status: 502,
+    text: 'Bad Gateway: malformed response from the app',
+  },
+  [ErrorCode.APP_TIMEOUT]: { status: 504, text: 'Gateway Timeout: the app did not answer in time' },
+  [ErrorCode.REQUEST_INVALID]: { status: 400, text: 'Bad Request', headers: closing },
+  [ErrorCode.HEADERS_TOO_LARGE]: {
+    status: 431,
+    text: 'Request Header Fields Too Large',
+    headers: closing,
+  },
+  [ErrorCode.URI_TOO_LONG]: { status: 414, text: 'URI Too Long', headers: closing },
+  [ErrorCode.BODY_TOO_LARGE]: { status: 413, text: 'Content Too Large', headers: closing },
+  [ErrorCode.REQUEST_TIMEOUT]: { status: 408, text: 'Request Timeout', headers: closing },
 };
 
 const FALLBACK: ErrorResponse = { status: 502, text: 'Bad Gateway' };
+
+/** The status a code answers with. */
+export function statusOf(code: ErrorCode): number {
+  return (RESPONSES[code] ?? FALLBACK).status;
+}
 
 /** Answers the exchange with the response for `code` (or aborts it if a response has begun). */
 export function failWith(ex: Exchange, code: ErrorCode): number {
@@ -34,8 +56,35 @@ export function failWith(ex: Exchange, code: ErrorCode): number {
   return r.status;
 }
 
+/** The whole HTTP/1.1 response for a connection-level rejection, written before closing. */
+export function rawErrorResponse(code: ErrorCode): string {
+  const r = RESPONSES[code] ?? FALLBACK;
+  const body = `${r.status} ${r.text}\n`;
+  return (
+    `HTTP/1.1 ${r.status} ${r.text.split(':')[0]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
 /** Classifies a failed request to the app. */
 export function upstreamErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL') return ErrorCode.APP_UNREACHABLE;
+  if (err.code === ErrorCode.APP_TIMEOUT) return ErrorCode.APP_TIMEOUT;
+  // llhttp's parse errors: the app's bytes could not be read as one well-formed response.
+  if (err.code?.startsWith('HPE_') || err.code === ErrorCode.APP_BAD_RESPONSE)
+    return ErrorCode.APP_BAD_RESPONSE;
   return ErrorCode.APP_RESET;
+}
+
+/** The client-side error a Node HTTP/1 server reports for a connection, as a code. */
+export function clientErrorCode(err: NodeJS.ErrnoException): ErrorCode {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return ErrorCode.HEADERS_TOO_LARGE;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return ErrorCode.REQUEST_TIMEOUT;
+    default:
+      return ErrorCode.REQUEST_INVALID;
+  }
 }

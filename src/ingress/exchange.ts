@@ -30,6 +30,12 @@ export interface Exchange {
   onClose(cb: (finished: boolean) => void): void;
 }
 
+/**
+ * HTTP/1 connections closing after an error response: Node may already have parsed requests
+ * pipelined behind the refused one, and none of those may reach the app.
+ */
+export const closingSockets = new WeakSet<object>();
+
 function errorBody(status: number, text: string): { body: string; headers: OutgoingHttpHeaders } {
   const body = `${status} ${text}\n`;
   return {
@@ -47,21 +53,31 @@ export class H1Exchange implements Exchange {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #draining: () => boolean;
+  readonly #target: { path: string; authority: string } | undefined;
 
-  constructor(req: IncomingMessage, res: ServerResponse, draining: () => boolean) {
+  constructor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    draining: () => boolean,
+    target?: { path: string; authority: string },
+  ) {
     this.#req = req;
     this.#res = res;
     this.#draining = draining;
+    this.#target = target;
     this.protocol = `HTTP/${req.httpVersion}`;
+    // A client that breaks off its request is handled through onClose; its error must not
+    // become an uncaught exception.
+    req.on('error', () => {});
   }
   get method(): string {
     return this.#req.method ?? 'GET';
   }
   get path(): string {
-    return this.#req.url ?? '/';
+    return this.#target?.path ?? this.#req.url ?? '/';
   }
   get authority(): string {
-    return this.#req.headers.host ?? '';
+    return this.#target?.authority ?? this.#req.headers.host ?? '';
   }
   get remote(): string {
     return this.#req.socket.remoteAddress ?? '';
@@ -92,6 +108,7 @@ export class H1Exchange implements Exchange {
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
     const e = errorBody(status, text);
+    if (headers?.connection === 'close') closingSockets.add(this.#req.socket);
     this.respond(status, undefined, { ...e.headers, ...headers });
     this.#res.end(e.body);
   }
@@ -113,6 +130,9 @@ export class H2Exchange implements Exchange {
   constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
     this.#stream = stream;
     this.headers = headers;
+    // A stream the client resets or malforms (a content-length mismatch) errors; onClose
+    // handles the end, and the error must not become an uncaught exception.
+    stream.on('error', () => {});
     this.remote = stream.session?.socket?.remoteAddress ?? '';
     // abort() resets the stream with INTERNAL_ERROR, which Node also emits as an 'error';
     // the access log already records the failure, so it must not become an uncaught exception.
@@ -145,6 +165,8 @@ export class H2Exchange implements Exchange {
   }
   respond(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
     headers[':status'] = status;
+    // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
+    delete headers.connection;
     this.#stream.respond(headers);
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
@@ -154,7 +176,9 @@ export class H2Exchange implements Exchange {
     this.#stream.end(e.body);
   }
   abort(): void {
-    this.#stream.close(h2c.NGHTTP2_INTERNAL_ERROR);
+    // close() would first end the writable side, sending END_STREAM as if the response were
+    // whole; destroy() resets the stream (RST_STREAM INTERNAL_ERROR) without ending it.
+    if (!this.#stream.destroyed) this.#stream.destroy(new Error('response abandoned'));
   }
   onClose(cb: (finished: boolean) => void): void {
     this.#stream.once('close', () =>

@@ -58,6 +58,8 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
       continue;
     if (listed?.has(name)) continue;
+    // Some apps read `_` as `-`, so `X_Forwarded_For` could pass for a field Pillion sets.
+    if (name.includes('_')) continue;
     out[name] = src[name];
   }
   out.host = fwd.host;

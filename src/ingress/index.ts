@@ -16,9 +16,15 @@ import {
 import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { H1Exchange, H2Exchange } from './exchange.ts';
+import { rawErrorResponse } from './error-status.ts';
+import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
+import { checkH1, checkH2 } from './guard.ts';
+import { H2Guard } from './h2-guard.ts';
+import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
+import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
+import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
 
 export interface IngressOptions extends ProxyDeps {
   host: string;
@@ -36,6 +42,9 @@ export class Ingress implements Concern {
   readonly #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
+  readonly #limits: EdgeLimits;
+  readonly #rejections: Rejections;
+  readonly #tunnels: WebSocketTunnels;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
@@ -43,12 +52,76 @@ export class Ingress implements Concern {
     this.#opts = opts;
     this.#proxy = new AppProxy(opts);
     const draining = (): boolean => this.#draining;
-    this.#h1 = createHttpServer((req, res) =>
-      this.#proxy.handle(new H1Exchange(req, res, draining)),
+    const lim = resolveLimits(opts.limits);
+    this.#limits = lim;
+    const rejections = new Rejections(opts.log);
+    this.#rejections = rejections;
+    // Node's strict parser stays on: no insecureHTTPParser, no lenient flags.
+    this.#h1 = createHttpServer(
+      {
+        maxHeaderSize: lim.maxHeaderBytes,
+        headersTimeout: lim.headersTimeoutMs,
+        // The body has its own idle timeout (proxy.ts); a whole-request deadline would cut
+        // long uploads.
+        requestTimeout: 0,
+        keepAliveTimeout: lim.keepAliveTimeoutMs,
+        connectionsCheckingInterval: Math.max(10, Math.min(1000, lim.headersTimeoutMs / 4)),
+        // No protocol switch but WebSocket: `Upgrade: h2c` (or anything else) is served as
+        // plain HTTP/1.1 and the field is not forwarded.
+        shouldUpgradeCallback: isWebSocketUpgrade,
+        // Checked in guard.ts, so the refusal also closes the connection.
+        requireHostHeader: false,
+      },
+      (req, res) => {
+        // Pipelined behind a refused request on a closing connection: never forwarded.
+        if (closingSockets.has(req.socket)) {
+          req.socket.destroy();
+          return;
+        }
+        const verdict = checkH1(req, lim);
+        rejections.current.set(req.socket, { req, res });
+        if (verdict.ok) this.#proxy.handle(new H1Exchange(req, res, draining, verdict.target));
+        else this.#proxy.handle(new H1Exchange(req, res, draining), verdict.code);
+      },
     );
-    this.#h2 = createH2Server();
-    this.#h2.on('stream', (stream, headers) => this.#proxy.handle(new H2Exchange(stream, headers)));
+    // One more than the limit is kept, so a request over it is seen and refused, not truncated.
+    this.#h1.maxHeadersCount = lim.maxHeaders + 1;
+    this.#h1.on('clientError', rejections.onClientError);
+    this.#h1.on('connect', rejections.onConnect);
+    this.#tunnels = new WebSocketTunnels({
+      upstream: opts.upstream,
+      accessLog: opts.accessLog,
+      limits: lim,
+    });
+    this.#h1.on('upgrade', (req, socket, head) => {
+      if (this.#draining) socket.end(rawErrorResponse(ErrorCode.DRAINING), () => socket.destroy());
+      else this.#tunnels.handle(req, socket as Socket, head);
+    });
+    this.#h2 = createH2Server({
+      settings: {
+        maxConcurrentStreams: lim.maxConcurrentStreams,
+        maxHeaderListSize: lim.maxHeaderBytes,
+      },
+      maxHeaderListPairs: lim.maxHeaders + 4,
+      // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
+      maxSessionInvalidFrames: 100,
+      maxSessionRejectedStreams: 100,
+    });
+    this.#h2.on('stream', (stream, headers, _flags, raw: string[]) => {
+      const verdict = checkH2(headers, raw.length / 2, lim);
+      this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
+    });
+    const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs);
     this.#h2.on('session', (session) => {
+      h2guard.watch(session);
+      // Protocol errors end the session (nghttp2 sends GOAWAY): the peer's fault, logged once.
+      const remote = session.socket?.remoteAddress;
+      session.on('error', (err: NodeJS.ErrnoException) =>
+        rejections.record('H2_PROTOCOL_ERROR', remote, {
+          error: err.code,
+          detail: err.message.slice(0, 80),
+        }),
+      );
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
@@ -59,8 +132,14 @@ export class Ingress implements Concern {
         key: opts.tls.key,
         minVersion: 'TLSv1.2',
         ALPNProtocols: ['h2', 'http/1.1'],
+        handshakeTimeout: lim.headersTimeoutMs,
       },
       (socket) => this.#dispatch(socket),
+    );
+    // Past the cap a connection is closed at accept, before any TLS work.
+    this.#tls.maxConnections = lim.maxConnections;
+    this.#tls.on('drop', (d?: { remoteAddress?: string }) =>
+      rejections.record('MAX_CONNECTIONS', d?.remoteAddress),
     );
     this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       opts.log.warn('TLS handshake failed', {
@@ -75,6 +154,16 @@ export class Ingress implements Concern {
   /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
   quiesce(timeoutMs: number): Promise<void> {
     return this.#proxy.quiesce(timeoutMs);
+  }
+
+  /** Connection-level rejections so far, by reason. */
+  get rejections(): Record<string, number> {
+    return this.#rejections.counts;
+  }
+
+  /** The limits in force. */
+  get limits(): Readonly<EdgeLimits> {
+    return this.#limits;
   }
 
   /** Where the listener is bound (the real port when 0 was asked). */
@@ -130,6 +219,7 @@ export class Ingress implements Concern {
     const closed = new Promise<void>((resolve) => this.#tls.close(() => resolve()));
     this.#h1.close(); // closes idle keep-alive connections; busy ones close after their response
     for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
+    this.#tunnels.closeAll(); // close code 1001 (going away) both ways
     const gaveUp = new Promise<'deadline'>((resolve) => {
       if (deadline.aborted) resolve('deadline');
       else deadline.addEventListener('abort', () => resolve('deadline'), { once: true });

@@ -1,0 +1,50 @@
+// The ingress limits and timeouts, each with a documented default (docs/edge.md).
+
+/** How Pillion treats request header names containing `_`, which some apps read as `-`. */
+export type UnderscoreAction = 'drop' | 'reject';
+
+export interface EdgeLimits {
+  /** Request line plus header bytes; more → 431. */
+  maxHeaderBytes: number;
+  /** Request header fields; more → 431. */
+  maxHeaders: number;
+  /** Request target bytes; more → 414. */
+  maxUriBytes: number;
+  /** Request body bytes; more → 413. */
+  maxBodyBytes: number;
+  /** Open client connections; more are closed at accept. */
+  maxConnections: number;
+  /** Concurrent HTTP/2 streams per connection, advertised in SETTINGS. */
+  maxConcurrentStreams: number;
+  /** From connection (or previous response) to the end of the request headers; then 408. */
+  headersTimeoutMs: number;
+  /** Longest pause between request body bytes; then 408. */
+  bodyIdleTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Longest pause from the app (waiting for its head, or between body bytes); then 504. */
+  upstreamTimeoutMs: number;
+  /** Longest pause on an open WebSocket tunnel, both ways; then it is closed. */
+  tunnelIdleTimeoutMs: number;
+  underscoreHeaders: UnderscoreAction;
+}
+
+export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
+  maxHeaderBytes: 16 * 1024,
+  maxHeaders: 100,
+  maxUriBytes: 8 * 1024,
+  maxBodyBytes: 100 * 1024 * 1024,
+  maxConnections: 10_000,
+  maxConcurrentStreams: 100,
+  headersTimeoutMs: 15_000,
+  bodyIdleTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+  upstreamTimeoutMs: 60_000,
+  tunnelIdleTimeoutMs: 300_000,
+  underscoreHeaders: 'drop',
+});
+
+/** The defaults with the given values laid over them. */
+export function resolveLimits(partial: Partial<EdgeLimits> | undefined): EdgeLimits {
+  return { ...DEFAULT_LIMITS, ...partial };
+}

@@ -1,0 +1,264 @@
+// WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other;
+// only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
+// is passed on and the connection closed, so no bytes after it are ever tunnelled.
+import { type IncomingMessage, request } from 'node:http';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ErrorCode } from '../core/errors.ts';
+import type { AccessLog } from '../logs/access-log.ts';
+import { rawErrorResponse, upstreamErrorCode } from './error-status.ts';
+import { checkH1 } from './guard.ts';
+import { downstreamHeaders, upstreamHeaders } from './headers.ts';
+import type { EdgeLimits } from './limits.ts';
+import type { Upstream } from './proxy.ts';
+import { closeFrame, FrameCursor } from './ws-frames.ts';
+
+export interface TunnelDeps {
+  upstream(): Upstream | undefined;
+  accessLog: AccessLog;
+  limits: EdgeLimits;
+}
+
+interface Tunnel {
+  client: Socket;
+  app: Socket;
+  toApp: FrameCursor;
+  toClient: FrameCursor;
+  followToApp: (c: Buffer) => void;
+  followToClient: (c: Buffer) => void;
+}
+
+/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade;
+  const connection = req.headers.connection;
+  return (
+    req.method === 'GET' &&
+    typeof upgrade === 'string' &&
+    upgrade.trim().toLowerCase() === 'websocket' &&
+    typeof connection === 'string' &&
+    connection
+      .toLowerCase()
+      .split(',')
+      .some((t) => t.trim() === 'upgrade')
+  );
+}
+
+/** Serialises a response head for a socket no longer owned by the HTTP server. */
+function head(status: number, message: string, headers: Record<string, unknown>): string {
+  let out = `HTTP/1.1 ${status} ${message}\r\n`;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
+  }
+  return `${out}\r\n`;
+}
+
+export class WebSocketTunnels {
+  readonly #deps: TunnelDeps;
+  readonly #open = new Set<Tunnel>();
+
+  constructor(deps: TunnelDeps) {
+    this.#deps = deps;
+  }
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** The HTTP/1 server's `upgrade` event, for requests `isWebSocketUpgrade` accepted. */
+  handle = (req: IncomingMessage, client: Socket, early: Buffer): void => {
+    const start = performance.now();
+    const lim = this.#deps.limits;
+    let status = 0;
+    let bytes = 0;
+    let error: string | undefined;
+    const log = (): void =>
+      this.#deps.accessLog({
+        method: 'GET',
+        path: req.url ?? '/',
+        status,
+        durationMs: performance.now() - start,
+        bytes,
+        protocol: `HTTP/${req.httpVersion}`,
+        remote: client.remoteAddress ?? '',
+        requestId: '',
+        error,
+      });
+    const refuse = (code: ErrorCode, status_: number): void => {
+      status = status_;
+      error = code;
+      client.end(rawErrorResponse(code), () => client.destroy());
+      log();
+    };
+    client.on('error', () => {});
+    const verdict = checkH1(req, lim);
+    const up = this.#deps.upstream();
+    // An upgrade request carries no body (RFC 6455 §4.1); one that claims one is refused.
+    const hasBody =
+      req.headers['transfer-encoding'] !== undefined ||
+      (req.headers['content-length'] ?? '0') !== '0';
+    if (!verdict.ok || hasBody) {
+      refuse(verdict.ok ? ErrorCode.REQUEST_INVALID : verdict.code, 400);
+      return;
+    }
+    if (!up) {
+      refuse(ErrorCode.APP_NOT_READY, 503);
+      return;
+    }
+    const headers = upstreamHeaders(req.headers, {
+      remote: client.remoteAddress ?? '',
+      host: verdict.target.authority,
+      requestId: crypto.randomUUID(),
+    });
+    headers.connection = 'Upgrade';
+    headers.upgrade = 'websocket';
+    const out = request({
+      host: up.host,
+      port: up.port,
+      method: 'GET',
+      path: verdict.target.path,
+      headers,
+      setHost: false,
+      agent: false,
+    });
+    out.setTimeout(lim.upstreamTimeoutMs, () => out.destroy());
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      if (status === 0) refuse(upstreamErrorCode(err), 502);
+    });
+    client.once('close', () => {
+      if (status === 0) out.destroy();
+    });
+    out.on('response', (res) => {
+      // Not 101: plain HTTP, then the connection closes; no tunnel is opened.
+      status = res.statusCode ?? 502;
+      const h = downstreamHeaders(res.headers);
+      delete h['content-length'];
+      h.connection = 'close';
+      client.write(head(status, res.statusMessage ?? '', h));
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      res.pipe(client);
+      res.on('end', () => client.destroy());
+      res.on('error', () => client.destroy());
+      client.once('close', log);
+    });
+    out.on('upgrade', (res, app, appEarly) => {
+      status = 101;
+      const h = downstreamHeaders(res.headers);
+      h.connection = 'Upgrade';
+      h.upgrade = 'websocket';
+      client.write(head(101, 'Switching Protocols', h));
+      this.#open_(
+        client,
+        app,
+        early,
+        appEarly,
+        () => {
+          log();
+        },
+        (n) => {
+          bytes += n;
+        },
+      );
+    });
+    out.end();
+  };
+
+  #open_(
+    client: Socket,
+    app: Socket,
+    early: Buffer,
+    appEarly: Buffer,
+    onClose: () => void,
+    count: (n: number) => void,
+  ): void {
+    const toApp = new FrameCursor();
+    const toClient = new FrameCursor();
+    const t: Tunnel = {
+      client,
+      app,
+      toApp,
+      toClient,
+      followToApp: (c) => toApp.feed(c),
+      followToClient: (c) => {
+        toClient.feed(c);
+        count(c.length);
+      },
+    };
+    this.#open.add(t);
+    app.on('error', () => {});
+    app.setNoDelay(true);
+    const idle = this.#deps.limits.tunnelIdleTimeoutMs;
+    client.setTimeout(idle, () => client.destroy());
+    app.setTimeout(idle, () => app.destroy());
+    client.on('data', t.followToApp);
+    app.on('data', t.followToClient);
+    if (early.length > 0) {
+      t.toApp.feed(early);
+      app.write(early);
+    }
+    if (appEarly.length > 0) {
+      t.toClient.feed(appEarly);
+      count(appEarly.length);
+      client.write(appEarly);
+    }
+    client.pipe(app);
+    app.pipe(client);
+    let closed = false;
+    const end = (): void => {
+      if (closed) return;
+      closed = true;
+      this.#open.delete(t);
+      client.destroy();
+      app.destroy();
+      onClose();
+    };
+    client.once('close', end);
+    app.once('close', end);
+  }
+
+  /**
+   * Drain: each tunnel gets close code 1001 (going away) both ways, put between frames, then
+   * its sockets close once the peers answer or after `graceMs`.
+   */
+  closeAll(graceMs = 1000): void {
+    for (const t of this.#open) {
+      goAway(t.client, t.app, t.toApp, t.followToApp, closeFrame(1001, true), graceMs);
+      goAway(t.app, t.client, t.toClient, t.followToClient, closeFrame(1001, false), graceMs);
+    }
+  }
+}
+
+/** Stops `from` → `to` after the frame in flight, then sends `to` the close frame. */
+function goAway(
+  from: Socket,
+  to: Socket,
+  cursor: FrameCursor,
+  follow: (c: Buffer) => void,
+  close: Buffer,
+  graceMs: number,
+): void {
+  from.unpipe(to);
+  from.off('data', follow);
+  const send = (): void => {
+    if (to.writable) to.write(close);
+    setTimeout(() => to.destroy(), graceMs).unref();
+  };
+  if (cursor.atBoundary) {
+    send();
+    return;
+  }
+  const finish = (c: Buffer): void => {
+    const end = cursor.feed(c);
+    if (end < 0) {
+      if (to.writable) to.write(c);
+      return;
+    }
+    if (to.writable) to.write(c.subarray(0, end));
+    from.off('data', finish);
+    send();
+  };
+  from.on('data', finish);
+}

@@ -1,0 +1,241 @@
+// B8: WebSocket over HTTP/1.1 through Pillion to a `ws` echo app. Frames pass byte-identical
+// both ways; a non-101 answer opens no tunnel; drain closes with 1001; idle tunnels close.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { WebSocket, WebSocketServer } from 'ws';
+import { type Edge, startEdge } from './edge-harness.ts';
+import { exchange, openH1 } from './raw-client.ts';
+
+let app: Server;
+let wss: WebSocketServer;
+let appPort = 0;
+const appCloseCodes: number[] = [];
+
+before(async () => {
+  app = createServer((_req, res) => res.end('plain'));
+  wss = new WebSocketServer({ server: app });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    ws.on('close', (code) => appCloseCodes.push(code));
+  });
+  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
+  appPort = (app.address() as { port: number }).port;
+});
+after(async () => {
+  for (const c of wss.clients) c.terminate();
+  wss.close();
+  await new Promise((r) => app.close(r));
+});
+
+function connectWs(edge: Edge): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`wss://127.0.0.1:${edge.port}/chat`, { rejectUnauthorized: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+test('messages of every size and kind echo back identical through the tunnel', async () => {
+  const edge = await startEdge(undefined, undefined, appPort);
+  try {
+    const ws = await connectWs(edge);
+    const got: { data: Buffer; binary: boolean }[] = [];
+    ws.on('message', (data, binary) => got.push({ data: data as Buffer, binary }));
+    const sizes = [0, 1, 125, 126, 65535, 65536, 1 << 20];
+    const sent: { data: Buffer; binary: boolean }[] = [];
+    for (const n of sizes) {
+      const bin = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) bin[i] = (i * 31 + n) & 0xff;
+      sent.push({ data: bin, binary: true });
+      ws.send(bin);
+      const text = Buffer.from('é'.repeat(Math.floor(n / 2)));
+      sent.push({ data: text, binary: false });
+      ws.send(text.toString());
+    }
+    // A fragmented message: three frames, one message.
+    ws.send('frag-', { fin: false });
+    ws.send('ment-', { fin: false });
+    ws.send('ed', { fin: true });
+    sent.push({ data: Buffer.from('frag-ment-ed'), binary: false });
+    const pong = new Promise<Buffer>((r) => ws.once('pong', r));
+    ws.ping('p1');
+    assert.equal((await pong).toString(), 'p1');
+    for (let i = 0; i < 500 && got.length < sent.length; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.equal(got.length, sent.length);
+    got.forEach((g, i) => {
+      assert.equal(g.binary, sent[i]?.binary);
+      assert.ok(g.data.equals(sent[i]?.data as Buffer), `message ${i} identical`);
+    });
+    const closed = new Promise<number>((r) => ws.once('close', r));
+    ws.close(4001, 'bye');
+    assert.equal(await closed, 4001);
+  } finally {
+    await edge.stop();
+  }
+});
+
+/** A raw app: answers the upgrade with 101, records every byte after it, and sends `reply`. */
+async function rawApp(reply: Buffer): Promise<{ port: number; got: Buffer[]; close(): void }> {
+  const got: Buffer[] = [];
+  const socks = new Set<Socket>();
+  const srv = createNetServer((s) => {
+    socks.add(s);
+    let upgraded = false;
+    let buf = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      if (upgraded) {
+        got.push(d);
+        return;
+      }
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      upgraded = true;
+      s.write(
+        'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n',
+      );
+      s.write(reply);
+      if (buf.length > end + 4) got.push(buf.subarray(end + 4));
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as { port: number }).port,
+    got,
+    close: () => {
+      for (const s of socks) s.destroy();
+      srv.close();
+    },
+  };
+}
+
+test('frame bytes pass unchanged both ways, including ones no client library would send', async () => {
+  // Masked frames with odd shapes: a reserved-bit frame, a 126-length header on 5 bytes, a
+  // control frame, and bytes that look like HTTP.
+  const mask = [1, 2, 3, 4];
+  const masked = (first: number, lenBytes: number[], payload: string): Buffer => {
+    const p = Buffer.from(payload);
+    return Buffer.from([
+      first,
+      0x80 | (lenBytes[0] as number),
+      ...lenBytes.slice(1),
+      ...mask,
+      ...p.map((b, i) => b ^ (mask[i % 4] as number)),
+    ]);
+  };
+  const fromClient = Buffer.concat([
+    masked(0x81, [5], 'hello'),
+    masked(0xc1, [3], 'rsv'),
+    masked(0x82, [126, 0, 5], 'wide!'),
+    masked(0x89, [4], 'ping'),
+    masked(0x81, [37], 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'),
+  ]);
+  const fromApp = Buffer.concat([
+    Buffer.from([0x81, 5]),
+    Buffer.from('world'),
+    Buffer.from([0x82, 126, 0, 3, 1, 2, 3]),
+    Buffer.from('HTTP/1.1 200 OK\r\n\r\n'),
+  ]);
+  const raw = await rawApp(fromApp);
+  const edge = await startEdge(undefined, undefined, raw.port);
+  try {
+    const x = await exchange(edge.port);
+    x.socket.write(
+      'GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    const chunks: Buffer[] = [];
+    x.socket.on('data', (d: Buffer) => chunks.push(d));
+    // Byte at a time towards the app.
+    for (const b of fromClient) x.socket.write(Buffer.from([b]));
+    for (let i = 0; i < 300 && Buffer.concat(raw.got).length < fromClient.length; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(Buffer.concat(raw.got).equals(fromClient), 'client → app identical');
+    for (let i = 0; i < 300 && Buffer.concat(chunks).indexOf(fromApp) < 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const all = Buffer.concat(chunks);
+    const headEnd = all.indexOf('\r\n\r\n');
+    assert.match(all.subarray(0, headEnd).toString(), /^HTTP\/1\.1 101 /);
+    assert.ok(all.subarray(headEnd + 4).equals(fromApp), 'app → client identical');
+    await x.close();
+  } finally {
+    await edge.stop();
+    raw.close();
+  }
+});
+
+test('an app answering the upgrade with a non-101 opens no tunnel', async () => {
+  const edge = await startEdge();
+  try {
+    edge.spy.reset();
+    const x = await exchange(edge.port);
+    x.socket.write(
+      'GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    // What would be smuggled if a tunnel were assumed open after the app's 200.
+    x.socket.write('GET /smuggled HTTP/1.1\r\nHost: a.test\r\n\r\n');
+    const r = await x.settle(2, 2000);
+    await x.close();
+    await edge.spy.quiet();
+    assert.equal(r.responses[0]?.status, 200);
+    assert.ok(r.closed, 'the connection closes after the plain answer');
+    assert.deepEqual(
+      edge.spy.requests.map((q) => q.target),
+      ['/ws'],
+      'only the upgrade request reached the app',
+    );
+    assert.deepEqual(edge.spy.requests[0]?.violations, []);
+  } finally {
+    await edge.stop();
+  }
+});
+
+test('drain closes open WebSockets with 1001 both ways', async () => {
+  appCloseCodes.length = 0;
+  const edge = await startEdge(undefined, undefined, appPort);
+  const ws = await connectWs(edge);
+  const code = new Promise<number>((r) => ws.once('close', r));
+  // Traffic in flight when the drain starts.
+  ws.send(Buffer.alloc(200_000, 7));
+  await edge.stop();
+  assert.equal(await code, 1001);
+  for (let i = 0; i < 200 && appCloseCodes.length === 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(appCloseCodes, [1001]);
+});
+
+test('an idle tunnel is closed', async () => {
+  const edge = await startEdge({ tunnelIdleTimeoutMs: 300 }, undefined, appPort);
+  try {
+    const ws = await connectWs(edge);
+    const closed = await new Promise<boolean>((resolve) => {
+      const t = setTimeout(() => resolve(false), 10_000);
+      ws.once('close', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    assert.ok(closed);
+  } finally {
+    await edge.stop();
+  }
+});
+
+test('an upgrade request with a body, or over the limits, is refused and opens nothing', async () => {
+  const edge = await startEdge(undefined, undefined, appPort);
+  try {
+    const s = await openH1(edge.port);
+    const chunks: Buffer[] = [];
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.write(
+      'GET /ws HTTP/1.1\r\nHost: a.test\r\nHost: b.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await new Promise((r) => s.once('close', r));
+    assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 400 /);
+  } finally {
+    await edge.stop();
+  }
+});
