@@ -54,7 +54,7 @@ export class Ingress implements Concern {
     const draining = (): boolean => this.#draining;
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
-    const rejections = new Rejections(opts.log);
+    const rejections = new Rejections(opts.log, opts.accessLog);
     this.#rejections = rejections;
     // Node's strict parser stays on: no insecureHTTPParser, no lenient flags.
     this.#h1 = createHttpServer(

@@ -1,9 +1,11 @@
 // Connection-level rejections: one structured event each, counted by reason. What the client
 // sent is never logged; only the parser's error code and the peer address.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import type { AccessLog } from '../logs/access-log.ts';
 import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
 import { closingSockets } from './exchange.ts';
 
@@ -12,12 +14,32 @@ const REASON = /^[A-Z0-9_]{1,64}$/;
 
 export class Rejections {
   readonly #log: Logger;
+  readonly #accessLog: AccessLog | undefined;
   readonly #counts = new Map<string, number>();
   /** The latest request and response on each HTTP/1 connection. */
   readonly current = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
 
-  constructor(log: Logger) {
+  constructor(log: Logger, accessLog?: AccessLog) {
     this.#log = log;
+    this.#accessLog = accessLog;
+  }
+
+  /**
+   * The access line of a request refused before it could be read: the method and target are
+   * not known (or not to be trusted), so they are logged as `-`, never as the client's bytes.
+   */
+  #access(remote: string | undefined, status: number, code: ErrorCode, method = '-'): void {
+    this.#accessLog?.({
+      method,
+      path: '-',
+      status,
+      durationMs: 0,
+      bytes: 0,
+      protocol: 'HTTP/1.1',
+      remote: remote ?? '',
+      requestId: randomUUID(),
+      error: code,
+    });
   }
 
   /** Counts by reason, for tests and metrics. */
@@ -57,6 +79,7 @@ export class Rejections {
     const cur = this.current.get(socket);
     const answer = (): void => {
       this.record(err.code ?? 'OTHER', socket.remoteAddress, { status: statusOf(code) });
+      this.#access(socket.remoteAddress, statusOf(code), code);
       if (socket.writable) socket.end(rawErrorResponse(code), () => socket.destroy());
       else socket.destroy();
     };
@@ -78,6 +101,7 @@ export class Rejections {
   /** CONNECT is never tunnelled: the ingress leads only to the app (S6). */
   onConnect = (_req: unknown, socket: Socket): void => {
     this.record('CONNECT', socket.remoteAddress, { status: 400 });
+    this.#access(socket.remoteAddress, 400, ErrorCode.REQUEST_INVALID, 'CONNECT');
     socket.end(rawErrorResponse(ErrorCode.REQUEST_INVALID), () => socket.destroy());
   };
 }
