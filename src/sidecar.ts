@@ -32,6 +32,8 @@ export interface RunConfig {
   secrets?: Record<string, SecretRef>;
   /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
   apiListen?: string;
+  /** `app.restart_on_change`: restart the app to apply changed app fields on reload. */
+  restartOnChange?: boolean;
   /** Restart policy, health checks, drain delay, signals; defaults when absent. */
   lifecycle?: LifecycleOptions;
   /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
@@ -45,7 +47,16 @@ const FORWARDED = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as con
 const SHUTDOWN = ['SIGTERM', 'SIGINT'] as const;
 
 /** Fields of RunConfig a reload applies to a running Pillion; any other change needs a restart. */
-export const LIVE_FIELDS = ['appConfig', 'secrets', 'drainTimeoutMs'] as const;
+export const LIVE_FIELDS = ['appConfig', 'secrets', 'drainTimeoutMs', 'restartOnChange'] as const;
+
+/** Fields a restart of the app applies, when `app.restart_on_change` is on. */
+export const APP_FIELDS = ['command', 'appPort', 'stopTimeoutMs', 'lifecycle'] as const;
+
+/** What a reload did: the fields it applied by restarting the app, and those still waiting. */
+export interface ReloadResult {
+  appRestarted: string[];
+  needRestart: string[];
+}
 
 export class Sidecar {
   #cfg: RunConfig;
@@ -69,9 +80,9 @@ export class Sidecar {
    * and secret changes on its watch stream); returns the changed fields that need a restart,
    * which keep their running values.
    */
-  async reload(next: RunConfig): Promise<string[]> {
+  async reload(next: RunConfig): Promise<ReloadResult> {
     const cur = this.#cfg;
-    const needRestart = (Object.keys({ ...cur, ...next }) as (keyof RunConfig)[]).filter(
+    const changed = (Object.keys({ ...cur, ...next }) as (keyof RunConfig)[]).filter(
       (k) =>
         !(LIVE_FIELDS as readonly string[]).includes(k) &&
         k !== 'configFile' &&
@@ -83,8 +94,29 @@ export class Sidecar {
       appConfig: next.appConfig,
       secrets: next.secrets,
       drainTimeoutMs: next.drainTimeoutMs,
+      restartOnChange: next.restartOnChange,
     };
-    return needRestart;
+    const isApp = (k: string): boolean => (APP_FIELDS as readonly string[]).includes(k);
+    const appChanged = changed.filter(isApp);
+    const supervisor = this.#supervisor;
+    if (!next.restartOnChange || appChanged.length === 0 || !supervisor || !cur.command) {
+      return { appRestarted: [], needRestart: changed };
+    }
+    // Opted in: the app is restarted with its new settings (requests held, none failed).
+    await supervisor.reconfigure({
+      command: next.command,
+      appPort: next.appPort,
+      stopTimeoutMs: next.stopTimeoutMs,
+      lifecycle: next.lifecycle,
+    });
+    this.#cfg = {
+      ...this.#cfg,
+      command: next.command,
+      appPort: next.appPort,
+      stopTimeoutMs: next.stopTimeoutMs,
+      lifecycle: next.lifecycle,
+    };
+    return { appRestarted: appChanged, needRestart: changed.filter((k) => !isApp(k)) };
   }
 
   /** The app's supervisor (restart(), pid, restarts), once run() has begun. */
@@ -180,9 +212,10 @@ export class Sidecar {
       if (first === 'exited') {
         log.info('app exited by itself; draining');
         await ingress.stop(drain);
-        return remapExit(await supervisor.exited, cfg.lifecycle);
+        return remapExit(await supervisor.exited, this.#cfg.lifecycle);
       }
-      const drainDelayMs = cfg.lifecycle?.drainDelayMs ?? 0;
+      // Read now: a reload may have changed it (app.restart_on_change).
+      const drainDelayMs = this.#cfg.lifecycle?.drainDelayMs ?? 0;
       log.info('stop signal received; draining', {
         signal: first,
         drain_delay_ms: drainDelayMs,
@@ -196,7 +229,7 @@ export class Sidecar {
       }
       await ingress.stop(drain);
       await supervisor.stop(drain, first);
-      return cfg.command ? remapExit(await supervisor.exited, cfg.lifecycle) : 0;
+      return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       await this.#api?.stop(AbortSignal.timeout(1000));
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);

@@ -62,6 +62,7 @@ describe('pillion run with a config file', () => {
       appConfig: { feature_x: true },
       secrets: { api_key: { env: 'API_KEY' } },
       apiListen: undefined,
+      restartOnChange: undefined,
     });
   });
 

@@ -125,6 +125,7 @@ export function parseRunArgs(
     cfg.appConfig = fc?.app?.config;
     cfg.secrets = fc?.app?.secrets ?? {};
     cfg.apiListen = fc?.app?.api?.listen;
+    cfg.restartOnChange = fc?.app?.restart_on_change;
   }
   return cfg;
 }
@@ -187,6 +188,9 @@ const FIELD_OF: Record<string, string> = {
   stopTimeoutMs: 'app.stop_timeout',
   readyTimeoutMs: 'app.ready_timeout',
   apiListen: 'app.api.listen',
+  lifecycle: 'app (restart, stop_signal, readiness) or drain.delay',
+  logs: 'logs',
+  limits: 'ingress limits',
 };
 
 /** Reloads the config file on change; flags keep overriding the file. */
@@ -197,10 +201,13 @@ function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger
     apply: async (loaded) => {
       const next = parseRunArgs(args, process.env, loaded);
       if (!next) return;
-      const needRestart = await sidecar.reload(next);
+      const { appRestarted, needRestart } = await sidecar.reload(next);
+      const names = (keys: string[]) => [...new Set(keys.map((k) => FIELD_OF[k] ?? k))];
+      if (appRestarted.length > 0)
+        clog.info('app restarted to apply changed config fields', { fields: names(appRestarted) });
       if (needRestart.length > 0)
         clog.warn('config fields changed that apply only at the next start; not applied', {
-          fields: [...new Set(needRestart.map((k) => FIELD_OF[k] ?? k))],
+          fields: names(needRestart),
         });
     },
     applied: (counts) =>

@@ -106,6 +106,14 @@ const App = Type.Object(
         'x-live': false,
       }),
     ),
+    restart_on_change: Type.Optional(
+      Type.Boolean({
+        description:
+          'On reload, restart the app (requests held, none failed) to apply changed `app` fields and `drain.delay`; otherwise they wait for the next start.',
+        default: false,
+        'x-live': true,
+      }),
+    ),
     stop_signal: Type.Optional(
       Type.String({
         pattern: '^SIG[A-Z0-9]+$',

@@ -15,6 +15,12 @@ import { Watchdog } from './watchdog.ts';
 export type { Upstream } from './health.ts';
 export type { LifecycleOptions } from './options.ts';
 
+/** What a restart of the app can change: the rest needs Pillion itself restarted. */
+export type AppSettings = Pick<
+  SupervisorOptions,
+  'command' | 'appPort' | 'stopTimeoutMs' | 'lifecycle'
+>;
+
 export interface SupervisorOptions {
   /** The app's command; absent in attach mode (an app Pillion did not start). */
   command?: string[];
@@ -37,8 +43,8 @@ const POLL_MS = 100;
 
 export class Supervisor implements Concern {
   readonly name = 'supervisor';
-  readonly #opts: SupervisorOptions;
-  readonly #life: LifecycleOptions;
+  #opts: SupervisorOptions;
+  #life: LifecycleOptions;
   readonly #backoff: Backoff;
   #instance: AppInstance | undefined;
   #upstream: Upstream | undefined;
@@ -148,6 +154,30 @@ export class Supervisor implements Concern {
     return this.#restarting;
   }
 
+  /**
+   * Takes new settings for the app (a reloaded config) and restarts it with them, the way
+   * restart() does: held requests, no failed ones. The running app is stopped by its old stop
+   * signal and timeout. In attach mode there is nothing to restart.
+   */
+  async reconfigure(next: AppSettings): Promise<void> {
+    if (!this.#opts.command || !next.command) return;
+    // A restart under way finishes first; this one then applies the new settings.
+    await this.#restarting;
+    const apply = (): void => {
+      this.#opts = {
+        ...this.#opts,
+        command: next.command,
+        appPort: next.appPort,
+        stopTimeoutMs: next.stopTimeoutMs,
+      };
+      this.#life = next.lifecycle ?? DEFAULT_LIFECYCLE;
+    };
+    this.#restarting = this.#replace('config', apply).finally(() => {
+      this.#restarting = undefined;
+    });
+    return this.#restarting;
+  }
+
   /** Sends the stop signal, waits the stop timeout, then SIGKILLs; resolves when the app is gone. */
   async stop(_deadline: AbortSignal, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.#stopping = true;
@@ -247,7 +277,8 @@ export class Supervisor implements Concern {
     }
   }
 
-  async #replace(reason: RestartReason): Promise<void> {
+  /** Stops the app and starts it again; `apply` runs in between (new settings, if any). */
+  async #replace(reason: RestartReason, apply?: () => void): Promise<void> {
     const { log, quiesce, stopTimeoutMs } = this.#opts;
     const old = this.#instance;
     if (this.#done || this.#stopping || !old) return;
@@ -259,6 +290,7 @@ export class Supervisor implements Concern {
       await old.stop(this.#life.stopSignal ?? 'SIGTERM', stopTimeoutMs, log);
     }
     if (this.#stopping) return;
+    apply?.();
     this.#backoff.reset();
     await this.#relaunch(reason, (await old.exited).status);
     const inst = this.#instance;

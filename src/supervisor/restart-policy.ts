@@ -9,7 +9,8 @@ export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
 export const RESTART_POLICIES: readonly RestartPolicy[] = Object.values(RestartPolicy);
 
 /** Why an instance of the app is being replaced; logged with each restart. */
-export type RestartReason = 'exited' | 'crashed' | 'liveness' | 'requested';
+/** Why the app was started again; `config`: a reload changed its settings (opt-in). */
+export type RestartReason = 'exited' | 'crashed' | 'liveness' | 'requested' | 'config';
 
 /**
  * Whether an app that exited with `status` is started again. `restarts` counts restarts in
