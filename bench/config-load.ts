@@ -1,5 +1,5 @@
 // How long parsing and validating a full pillion.yaml takes (what each reload costs before
-// anything is applied). Run: node bench/config-load.ts
+// anything is applied). Run: npm run bench:config
 import { performance } from 'node:perf_hooks';
 import { parseConfig } from '../src/config/load.ts';
 

@@ -1,5 +1,5 @@
 // R4 figure: SIGTERM under an open-loop load of 1-2 s requests over HTTP/1.1 (keep-alive) and
-// HTTP/2; every request is classified. Run: node bench/drain-under-load.ts [rps=300]
+// HTTP/2; every request is classified. Run: npm run bench:drain -- [rps=300]
 // [seconds-before-sigterm=3] [drain-delay=1s]. Bounded: the load stops at SIGTERM + 5 s.
 import { connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';

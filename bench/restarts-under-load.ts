@@ -1,6 +1,6 @@
 // R2 figure: N graceful restarts (Supervisor.restart()) under an open-loop GET+POST load at a
 // fixed rate over HTTP/1.1 and HTTP/2, each request reconciled with the app's request log.
-// Run: node bench/restarts-under-load.ts [restarts=100] [rps=500] [pause-ms=200]: the pause
+// Run: npm run bench:restarts -- [restarts=100] [rps=500] [pause-ms=200]: the pause
 // is how long the app serves between two restarts. Bounded: 180 s at most.
 import { connect as h2Connect } from 'node:http2';
 import { Agent } from 'node:https';

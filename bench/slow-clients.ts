@@ -1,7 +1,7 @@
 // B4 figures: Debian's slowhttptest (slow headers, slow body, slow read) against the real
 // ingress in front of a spy app, while a legitimate probe sends 10 requests a second over fresh
 // TLS connections. Prints success rate, probe p99, and fds before, during and after.
-// Run: node bench/slow-clients.ts [seconds=10] [connections=1000]
+// Run: npm run bench:slow-clients -- [seconds=10] [connections=1000]
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:https';

@@ -1,23 +1,5 @@
 // Renders docs/config.md from the schema, so the reference cannot drift from what is checked.
-import { ConfigSchema } from './schema.ts';
-
-type SchemaNode = {
-  type?: string;
-  const?: unknown;
-  anyOf?: SchemaNode[];
-  properties?: Record<string, SchemaNode>;
-  patternProperties?: Record<string, SchemaNode>;
-  required?: string[];
-  items?: SchemaNode;
-  minimum?: number;
-  maximum?: number;
-  default?: unknown;
-  description?: string;
-  'x-kind'?: string;
-  'x-live'?: boolean;
-  'x-not-yet'?: string;
-  'x-default'?: string;
-};
+import { ConfigSchema, type SchemaNode } from './schema.ts';
 
 const HEADER = `# pillion.yaml reference
 

@@ -365,3 +365,24 @@ export function jsonSchema(): Record<string, unknown> {
     ...(JSON.parse(JSON.stringify(ConfigSchema)) as Record<string, unknown>),
   };
 }
+
+/** A JSON Schema node as TypeBox builds it, with Pillion's annotations. */
+export type SchemaNode = Annotations & {
+  type?: string;
+  default?: unknown;
+  description?: string;
+  const?: unknown;
+  anyOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  patternProperties?: Record<string, SchemaNode>;
+  required?: string[];
+  additionalProperties?: boolean | SchemaNode;
+  items?: SchemaNode;
+  minItems?: number;
+  minLength?: number;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minProperties?: number;
+  maxProperties?: number;
+};

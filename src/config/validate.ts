@@ -14,7 +14,7 @@ import {
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import { expandEnv } from './expand.ts';
-import type { Annotations } from './schema.ts';
+import type { SchemaNode } from './schema.ts';
 import { didYouMean } from './suggest.ts';
 
 /** One problem found in a config file; `offset` is a character offset into the source. */
@@ -23,25 +23,6 @@ export interface Issue {
   path: string;
   message: string;
 }
-
-/** A JSON Schema node as TypeBox builds it, with Pillion's annotations. */
-type SchemaNode = Annotations & {
-  type?: string;
-  const?: unknown;
-  anyOf?: SchemaNode[];
-  properties?: Record<string, SchemaNode>;
-  patternProperties?: Record<string, SchemaNode>;
-  required?: string[];
-  additionalProperties?: boolean | SchemaNode;
-  items?: SchemaNode;
-  minItems?: number;
-  minLength?: number;
-  minimum?: number;
-  maximum?: number;
-  pattern?: string;
-  minProperties?: number;
-  maxProperties?: number;
-};
 
 export interface WalkResult {
   value: unknown;
