@@ -1,6 +1,9 @@
-// The log fields of pillion.yaml, written as the `pillion run` flags that set them, so that one
-// parser checks both and a flag given on the command line wins.
+// Sections of pillion.yaml turned into what `pillion run` takes: the log fields as the flags
+// that set them (one parser checks both, a flag given wins), the edge limits as EdgeLimits.
 import type { FileConfig } from '../config/schema.ts';
+import { parseDuration } from '../core/duration.ts';
+import { parseSize } from '../core/size.ts';
+import type { EdgeLimits } from '../ingress/limits.ts';
 import type { LogFlagValues } from '../logs/flags.ts';
 
 export function logFlagsOf(fc: FileConfig | undefined): LogFlagValues {
@@ -16,4 +19,31 @@ export function logFlagsOf(fc: FileConfig | undefined): LogFlagValues {
     'log-otlp-endpoint': l.otlp?.endpoint,
   };
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as LogFlagValues;
+}
+
+/** `ingress.limits`, validated already, as the ingress's limits (only the fields set). */
+export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | undefined {
+  const l = fc?.ingress?.limits;
+  if (!l) return undefined;
+  const bytes = (v: string | number | undefined) =>
+    v === undefined ? undefined : parseSize(String(v));
+  const ms = (v: string | number | undefined) =>
+    v === undefined ? undefined : parseDuration(String(v));
+  const out: Partial<Record<keyof EdgeLimits, unknown>> = {
+    maxHeaderBytes: bytes(l.max_header_bytes),
+    maxHeaders: l.max_headers,
+    maxUriBytes: bytes(l.max_uri_bytes),
+    maxBodyBytes: bytes(l.max_body_bytes),
+    maxConnections: l.max_connections,
+    maxConcurrentStreams: l.max_concurrent_streams,
+    headersTimeoutMs: ms(l.headers_timeout),
+    bodyIdleTimeoutMs: ms(l.body_idle_timeout),
+    keepAliveTimeoutMs: ms(l.keep_alive_timeout),
+    upstreamTimeoutMs: ms(l.upstream_timeout),
+    tunnelIdleTimeoutMs: ms(l.tunnel_idle_timeout),
+    underscoreHeaders: l.underscore_headers,
+  };
+  return Object.fromEntries(
+    Object.entries(out).filter(([, x]) => x !== undefined),
+  ) as Partial<EdgeLimits>;
 }

@@ -89,6 +89,19 @@ describe('pillion run with a config file', () => {
     assert.equal(flagged?.logs?.format, 'json');
   });
 
+  test('ingress.limits reaches the RunConfig in bytes and milliseconds, only the fields set', () => {
+    const dir = dirWith({
+      'pillion.yaml': `app:\n  command: [x]\ningress:\n  limits:\n    max_header_bytes: 8KiB\n    max_headers: 50\n    max_body_bytes: 1MiB\n    upstream_timeout: 2s\n    underscore_headers: reject\n`,
+    });
+    assert.deepEqual(resolveRunConfig([], ENV, dir)?.limits, {
+      maxHeaderBytes: 8192,
+      maxHeaders: 50,
+      maxBodyBytes: 1024 ** 2,
+      upstreamTimeoutMs: 2000,
+      underscoreHeaders: 'reject',
+    });
+  });
+
   test('every flag overrides its field of the file', () => {
     const dir = dirWith({ 'pillion.yaml': FULL });
     const cfg = resolveRunConfig(

@@ -9,7 +9,7 @@ import type { Logger } from '../core/log.ts';
 import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
-import { logFlagsOf } from './file-flags.ts';
+import { limitsOf, logFlagsOf } from './file-flags.ts';
 import { LIFECYCLE_OPTIONS, lifecycleFlagsOf, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
 
@@ -126,6 +126,8 @@ export function parseRunArgs(
     cfg.secrets = fc?.app?.secrets ?? {};
     cfg.apiListen = fc?.app?.api?.listen;
     cfg.restartOnChange = fc?.app?.restart_on_change;
+    const limits = limitsOf(fc);
+    if (limits) cfg.limits = limits;
   }
   return cfg;
 }

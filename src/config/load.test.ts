@@ -284,9 +284,21 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['2:9: app.port: alias to an anchor that is not defined'],
   ],
   [
+    'ingress.limits.max_headers is zero',
+    'ingress:\n  limits: { max_headers: 0 }\n',
+    ['2:26: ingress.limits.max_headers: expected a whole number of at least 1, got 0'],
+  ],
+  [
+    'ingress.limits.upstream_timeout is not a duration',
+    'ingress:\n  limits:\n    upstream_timeout: forever\n',
+    [
+      '3:23: ingress.limits.upstream_timeout: expected a duration such as 10s, 500ms or 2m, got a string',
+    ],
+  ],
+  [
     'an unknown key that looks like a pasted value is not echoed',
     'ingress:\n  "hunter2 s3cret/x": 1\n',
-    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls'],
+    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls, limits'],
   ],
   [
     'several problems at once, in file order',

@@ -43,6 +43,10 @@ function size(description: string, def: string, live: boolean) {
   });
 }
 
+function count(description: string, def: number) {
+  return Type.Integer({ minimum: 1, description, default: def, 'x-live': false });
+}
+
 function listen(description: string, def: string, notYet?: string) {
   return Type.String({
     pattern: LISTEN_PATTERN,
@@ -220,6 +224,55 @@ const Ingress = Type.Object(
         {
           additionalProperties: false,
           description: 'Certificate and key. Absent: a generated self-signed pair.',
+        },
+      ),
+    ),
+    limits: Type.Optional(
+      Type.Object(
+        {
+          max_header_bytes: Type.Optional(
+            size('Request line plus headers; more is answered 431.', '16KiB', false),
+          ),
+          max_headers: Type.Optional(count('Request header fields; more is answered 431.', 100)),
+          max_uri_bytes: Type.Optional(
+            size('Request target; longer is answered 414.', '8KiB', false),
+          ),
+          max_body_bytes: Type.Optional(
+            size('Request body; longer is answered 413.', '100MiB', false),
+          ),
+          max_connections: Type.Optional(
+            count('Open client connections; more are closed at accept.', 10000),
+          ),
+          max_concurrent_streams: Type.Optional(
+            count('HTTP/2 streams per connection, advertised in SETTINGS.', 100),
+          ),
+          headers_timeout: Type.Optional(
+            duration('Until the request headers are in; then 408.', '15s', false),
+          ),
+          body_idle_timeout: Type.Optional(
+            duration('Longest pause between request body bytes; then 408.', '30s', false),
+          ),
+          keep_alive_timeout: Type.Optional(
+            duration('An idle keep-alive connection is closed after this.', '5s', false),
+          ),
+          upstream_timeout: Type.Optional(
+            duration('Longest silence from the app; then 504.', '60s', false),
+          ),
+          tunnel_idle_timeout: Type.Optional(
+            duration('An idle WebSocket tunnel is closed after this.', '5m', false),
+          ),
+          underscore_headers: Type.Optional(
+            Type.Union([Type.Literal('drop'), Type.Literal('reject')], {
+              description:
+                'Request header names with `_`: dropped, or the request refused with 400.',
+              default: 'drop',
+              'x-live': false,
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'Limits and timeouts of the edge (docs/edge.md).',
         },
       ),
     ),
