@@ -38,6 +38,7 @@ export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | unde
     maxConcurrentStreams: l.max_concurrent_streams,
     headersTimeoutMs: ms(l.headers_timeout),
     bodyIdleTimeoutMs: ms(l.body_idle_timeout),
+    bodyMinBytes: bytes(l.body_min_bytes),
     keepAliveTimeoutMs: ms(l.keep_alive_timeout),
     upstreamTimeoutMs: ms(l.upstream_timeout),
     tunnelIdleTimeoutMs: ms(l.tunnel_idle_timeout),

@@ -250,7 +250,18 @@ const Ingress = Type.Object(
             duration('Until the request headers are in; then 408.', '15s', false),
           ),
           body_idle_timeout: Type.Optional(
-            duration('Longest pause between request body bytes; then 408.', '30s', false),
+            duration(
+              'The body window: in each, at least `body_min_bytes` must arrive (or the body end); then 408.',
+              '30s',
+              false,
+            ),
+          ),
+          body_min_bytes: Type.Optional(
+            size(
+              'Body bytes a client must send in each `body_idle_timeout` window.',
+              '1KiB',
+              false,
+            ),
           ),
           keep_alive_timeout: Type.Optional(
             duration('An idle keep-alive connection is closed after this.', '5s', false),

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ErrorCode } from '../core/errors.ts';
+import { BodyPace } from './body-pace.ts';
 
 /**
  * A body without a declared length is read this far before the app is asked. Most such bodies
@@ -16,14 +17,14 @@ export type Buffered =
 export function bufferBody(
   body: Readable,
   bufferBytes: number,
-  idleMs: number,
+  pace: { windowMs: number; minBytes: number },
   maxBytes: number,
 ): Promise<Buffered> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (r: Buffered): void => {
-      clearTimeout(idle);
+      watch.stop();
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('close', onClose);
@@ -36,13 +37,15 @@ export function bufferBody(
       size += chunk.length;
       if (size > maxBytes) done({ ok: false, code: ErrorCode.BODY_TOO_LARGE });
       else if (size > bufferBytes) done({ ok: true, chunks, size, complete: false });
-      else idle.refresh();
+      else watch.add(chunk.length);
     };
     const onEnd = (): void => done({ ok: true, chunks, size, complete: true });
     // Closed before its end: a parse error (answered by the connection's error handler) or a
     // client that went away. Nothing was sent to the app.
     const onClose = (): void => done({ ok: false, code: undefined });
-    const idle = setTimeout(() => done({ ok: false, code: ErrorCode.REQUEST_TIMEOUT }), idleMs);
+    const watch = new BodyPace(pace.windowMs, pace.minBytes, () =>
+      done({ ok: false, code: ErrorCode.REQUEST_TIMEOUT }),
+    );
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('close', onClose);

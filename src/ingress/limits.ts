@@ -18,8 +18,10 @@ export interface EdgeLimits {
   maxConcurrentStreams: number;
   /** From connection (or previous response) to the end of the request headers; then 408. */
   headersTimeoutMs: number;
-  /** Longest pause between request body bytes; then 408. */
+  /** The body's window: in each, at least `bodyMinBytes` must arrive (or the body end); then 408. */
   bodyIdleTimeoutMs: number;
+  /** Body bytes a client must send in each `bodyIdleTimeoutMs` window (a rate floor). */
+  bodyMinBytes: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
   /** Longest pause from the app (waiting for its head, or between body bytes); then 504. */
@@ -38,6 +40,8 @@ export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   maxConcurrentStreams: 100,
   headersTimeoutMs: 15_000,
   bodyIdleTimeoutMs: 30_000,
+  // 1 KiB per 30 s (34 B/s): far below any real upload, far above a slow-body attack's trickle.
+  bodyMinBytes: 1024,
   keepAliveTimeoutMs: 5_000,
   upstreamTimeoutMs: 60_000,
   tunnelIdleTimeoutMs: 300_000,

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
+import { BodyPace } from './body-pace.ts';
 import { failWith, upstreamErrorCode } from './error-status.ts';
 import type { Exchange } from './exchange.ts';
 import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
@@ -283,7 +284,7 @@ export class AppProxy {
         send(up, 0);
         return;
       }
-      bufferBody(ex.body, BUFFER_BYTES, lim.bodyIdleTimeoutMs, lim.maxBodyBytes).then((b) => {
+      bufferBody(ex.body, BUFFER_BYTES, this.#pace(), lim.maxBodyBytes).then((b) => {
         if (b.ok) send(up, 0, b);
         else if (b.code) refuse(b.code);
         else error ??= 'client request body ended early';
@@ -318,7 +319,12 @@ export class AppProxy {
     });
   }
 
-  /** Streams the request body to the app, enforcing the body size limit and idle timeout. */
+  /** The body's pace rule: at least bodyMinBytes in each bodyIdleTimeoutMs window. */
+  #pace(): { windowMs: number; minBytes: number } {
+    return { windowMs: this.#limits.bodyIdleTimeoutMs, minBytes: this.#limits.bodyMinBytes };
+  }
+
+  /** Streams the request body to the app, enforcing the body size limit and pace. */
   #pipeBody(
     ex: Exchange,
     req: ClientRequest,
@@ -327,20 +333,21 @@ export class AppProxy {
   ): void {
     const lim = this.#limits;
     let received = already;
+    const { windowMs, minBytes } = this.#pace();
+    const watch = new BodyPace(windowMs, minBytes, () => stop(ErrorCode.REQUEST_TIMEOUT));
     const stop = (code: ErrorCode): void => {
-      clearTimeout(idle);
+      watch.stop();
       ex.body.unpipe(req);
       refuse(code);
       req.destroy();
     };
-    const idle = setTimeout(() => stop(ErrorCode.REQUEST_TIMEOUT), lim.bodyIdleTimeoutMs);
     ex.body.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (received > lim.maxBodyBytes) stop(ErrorCode.BODY_TOO_LARGE);
-      else idle.refresh();
+      else watch.add(chunk.length);
     });
-    ex.body.once('end', () => clearTimeout(idle));
-    ex.onClose(() => clearTimeout(idle));
+    ex.body.once('end', () => watch.stop());
+    ex.onClose(() => watch.stop());
     ex.body.pipe(req);
   }
 }
