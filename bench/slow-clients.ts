@@ -92,7 +92,9 @@ async function run(mode: string, extra: string[]): Promise<void> {
   await Promise.all(pending);
   step('probes answered');
   // slowhttptest may outlive -l while it closes its sockets: bounded wait, then stop it.
-  const done = new Promise((r) => child.once('exit', r));
+  // It may have exited already, while the probes finished.
+  const gone = child.exitCode !== null || child.signalCode !== null;
+  const done = gone ? Promise.resolve() : new Promise((r) => child.once('exit', r));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   await done;
   clearInterval(ended);
