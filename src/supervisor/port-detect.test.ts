@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, type TestContext, test } from 'node:test';
-import { isListening, listeningSockets, processTree, treeListeningSockets } from './port-detect.ts';
+import { findAppPort, listeningSockets, processTree, treeListeningSockets } from './port-detect.ts';
 
 interface Child {
   pid: number;
@@ -212,25 +212,29 @@ describe('port detection', { skip: process.platform !== 'linux' && 'reads /proc'
     assert.deepEqual(await treeListeningSockets(2 ** 22 + 1), []);
   });
 
-  test('isListening is true while the server listens and false once it closes', async (t) => {
+  /** What readiness sees of a given --app-port: the LISTEN socket, or nothing. */
+  const given = async (port: number): Promise<boolean> =>
+    (await findAppPort(port, undefined, 0)) !== undefined;
+
+  test('a given port is found while the server listens and not once it closes', async (t) => {
     const child = spawnNode(t, listener('127.0.0.1'));
     const { port } = await child.next();
-    assert.equal(await isListening(port), true);
+    assert.equal(await given(port), true);
     child.tell('close');
     assert.deepEqual(await child.next(), { closed: 1 });
-    assert.equal(await isListening(port), false);
+    assert.equal(await given(port), false);
     assert.deepEqual(await treeListeningSockets(child.pid), []);
   });
 
-  test('isListening is false for a port nobody listens on', async () => {
+  test('a given port nobody listens on is not found', async () => {
     // Bind then close to get a port that was free a moment ago.
     const s = createServer();
     s.listen(0, '127.0.0.1');
     await once(s, 'listening');
     const port = (s.address() as { port: number }).port;
-    assert.equal(await isListening(port), true);
+    assert.equal(await given(port), true);
     await new Promise<void>((resolve) => s.close(() => resolve()));
-    assert.equal(await isListening(port), false);
+    assert.equal(await given(port), false);
   });
 
   test('listeningSockets keys each socket by its inode', async () => {

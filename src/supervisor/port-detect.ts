@@ -38,12 +38,6 @@ export async function listeningSockets(): Promise<Map<number, ListeningSocket>> 
   return found;
 }
 
-/** True when something in this network namespace listens on `port` (no connection is made). */
-export async function isListening(port: number): Promise<boolean> {
-  for (const s of (await listeningSockets()).values()) if (s.port === port) return true;
-  return false;
-}
-
 /** The PID and all its descendants, found through the PPid field of /proc/N/stat. */
 export async function processTree(rootPid: number): Promise<number[]> {
   const children = new Map<number, number[]>();
