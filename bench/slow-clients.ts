@@ -1,22 +1,25 @@
-// B4 figures: Debian's slowhttptest (slow headers, slow body, slow read) against the real
-// ingress in front of a spy app, while a legitimate probe sends 10 requests a second over fresh
-// TLS connections. Prints success rate, probe p99, and fds before, during and after.
-// Run: npm run bench:slow-clients -- [seconds=10] [connections=1000]
+// B4 figures: Debian's slowhttptest (slow headers, slow body, range, slow read) against the
+// real ingress with its default limits, in front of a spy app, while a legitimate probe sends
+// 10 requests a second over fresh TLS connections. Prints, per mode: probe success and p99, when
+// the last slow connection was closed against the bound (timeout + 1 s), and fds
+// before, at peak and after (waiting up to 30 s for them to settle). Closing is read on Pillion's
+// side: from the fds' peak (the last slow connection open) to the last moment they were above
+// the baseline + 10.
+// Run: npm run bench:slow-clients -- [seconds=120] [connections=2000] [interval=10]
+// (the row's figures; `-- 30 500 2` is a quick look).
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { startEdge } from '../test/edge/edge-harness.ts';
 
-const seconds = Number(process.argv[2] ?? 10);
-const conns = Number(process.argv[3] ?? 1000);
-const TIMEOUT_MS = 5000;
+const seconds = Number(process.argv[2] ?? 120);
+const conns = Number(process.argv[3] ?? 2000);
+const interval = Number(process.argv[4] ?? 10);
+const RATE = 200;
 const fds = (): number => readdirSync('/proc/self/fd').length;
 
-const edge = await startEdge({
-  headersTimeoutMs: TIMEOUT_MS,
-  bodyIdleTimeoutMs: TIMEOUT_MS,
-  maxBodyBytes: 1 << 20,
-});
+const edge = await startEdge();
+const limits = edge.ingress.limits;
 const url = `https://127.0.0.1:${edge.port}/`;
 
 function probe(): Promise<number | undefined> {
@@ -39,16 +42,17 @@ function probe(): Promise<number | undefined> {
   });
 }
 
-async function run(mode: string, extra: string[]): Promise<void> {
+/** `timeoutMs`: the limit that should close this mode's slow connections. */
+async function run(mode: string, extra: string[], timeoutMs: number): Promise<void> {
   const base = fds();
   const args = [
     mode,
     '-c',
     String(conns),
     '-r',
-    '200',
+    String(RATE),
     '-i',
-    '2',
+    String(interval),
     '-l',
     String(seconds),
     '-u',
@@ -72,20 +76,33 @@ async function run(mode: string, extra: string[]): Promise<void> {
   const lat: number[] = [];
   let fail = 0;
   let peak = base;
-  const until = Date.now() + seconds * 1000;
+  const t0 = Date.now();
+  const until = t0 + seconds * 1000;
+  // Pillion's side of the story: fds sampled every 100 ms until the end of this mode.
+  // The peak is reached about when the last slow connection opened.
+  let lastHigh = t0;
+  let peakAt = t0;
+  const sampler = setInterval(() => {
+    const n = fds();
+    if (n > peak) {
+      peak = n;
+      peakAt = Date.now();
+    }
+    if (n > base + 10) lastHigh = Date.now();
+  }, 100);
   const pending: Promise<void>[] = [];
   const step = (what: string): void => {
     process.stderr.write(`${new Date().toISOString()} ${mode} ${what}\n`);
   };
   step('started');
-  while (Date.now() < until) {
+  // Probing stops at the length asked, or earlier when slowhttptest is done (all closed).
+  while (Date.now() < until && child.exitCode === null && child.signalCode === null) {
     pending.push(
       probe().then((ms) => {
         if (ms === undefined) fail++;
         else lat.push(ms);
       }),
     );
-    peak = Math.max(peak, fds());
     await new Promise((r) => setTimeout(r, 100));
   }
   step('probing ended');
@@ -109,12 +126,18 @@ async function run(mode: string, extra: string[]): Promise<void> {
   const p99 = lat[Math.floor(lat.length * 0.99)] ?? Number.NaN;
   const plain = out.replaceAll(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
   const exit = /Exit status:\s*(.*)/.exec(plain)?.[1]?.trim();
+  clearInterval(sampler);
   console.log(
     JSON.stringify({
       mode,
       probes: lat.length + fail,
       success: lat.length / (lat.length + fail),
       p99_ms: Math.round(p99),
+      // From the last slow connection's opening (the peak) to the last one gone, against the
+      // bound: the mode's timeout + 1 s.
+      all_open_at_s: Number(((peakAt - t0) / 1000).toFixed(1)),
+      slow_closed_after_s: Number(((lastHigh - peakAt) / 1000).toFixed(1)),
+      bound_s: timeoutMs / 1000 + 1,
       fds_before: base,
       fds_peak: peak,
       fds_after: settled,
@@ -124,7 +147,12 @@ async function run(mode: string, extra: string[]): Promise<void> {
   );
 }
 
-await run('-H', []);
-await run('-B', ['-s', '65536']);
-await run('-X', ['-k', '3', '-n', '2', '-w', '10', '-y', '20', '-z', '8']);
+await run('-H', [], limits.headersTimeoutMs);
+await run('-B', ['-s', '65536'], limits.bodyIdleTimeoutMs);
+await run('-R', ['-a', '5', '-b', '2000'], limits.keepAliveTimeoutMs);
+await run(
+  '-X',
+  ['-k', '3', '-n', '2', '-w', '10', '-y', '20', '-z', '8'],
+  limits.upstreamTimeoutMs,
+);
 await edge.stop();
