@@ -26,6 +26,14 @@ export class LogOutput {
     return this.#dest.write(lines);
   }
 
+  /**
+   * For a source that can wait (the app's output): false means pause reading until
+   * `whenWritable()`. An output with bounded sinks never drops these lines to make room.
+   */
+  writeWaiting(lines: string): boolean {
+    return this.write(lines);
+  }
+
   whenWritable(): Promise<void> {
     if (!this.#dest.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push(resolve));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { LogOutput } from '../core/log.ts';
-import { type AppLogOptions, captureAppStream } from './app-log.ts';
+import { type AppLogOptions, AppLogOutput, captureAppStream } from './app-log.ts';
 import { levelFromPrefix, levelFromValue } from './level.ts';
 
 type Line = Record<string, unknown>;
@@ -214,8 +214,6 @@ describe('multiline joining', () => {
 
 describe('over-long lines', () => {
   test('truncate keeps the first piece, flagged, and counts it', async () => {
-    const { LogStats } = await import('./stats.ts');
-    const stats = new LogStats();
     const chunks: Buffer[] = [];
     const dest = new Writable({
       write(chunk: Buffer, _enc, cb) {
@@ -223,11 +221,10 @@ describe('over-long lines', () => {
         cb();
       },
     });
-    // An output carrying settings and counters, the way the sink output does.
-    const out = Object.assign(new LogOutput(dest), {
-      appLog: { maxLineBytes: 8, overLong: 'truncate' as const },
-      stats,
-    });
+    // An output carrying settings and counters, as the sink output does.
+    const out = new AppLogOutput(dest);
+    out.appLog = { ...out.appLog, maxLineBytes: 8, overLong: 'truncate' };
+    const stats = out.stats;
     const src = new PassThrough();
     const done = captureAppStream(src, 'stdout', 1, out);
     src.end('0123456789abcdef\nshort\n0123456789\nend');
@@ -254,10 +251,9 @@ describe('over-long lines', () => {
   });
 
   test('split counts each long line once', async () => {
-    const { LogStats } = await import('./stats.ts');
-    const stats = new LogStats();
-    const dest = new Writable({ write: (_c, _e, cb) => cb() });
-    const out = Object.assign(new LogOutput(dest), { appLog: { maxLineBytes: 4 }, stats });
+    const out = new AppLogOutput(new Writable({ write: (_c, _e, cb) => cb() }));
+    out.appLog = { ...out.appLog, maxLineBytes: 4 };
+    const stats = out.stats;
     const src = new PassThrough();
     const done = captureAppStream(src, 'stderr', 1, out);
     src.end('aaaaaaaaaaaaa\nbbbbbbbbb\nc\n');

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Level, LogOutput } from '../core/log.ts';
+import { type Level, LogOutput } from '../core/log.ts';
 import { levelFromPrefix, levelFromValue } from './level.ts';
 import { LineEnd, LineSplitter, type OverLong } from './line-splitter.ts';
 import { LogStats } from './stats.ts';
@@ -31,10 +31,10 @@ export const APP_LOG_DEFAULTS: AppLogOptions = {
   multilineMs: 0,
 };
 
-/** A LogOutput that also carries app-log settings and counters (see output.ts). */
-interface AppLogHost {
-  readonly appLog: AppLogOptions;
-  readonly stats: LogStats;
+/** An output that also carries the app-log settings and counters captures pick up (output.ts). */
+export class AppLogOutput extends LogOutput {
+  readonly stats = new LogStats();
+  appLog: AppLogOptions = { ...APP_LOG_DEFAULTS };
 }
 
 const FLAGS: Record<LineEnd, string> = {
@@ -71,17 +71,14 @@ export function captureAppStream(
   out: LogOutput,
   options: Partial<AppLogOptions> = {},
 ): Promise<void> {
-  const host = 'appLog' in out ? (out as unknown as AppLogHost) : undefined;
+  const host = out instanceof AppLogOutput ? out : undefined;
   const o: AppLogOptions = { ...APP_LOG_DEFAULTS, ...host?.appLog, ...options };
   const stats = host?.stats ?? new LogStats();
   const streamLevel: Level = name === 'stdout' ? 'info' : 'error';
   const tail = `","source":"app","stream":"${name}","pid":${pid},"msg":`;
   const splitter = new LineSplitter(o.maxLineBytes, o.overLong);
-  // A back-pressured writer when the output has one: its lines are never dropped under `block`.
-  const write =
-    'writeWaiting' in out
-      ? (out as unknown as { writeWaiting(s: string): boolean }).writeWaiting.bind(out)
-      : out.write.bind(out);
+  // The back-pressured writer: the app's lines are never dropped under `block`.
+  const write = out.writeWaiting.bind(out);
   // One timestamp per chunk read: every line in it arrived at the same moment.
   let now = '';
   let batch = '';

@@ -1,7 +1,5 @@
 import type { Writable } from 'node:stream';
-import { LogOutput } from '../core/log.ts';
-import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
-import { LogStats } from './stats.ts';
+import { AppLogOutput } from './app-log.ts';
 
 /** What a sink does when its buffer is full. */
 export type WhenFull = 'block' | 'drop';
@@ -35,9 +33,7 @@ interface Sink extends SinkSpec {
  * `pillion_log_lines_dropped_total`, and the sink gets a line saying how many when it has room
  * again. Carries the app-log settings and the counters, so captures pick them up.
  */
-export class SinkOutput extends LogOutput {
-  readonly stats = new LogStats();
-  appLog: AppLogOptions = { ...APP_LOG_DEFAULTS };
+export class SinkOutput extends AppLogOutput {
   #sinks: Sink[] = [];
   /** Largest queue seen on any sink, in bytes: the memory the buffers took at worst. */
   peakQueuedBytes = 0;
@@ -70,7 +66,7 @@ export class SinkOutput extends LogOutput {
   }
 
   /** For the app's output: false means pause reading until `whenWritable()`. */
-  writeWaiting(lines: string): boolean {
+  override writeWaiting(lines: string): boolean {
     let ok = true;
     for (const s of this.#sinks) if (!this.#writeTo(s, lines, true)) ok = false;
     return ok;
