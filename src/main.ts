@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { configCommand, schemaCommand, validateCommand } from './cli/config-commands.ts';
 import { runCommand } from './cli/run.ts';
 import { MAIN_HELP, usageError } from './cli/usage.ts';
@@ -52,5 +53,8 @@ try {
     process.stderr.write(`pillion: ${e.message}\n`);
   }
 }
-await out.flush();
+// The last lines are handed to stdout before exiting; a reader that takes none for this long
+// (a stuck log collector) does not keep Pillion from exiting with the app's code.
+const EXIT_FLUSH_MS = 10_000;
+await Promise.race([out.flush(), sleep(EXIT_FLUSH_MS, undefined, { ref: false })]);
 process.exit(code);

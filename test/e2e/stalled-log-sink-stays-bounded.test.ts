@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { tempDir } from './harness.ts';
+import { MAIN, tempDir } from './harness.ts';
 import { runSeq } from './seq-run.ts';
 
 const MiB = 1024 * 1024;
@@ -92,4 +93,28 @@ test('drop: a stalled stdout drops lines, counted exactly, and memory stays boun
   );
   assert.ok(Number(closing.peak_queued_bytes) <= BOUND + MiB, `peak ${closing.peak_queued_bytes}`);
   assert.ok(rss < 200 * MiB, `peak RSS ${rss}`);
+});
+
+test('a stdout reader that never reads does not keep Pillion from exiting with the app code', async (t) => {
+  // 50,000 log lines (about 5 MB as JSON) fill the pipe and stay queued; then the app exits 3.
+  const proc = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'run',
+      '--restart',
+      'never',
+      '--listen',
+      '127.0.0.1:0',
+      '--',
+      'sh',
+      '-c',
+      'seq 50000; exit 3',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  t.after(() => proc.kill('SIGKILL'));
+  proc.stdout.pause(); // never read
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  assert.equal(code, 3);
 });
