@@ -8,7 +8,7 @@ import { type Edge, startEdge } from './edge-harness.ts';
 import { Flag, type Frame, FrameType, frame, H2Raw, settings, statusOf } from './h2-crafter.ts';
 import { Err, type Expect, H2SPEC_CASES, type H2specCase, type Wait } from './h2spec-cases.ts';
 
-/** How long a case waits for its verdict (h2spec waits 2 s per read by default). */
+/** How long a case waits for its verdict. */
 const WAIT_MS = 5000;
 /** Cases running at once, each on its own connection. */
 const CONCURRENCY = 16;
@@ -18,8 +18,7 @@ before(async () => {
   // An idle session is closed after keepAliveTimeoutMs; here that is far beyond a case's wait,
   // so a close a case sees is the answer to what it sent.
   edge = await startEdge({ keepAliveTimeoutMs: 60_000 });
-  // h2spec's server answers GET and POST with a non-empty body; the flow-control cases need at
-  // least 5 octets of it.
+  // Every request gets a non-empty body; the flow-control cases need at least 5 octets of it.
   edge.spy.respond = (req) =>
     `HTTP/1.1 200 OK\r\nContent-Length: 19\r\n\r\n${req.method === 'HEAD' ? '' : 'h2spec conformance\n'}`;
 });
@@ -152,7 +151,7 @@ async function run(c: H2specCase): Promise<Run> {
     }
     const steps = typeof c.steps === 'function' ? c.steps(h.peerSettings ?? new Map()) : c.steps;
     // Frames between two waits go out in one write, so the server reads them together and no
-    // answer from the app can come in between (h2spec writes them one by one, as fast).
+    // answer from the app can come in between.
     const out: Buffer[] = [];
     const flush = async (): Promise<void> => {
       if (out.length > 0) await h.send(Buffer.concat(out.splice(0)));

@@ -1,6 +1,6 @@
 // B6: the h2spec conformance cases (generic, http2 = RFC 7540, hpack = RFC 7541), rebuilt as data
 // of our own from h2spec's case list: each case's id, its description, the frames it sends and
-// the outcome h2spec accepts. h2conformance.test.ts runs them against Pillion over TLS.
+// the outcomes that pass it. h2-conformance.test.ts runs them against Pillion over TLS.
 import {
   Flag,
   FrameType,
@@ -41,7 +41,7 @@ const Setting = {
   MAX_HEADER_LIST_SIZE: 0x6,
 } as const;
 
-/** A pause in a case's script, as h2spec makes one: wait for a frame, then go on after it. */
+/** A pause in a case's script: wait for a frame, then go on after it. */
 export type Wait =
   /** The next SETTINGS frame (the ACK of the client's new settings). */
   | { wait: 'settings' }
@@ -53,8 +53,8 @@ export type Wait =
 export type Step = Buffer | Wait;
 
 /**
- * What passes a case, as h2spec decides it (frames are read in order after the handshake; a
- * frame that decides nothing is skipped; a read that waits past the timeout fails the case).
+ * What passes a case (frames are read in order after the handshake; a frame that decides
+ * nothing is skipped; a wait that runs out fails the case).
  */
 export type Expect =
   /** GOAWAY with one of `codes`, or the connection closed. */
@@ -85,7 +85,7 @@ export type Expect =
   | { kind: 'silence' };
 
 export interface H2specCase {
-  /** h2spec's id: suite/section/number. */
+  /** The case's id in h2spec's list: suite/section/number. */
   id: string;
   description: string;
   /**
@@ -111,7 +111,7 @@ const IGNORED_AFTER_CLOSE =
 const PRIORITY_IGNORED =
   'nghttp2 (1.65 and later, bundled with Node) no longer processes PRIORITY frames at all, as RFC 9113 §5.3.2 deprecates the RFC 7540 priority scheme: the frame is dropped unchecked, changes no state and reaches nothing. Node raises no event for it, so Pillion cannot add the error.';
 
-/** The request fields h2spec starts from (the same pseudo-header order). */
+/** The request fields every case starts from. */
 const common = (method = 'GET'): Fields => [
   [':method', method],
   [':scheme', 'https'],
@@ -119,7 +119,7 @@ const common = (method = 'GET'): Fields => [
   [':authority', 'a.test'],
 ];
 const enc = (fields: Fields): Buffer => Buffer.concat(fields.map(([n, v]) => literal(n, v)));
-/** h2spec's filler field: x-dummy<i> with 4,000 octets. */
+/** Filler fields: x-dummy<i> with 4,000 octets each. */
 const dummy = (n = 1): Buffer =>
   enc(Array.from({ length: n }, (_, i): [string, string] => [`x-dummy${i}`, 'x'.repeat(4000)]));
 
@@ -206,7 +206,7 @@ const getWith = (extra: Buffer, before = false): Step[] => [
   headers(1, before ? Buffer.concat([extra, GET]) : Buffer.concat([GET, extra])),
 ];
 
-/** A GET followed by a malformed-request field list (h2spec's §8.1.2 cases). */
+/** A request with exactly these fields (the §8.1.2 cases). */
 const malformed = (fields: Fields): Step[] => [headers(1, enc(fields))];
 
 const connErr = (...codes: number[]): Expect => ({ kind: 'connectionError', codes });
