@@ -242,6 +242,12 @@ describe('h2spec cases against Pillion', { concurrency: CONCURRENCY }, () => {
           `${c.id}: expected ${describeExpect(c.expect)}; saw ${r.seen}`,
         );
       }
+      // By now the case has had its verdict, or WAIT_MS of silence.
+      for (const target of c.appNeverSees ?? [])
+        assert.ok(
+          !edge.spy.requests.some((q) => q.target === target),
+          `${c.id}: ${target} reached the app`,
+        );
     });
   }
 });

@@ -98,6 +98,8 @@ export interface H2specCase {
   expect: Expect;
   /** When Pillion answers otherwise: what it does instead (asserted), and why that is kept. */
   allow?: { observed: Expect; reason: string };
+  /** Request targets that must never reach the app (checked after the case's verdict). */
+  appNeverSees?: string[];
 }
 
 type Fields = [string, string][];
@@ -112,10 +114,10 @@ const PRIORITY_IGNORED =
   'nghttp2 (1.65 and later, bundled with Node) no longer processes PRIORITY frames at all, as RFC 9113 §5.3.2 deprecates the RFC 7540 priority scheme: the frame is dropped unchecked, changes no state and reaches nothing. Node raises no event for it, so Pillion cannot add the error.';
 
 /** The request fields every case starts from. */
-const common = (method = 'GET'): Fields => [
+const common = (method = 'GET', path = '/'): Fields => [
   [':method', method],
   [':scheme', 'https'],
-  [':path', '/'],
+  [':path', path],
   [':authority', 'a.test'],
 ];
 const enc = (fields: Fields): Buffer => Buffer.concat(fields.map(([n, v]) => literal(n, v)));
@@ -647,9 +649,14 @@ const HTTP2: H2specCase[] = [
   {
     id: 'http2/5.1/9',
     description: 'closed: Sends a HEADERS frame after sending RST_STREAM frame',
-    steps: [headers(1, GET, { end: false }), rst(1, Err.CANCEL), headers(1, GET)],
+    steps: [
+      headers(1, GET, { end: false }),
+      rst(1, Err.CANCEL),
+      headers(1, enc(common('GET', '/b6/after-reset'))),
+    ],
     expect: streamErr(Err.STREAM_CLOSED),
     allow: { observed: SILENCE, reason: IGNORED_AFTER_CLIENT_RESET },
+    appNeverSees: ['/b6/after-reset'],
   },
   {
     id: 'http2/5.1/10',
@@ -667,9 +674,14 @@ const HTTP2: H2specCase[] = [
   {
     id: 'http2/5.1/12',
     description: 'closed: Sends a HEADERS frame',
-    steps: [headers(1, GET), { wait: 'streamEnd' }, headers(1, GET)],
+    steps: [
+      headers(1, GET),
+      { wait: 'streamEnd' },
+      headers(1, enc(common('GET', '/b6/after-close'))),
+    ],
     expect: connErr(Err.STREAM_CLOSED),
     allow: { observed: SILENCE, reason: IGNORED_AFTER_CLOSE },
+    appNeverSees: ['/b6/after-close'],
   },
   {
     id: 'http2/5.1/13',
@@ -687,8 +699,9 @@ const HTTP2: H2specCase[] = [
   {
     id: 'http2/5.1.1/2',
     description: 'Sends stream identifier that is numerically smaller than previous',
-    steps: [headers(5, GET), headers(3, GET)],
+    steps: [headers(5, GET), headers(3, enc(common('GET', '/b6/lower-id')))],
     expect: connErr(P),
+    appNeverSees: ['/b6/lower-id'],
     allow: {
       observed: SILENCE,
       reason:
