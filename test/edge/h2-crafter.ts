@@ -106,8 +106,8 @@ const HUFFMAN: Record<string, [number, number]> = {
 export const HUFFMAN_EOS: [number, number] = [0x3fffffff, 30];
 
 /**
- * Huffman-encodes `s` (RFC 7541 §5.2), padded with one bits to the octet; `extra` codes are
- * inserted after `at` characters, and `pad` overrides the padding (bit string of '0'/'1').
+ * Huffman-encodes `s` (RFC 7541 §5.2), padded with one bits to the octet. `insert.code` goes in
+ * before character `insert.at` (say, the EOS symbol); `pad` replaces the padding ('0'/'1' bits).
  */
 export function huffman(
   s: string,
