@@ -41,7 +41,7 @@ export function frame(
 }
 
 /** An HPACK integer with an N-bit prefix (RFC 7541 §5.1). */
-function hpackInt(value: number, prefixBits: number, firstByte: number): Buffer {
+export function hpackInt(value: number, prefixBits: number, firstByte: number): Buffer {
   const max = (1 << prefixBits) - 1;
   if (value < max) return Buffer.from([firstByte | value]);
   const out = [firstByte | max];
@@ -58,6 +58,84 @@ const hpackString = (s: string): Buffer => {
   const b = Buffer.from(s, 'latin1');
   return Buffer.concat([hpackInt(b.length, 7, 0), b]);
 };
+
+/**
+ * RFC 7541 Appendix B codes (code, bit length) for the characters the tests Huffman-encode:
+ * lowercase letters, digits and '-'.
+ */
+const HUFFMAN: Record<string, [number, number]> = {
+  '-': [0x16, 6],
+  '0': [0x0, 5],
+  '1': [0x1, 5],
+  '2': [0x2, 5],
+  '3': [0x19, 6],
+  '4': [0x1a, 6],
+  '5': [0x1b, 6],
+  '6': [0x1c, 6],
+  '7': [0x1d, 6],
+  '8': [0x1e, 6],
+  '9': [0x1f, 6],
+  a: [0x3, 5],
+  b: [0x23, 6],
+  c: [0x4, 5],
+  d: [0x24, 6],
+  e: [0x5, 5],
+  f: [0x25, 6],
+  g: [0x26, 6],
+  h: [0x27, 6],
+  i: [0x6, 5],
+  j: [0x74, 7],
+  k: [0x75, 7],
+  l: [0x28, 6],
+  m: [0x29, 6],
+  n: [0x2a, 6],
+  o: [0x7, 5],
+  p: [0x2b, 6],
+  q: [0x76, 7],
+  r: [0x2c, 6],
+  s: [0x8, 5],
+  t: [0x9, 5],
+  u: [0x2d, 6],
+  v: [0x77, 7],
+  w: [0x78, 7],
+  x: [0x79, 7],
+  y: [0x7a, 7],
+  z: [0x7b, 7],
+};
+/** The end-of-string symbol: 30 one bits. */
+export const HUFFMAN_EOS: [number, number] = [0x3fffffff, 30];
+
+/**
+ * Huffman-encodes `s` (RFC 7541 §5.2), padded with one bits to the octet. `insert.code` goes in
+ * before character `insert.at` (say, the EOS symbol); `pad` replaces the padding ('0'/'1' bits).
+ */
+export function huffman(
+  s: string,
+  opts: { insert?: { at: number; code: [number, number] }; pad?: string } = {},
+): Buffer {
+  let bits = '';
+  [...s].forEach((ch, i) => {
+    if (opts.insert && opts.insert.at === i)
+      bits += opts.insert.code[0].toString(2).padStart(opts.insert.code[1], '0');
+    const c = HUFFMAN[ch];
+    if (!c) throw new Error(`no Huffman code here for ${JSON.stringify(ch)}`);
+    bits += c[0].toString(2).padStart(c[1], '0');
+  });
+  bits += opts.pad ?? '1'.repeat((8 - (bits.length % 8)) % 8);
+  if (bits.length % 8) throw new Error('Huffman padding does not end on an octet');
+  const out = Buffer.alloc(bits.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(bits.slice(i * 8, i * 8 + 8), 2);
+  return out;
+}
+
+/**
+ * An HPACK string literal with the H bit set when `h`: a string is then Huffman-coded here, a
+ * Buffer is taken as already coded (so a test can send bad codes).
+ */
+export function hpackStr(s: string | Buffer, h = false): Buffer {
+  const b = typeof s === 'string' ? (h ? huffman(s) : Buffer.from(s, 'latin1')) : s;
+  return Buffer.concat([hpackInt(b.length, 7, h ? 0x80 : 0), b]);
+}
 
 /** Literal field without indexing, new name, no Huffman: any bytes at all, as given. */
 export function literal(name: string, value: string): Buffer {
@@ -160,6 +238,11 @@ export class H2Raw {
   }
 
   static open(port: number, initial: Buffer = settings()): Promise<H2Raw> {
+    return H2Raw.openRaw(port, Buffer.concat([PREFACE, initial]));
+  }
+
+  /** A TLS connection with ALPN h2 that starts with `first` exactly (no preface of its own). */
+  static openRaw(port: number, first: Buffer): Promise<H2Raw> {
     return new Promise((resolve, reject) => {
       const s = connect({
         host: '127.0.0.1',
@@ -172,7 +255,7 @@ export class H2Raw {
         if (s.alpnProtocol !== 'h2') reject(new Error(`ALPN gave ${s.alpnProtocol}`));
         s.setNoDelay(true);
         const h = new H2Raw(s);
-        s.write(Buffer.concat([PREFACE, initial]));
+        if (first.length > 0) s.write(first);
         resolve(h);
       });
       s.once('error', reject);
@@ -215,6 +298,27 @@ export class H2Raw {
       stream,
       block(fields),
     );
+  }
+
+  /**
+   * Waits (bounded) for the SETTINGS exchange: the server's SETTINGS and its ACK of ours.
+   * Resolves false if either is missing.
+   */
+  handshake(maxMs = 5000): Promise<boolean> {
+    const done = (): boolean =>
+      this.peerSettings !== undefined &&
+      this.frames.some((f) => f.type === FrameType.SETTINGS && f.flags & Flag.ACK);
+    return this.until(done, maxMs);
+  }
+
+  /** The server's first (non-ACK) SETTINGS, by identifier; undefined until it arrives. */
+  get peerSettings(): Map<number, number> | undefined {
+    const f = this.frames.find((x) => x.type === FrameType.SETTINGS && !(x.flags & Flag.ACK));
+    if (!f) return undefined;
+    const m = new Map<number, number>();
+    for (let i = 0; i + 6 <= f.payload.length; i += 6)
+      m.set(f.payload.readUInt16BE(i), f.payload.readUInt32BE(i + 2));
+    return m;
   }
 
   get goaway(): { lastStream: number; code: number } | undefined {
