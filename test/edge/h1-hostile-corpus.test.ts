@@ -1,39 +1,58 @@
 // B1: every hostile payload, sent whole, byte by byte and in random fragments, with a canary
-// request pipelined behind it. The verdict comes from the spy app's byte record.
+// request pipelined behind it. The verdict comes from the spy app's byte record. The payloads
+// are shared among a few ingresses, each in front of a spy of its own, run side by side: one
+// exchange at a time per spy, so each spy's record belongs to one payload.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Edge, startEdge } from './edge-harness.ts';
-import { H1_CORPUS } from './h1-corpus.ts';
+import { H1_CORPUS, type Source } from './h1-corpus.ts';
 import { exchange, WRITE_MODES, writeAs } from './raw-client.ts';
 import { CANARY, judge, type Verdict } from './verdict.ts';
 
-let edge: Edge;
+const LANES = 4;
+
+let edges: Edge[] = [];
 before(async () => {
-  edge = await startEdge();
+  edges = await Promise.all(Array.from({ length: LANES }, () => startEdge()));
 });
-after(() => edge.stop());
+after(() => Promise.all(edges.map((e) => e.stop())));
+
+test('every payload is its own bytes', () => {
+  assert.equal(new Set(H1_CORPUS.map((p) => p.bytes)).size, H1_CORPUS.length);
+});
 
 test('no hostile HTTP/1 payload gets past: a 4xx and nothing upstream, or one canonical request', async (t) => {
-  assert.ok(H1_CORPUS.length >= 300, `corpus has ${H1_CORPUS.length} payloads`);
+  assert.ok(H1_CORPUS.length >= 900, `corpus has ${H1_CORPUS.length} payloads`);
   const counts: Record<Verdict, number> = { rejected: 0, forwarded: 0, held: 0 };
+  const bySource: Partial<Record<Source, number>> = {};
+  for (const p of H1_CORPUS) bySource[p.source] = (bySource[p.source] ?? 0) + 1;
   const failures: string[] = [];
-  let seed = 1;
-  for (const p of H1_CORPUS) {
-    for (const mode of WRITE_MODES) {
-      edge.spy.reset();
-      const x = await exchange(edge.port, p.head);
-      await writeAs(x.socket, Buffer.from(p.bytes + CANARY, 'latin1'), mode, seed++);
-      const res = await x.settle(2);
-      await x.close();
-      await edge.spy.quiet();
-      const { verdict, problems } = judge(res, edge.spy);
-      counts[verdict]++;
-      if (problems.length > 0) failures.push(`${p.name} [${mode}]: ${problems.join('; ')}`);
+  let next = 0;
+  const lane = async (edge: Edge): Promise<void> => {
+    for (let i = next++; i < H1_CORPUS.length; i = next++) {
+      const p = H1_CORPUS[i];
+      if (!p) break;
+      for (const [m, mode] of WRITE_MODES.entries()) {
+        edge.spy.reset();
+        const x = await exchange(edge.port, p.head);
+        await writeAs(x.socket, Buffer.from(p.bytes + CANARY, 'latin1'), mode, i * 3 + m + 1);
+        const res = await x.settle(2);
+        await x.close();
+        await edge.spy.quiet();
+        const { verdict, problems } = judge(res, edge.spy);
+        counts[verdict]++;
+        if (problems.length > 0)
+          failures.push(`${p.source}: ${p.name} [${mode}]: ${problems.join('; ')}`);
+      }
     }
-  }
+  };
+  await Promise.all(edges.map(lane));
   t.diagnostic(
-    `payloads ${H1_CORPUS.length}, sends ${H1_CORPUS.length * WRITE_MODES.length}: ` +
-      `rejected ${counts.rejected}, forwarded canonical ${counts.forwarded}, held ${counts.held}`,
+    `payloads ${H1_CORPUS.length} (${Object.entries(bySource)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}), sends ${H1_CORPUS.length * WRITE_MODES.length}: ` +
+      `rejected ${counts.rejected}, forwarded canonical ${counts.forwarded}, held ${counts.held}, ` +
+      `failures ${failures.length}`,
   );
   assert.deepEqual(failures, []);
   assert.ok(counts.rejected > 0 && counts.forwarded > 0);
