@@ -154,6 +154,7 @@ export class AppProxy {
         remote: ex.remote,
         host: ex.authority,
         requestId,
+        forwardedFor: lim.forwardedFor,
       });
       // A body without a length is sent with the exact length when it was read whole, else
       // re-framed as chunked whatever the method, so the app can never read it as the start of
