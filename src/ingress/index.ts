@@ -159,6 +159,16 @@ export class Ingress implements Concern {
     return this.#proxy.quiesce(timeoutMs);
   }
 
+  /** Client connections open now. */
+  get openConnections(): number {
+    return this.#sockets.size;
+  }
+
+  /** Requests sent to the app whose exchange has not ended yet. */
+  get inflight(): number {
+    return this.#proxy.inflight;
+  }
+
   /** Connection-level rejections so far, by reason. */
   get rejections(): Record<string, number> {
     return this.#rejections.counts;

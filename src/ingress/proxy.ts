@@ -66,6 +66,11 @@ export class AppProxy {
    * idle pooled connections, so an app about to be stopped has no connection a request could
    * be sent on. Used before a restart, while readiness is false and new requests are held.
    */
+  /** Requests sent to the app whose exchange has not ended yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
   async quiesce(timeoutMs: number): Promise<void> {
     if (this.#inflight > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));

@@ -14,6 +14,18 @@ import { CANARY, judge, type Verdict } from './verdict.ts';
 const LANES = 8;
 
 let edges: Edge[] = [];
+
+/**
+ * Waits (bounded) until the ingress has closed its side of the client connection and has no
+ * request to the app in flight, then until the spy holds no partial message: so no byte of this
+ * send can reach the spy after the next one starts, however loaded the machine.
+ */
+async function done(edge: Edge): Promise<void> {
+  const until = Date.now() + 10_000;
+  while ((edge.ingress.openConnections > 0 || edge.ingress.inflight > 0) && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 2));
+  await edge.spy.quiet();
+}
 before(async () => {
   edges = await Promise.all(Array.from({ length: LANES }, () => startEdge()));
 });
@@ -50,7 +62,7 @@ test('no hostile HTTP/1 payload gets past: a 4xx and nothing upstream, or one ca
         await writeAs(x.socket, Buffer.from(p.bytes + CANARY, 'latin1'), mode, i * 3 + m + 1);
         const res = await x.settle(2);
         await x.close();
-        await edge.spy.quiet();
+        await done(edge);
         const { verdict, problems } = judge(res, edge.spy);
         counts[verdict]++;
         const family = bySource.get(p.source);
