@@ -88,6 +88,19 @@ for (const mode of [undefined, 'replace', 'append'] as (ForwardedForMode | undef
       edge = await startEdge(mode ? { forwardedFor: mode } : {});
     });
     after(() => edge.stop());
+    test('a WebSocket upgrade request carries the same X-Forwarded-For', async () => {
+      edge.spy.reset();
+      const x = await exchange(edge.port);
+      x.socket.write(
+        'GET /ws HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+          'X-Forwarded-For: 6.6.6.6\r\n\r\n',
+      );
+      await x.settle(1, 2000);
+      await x.close();
+      await edge.spy.quiet();
+      assert.deepEqual(xffOf(edge), [mode === 'append' ? `6.6.6.6, ${PEER}` : PEER]);
+    });
     for (const row of ROWS) {
       const want = mode === 'append' ? row.append : row.replace;
       test(`${row.name}: HTTP/1.1 and HTTP/2 both send ${JSON.stringify(want)}`, async () => {
