@@ -21,9 +21,13 @@ export function logFlagsOf(fc: FileConfig | undefined): LogFlagValues {
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as LogFlagValues;
 }
 
-/** `ingress.limits`, validated already, as the ingress's limits (only the fields set). */
+/**
+ * `ingress.limits` and `ingress.forwarded_for`, validated already, as the ingress's limits (only
+ * the fields set).
+ */
 export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | undefined {
-  const l = fc?.ingress?.limits;
+  const forwardedFor = fc?.ingress?.forwarded_for;
+  const l = fc?.ingress?.limits ?? (forwardedFor ? {} : undefined);
   if (!l) return undefined;
   const bytes = (v: string | number | undefined) =>
     v === undefined ? undefined : parseSize(String(v));
@@ -43,6 +47,7 @@ export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | unde
     upstreamTimeoutMs: ms(l.upstream_timeout),
     tunnelIdleTimeoutMs: ms(l.tunnel_idle_timeout),
     underscoreHeaders: l.underscore_headers,
+    forwardedFor,
   };
   return Object.fromEntries(
     Object.entries(out).filter(([, x]) => x !== undefined),

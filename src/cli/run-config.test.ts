@@ -102,6 +102,23 @@ describe('pillion run with a config file', () => {
     });
   });
 
+  test('ingress.forwarded_for reaches the RunConfig, with or without ingress.limits', () => {
+    const alone = dirWith({
+      'pillion.yaml': 'app:\n  command: [x]\ningress:\n  forwarded_for: append\n',
+    });
+    assert.deepEqual(resolveRunConfig([], ENV, alone)?.limits, { forwardedFor: 'append' });
+    const both = dirWith({
+      'pillion.yaml':
+        'app:\n  command: [x]\ningress:\n  forwarded_for: replace\n  limits:\n    max_headers: 50\n',
+    });
+    assert.deepEqual(resolveRunConfig([], ENV, both)?.limits, {
+      maxHeaders: 50,
+      forwardedFor: 'replace',
+    });
+    const none = dirWith({ 'pillion.yaml': 'app:\n  command: [x]\n' });
+    assert.equal(resolveRunConfig([], ENV, none)?.limits, undefined);
+  });
+
   test('every flag overrides its field of the file', () => {
     const dir = dirWith({ 'pillion.yaml': FULL });
     const cfg = resolveRunConfig(

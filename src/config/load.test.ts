@@ -298,7 +298,7 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   [
     'an unknown key that looks like a pasted value is not echoed',
     'ingress:\n  "hunter2 s3cret/x": 1\n',
-    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls, limits'],
+    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls, limits, forwarded_for'],
   ],
   [
     'several problems at once, in file order',

@@ -287,6 +287,14 @@ const Ingress = Type.Object(
         },
       ),
     ),
+    forwarded_for: Type.Optional(
+      Type.Union([Type.Literal('replace'), Type.Literal('append')], {
+        description:
+          "A client's `X-Forwarded-For`: replaced by the peer address, or the peer address appended to it (only behind a proxy of your own that sets it).",
+        default: 'replace',
+        'x-live': false,
+      }),
+    ),
   },
   { additionalProperties: false, description: 'The HTTPS listener in front of the app.' },
 );

@@ -116,6 +116,29 @@ describe('upstreamHeaders', () => {
     upstreamHeaders(src, FWD);
     assert.deepEqual(src, copy);
   });
+
+  test('X-Forwarded-For: replaced by default and with replace, appended to with append', () => {
+    const rows: [IncomingHttpHeaders['x-forwarded-for'], string, string][] = [
+      [undefined, '203.0.113.7', '203.0.113.7'],
+      ['10.0.0.1', '203.0.113.7', '10.0.0.1, 203.0.113.7'],
+      ['10.0.0.1,10.0.0.2', '203.0.113.7', '10.0.0.1, 10.0.0.2, 203.0.113.7'],
+      [['10.0.0.1', '10.0.0.2'], '203.0.113.7', '10.0.0.1, 10.0.0.2, 203.0.113.7'],
+      ['', '203.0.113.7', '203.0.113.7'],
+      [' , 10.0.0.1 ,, ', '203.0.113.7', '10.0.0.1, 203.0.113.7'],
+    ];
+    for (const [given, replaced, appended] of rows) {
+      const src = given === undefined ? {} : { 'x-forwarded-for': given as string };
+      assert.equal(upstreamHeaders(src, FWD)['x-forwarded-for'], replaced);
+      assert.equal(
+        upstreamHeaders(src, { ...FWD, forwardedFor: 'replace' })['x-forwarded-for'],
+        replaced,
+      );
+      assert.equal(
+        upstreamHeaders(src, { ...FWD, forwardedFor: 'append' })['x-forwarded-for'],
+        appended,
+      );
+    }
+  });
 });
 
 describe('downstreamHeaders', () => {

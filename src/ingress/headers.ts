@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { ForwardedForMode } from './limits.ts';
 
 /** Hop-by-hop and connection-specific fields (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
 const HOP_BY_HOP = new Set([
@@ -31,6 +32,20 @@ export interface ForwardedFor {
   remote: string;
   host: string;
   requestId: string;
+  /** The client's `X-Forwarded-For` is replaced (default) or the peer appended to it. */
+  forwardedFor?: ForwardedForMode;
+}
+
+/** The `X-Forwarded-For` sent to the app: the peer alone, or appended to the client's list. */
+function forwardedForValue(src: IncomingHttpHeaders, fwd: ForwardedFor): string {
+  if (fwd.forwardedFor !== 'append') return fwd.remote;
+  const given = src['x-forwarded-for'];
+  const hops = (Array.isArray(given) ? given.join(',') : (given ?? ''))
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '');
+  hops.push(fwd.remote);
+  return hops.join(', ');
 }
 
 /** Lower-case names listed in a Connection header, which are hop-by-hop for that message. */
@@ -63,7 +78,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
     out[name] = src[name];
   }
   out.host = fwd.host;
-  out['x-forwarded-for'] = fwd.remote;
+  out['x-forwarded-for'] = forwardedForValue(src, fwd);
   out['x-forwarded-proto'] = 'https';
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;

@@ -3,6 +3,13 @@
 /** How Pillion treats request header names containing `_`, which some apps read as `-`. */
 export type UnderscoreAction = 'drop' | 'reject';
 
+/**
+ * What Pillion does with a client's own `X-Forwarded-For`: replace it with the peer address
+ * (the default: a client's value is never trusted), or append the peer address to it (for an
+ * edge behind a proxy of the operator's own that sets the field).
+ */
+export type ForwardedForMode = 'replace' | 'append';
+
 export interface EdgeLimits {
   /** Request line plus header bytes; more → 431. */
   maxHeaderBytes: number;
@@ -29,6 +36,7 @@ export interface EdgeLimits {
   /** Longest pause on an open WebSocket tunnel, both ways; then it is closed. */
   tunnelIdleTimeoutMs: number;
   underscoreHeaders: UnderscoreAction;
+  forwardedFor: ForwardedForMode;
 }
 
 export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
@@ -46,6 +54,7 @@ export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   upstreamTimeoutMs: 60_000,
   tunnelIdleTimeoutMs: 300_000,
   underscoreHeaders: 'drop',
+  forwardedFor: 'replace',
 });
 
 /** The defaults with the given values laid over them. */

@@ -66,6 +66,11 @@ export class AppProxy {
    * idle pooled connections, so an app about to be stopped has no connection a request could
    * be sent on. Used before a restart, while readiness is false and new requests are held.
    */
+  /** Requests sent to the app whose exchange has not ended yet. */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
   async quiesce(timeoutMs: number): Promise<void> {
     if (this.#inflight > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
@@ -154,6 +159,7 @@ export class AppProxy {
         remote: ex.remote,
         host: ex.authority,
         requestId,
+        forwardedFor: lim.forwardedFor,
       });
       // A body without a length is sent with the exact length when it was read whole, else
       // re-framed as chunked whatever the method, so the app can never read it as the start of

@@ -110,6 +110,7 @@ export class WebSocketTunnels {
       remote: client.remoteAddress ?? '',
       host: verdict.target.authority,
       requestId: crypto.randomUUID(),
+      forwardedFor: lim.forwardedFor,
     });
     headers.connection = 'Upgrade';
     headers.upgrade = 'websocket';

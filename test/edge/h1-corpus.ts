@@ -2,10 +2,23 @@
 // desync lists (CL.TE, TE.CL, TE.TE obfuscations, duplicate lengths, bad chunk sizes, obs-fold,
 // bare LF, whitespace before the colon, bad methods, versions and targets, absolute-form, field
 // bytes, Connection tricks, trailers). Any body that would be a request of its own if misframed
-// targets `/smuggled`, which must never reach the app.
+// targets `/smuggled`, which must never reach the app. The families from other public sources
+// are in h1-corpus-sources.ts.
+import { sourcedPayloads } from './h1-corpus-sources.ts';
+
+/** The public list a payload's family follows. */
+export type Source =
+  | 'smuggling-lists'
+  | 'rfc9112'
+  | 'smuggler'
+  | 'llhttp'
+  | 'http11probe'
+  | 'http-garden'
+  | 'portswigger';
 
 export interface Payload {
   name: string;
+  source: Source;
   /** The exact bytes, written as latin1. */
   bytes: string;
   /** A HEAD request: its response has no body. */
@@ -145,8 +158,9 @@ const CHUNK_BODIES = [
 
 function build(): Payload[] {
   const out: Payload[] = [];
+  let source: Source = 'smuggling-lists';
   const add = (name: string, bytes: string, head = false): void => {
-    out.push(head ? { name, bytes, head } : { name, bytes });
+    out.push(head ? { name, bytes, source, head } : { name, bytes, source });
   };
 
   // TE alone, every spelling, with a chunked body hiding a request.
@@ -206,6 +220,7 @@ function build(): Payload[] {
     add(`chunk ${name}`, post(['Transfer-Encoding: chunked'], body));
 
   // obs-fold (RFC 9112 §5.2: refuse or replace with SP).
+  source = 'rfc9112';
   for (const [name, lines] of [
     ['fold custom', ['X-A: a', ' b']],
     ['fold tab', ['X-A: a', '\tb']],
@@ -479,6 +494,7 @@ function build(): Payload[] {
   );
 
   // Pipelined smuggle shapes from the public lists.
+  source = 'portswigger';
   add(
     'GET with body as next request',
     msg(['GET /g HTTP/1.1', 'Host: example.test', `Content-Length: ${SMUGGLED.length}`], SMUGGLED),
@@ -514,4 +530,14 @@ function build(): Payload[] {
   return out;
 }
 
-export const H1_CORPUS: readonly Payload[] = build();
+/** The base corpus and the sourced families, each payload's bytes kept once (first wins). */
+function corpus(): Payload[] {
+  const seen = new Set<string>();
+  return [...build(), ...sourcedPayloads()].filter((p) => {
+    if (seen.has(p.bytes)) return false;
+    seen.add(p.bytes);
+    return true;
+  });
+}
+
+export const H1_CORPUS: readonly Payload[] = corpus();

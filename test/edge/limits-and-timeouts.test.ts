@@ -78,6 +78,25 @@ test('a body over the limit gets 413: by Content-Length before the app is asked,
   assert.equal(edge.spy.requests[0]?.body.length, 1000);
 });
 
+test('a chunk extension over 16 KiB gets 400 and nothing reaches the app; one under passes', async () => {
+  const chunked = (body: string): string =>
+    req(['POST / HTTP/1.1', 'Host: a.test', 'Transfer-Encoding: chunked'], body);
+  for (const body of [
+    `1;${'e'.repeat(17 * 1024)}${CRLF}a${CRLF}0${CRLF}${CRLF}`,
+    `1;e="${'q'.repeat(17 * 1024)}"${CRLF}a${CRLF}0${CRLF}${CRLF}`,
+    `1${CRLF}a${CRLF}0;${'e'.repeat(17 * 1024)}${CRLF}${CRLF}`,
+  ]) {
+    const r = await sendOnce(chunked(body));
+    assert.equal(r.status, 400);
+    assert.ok(r.closed);
+    assert.equal(edge.spy.byteCount, 0);
+  }
+  const under = await sendOnce(chunked(`1;${'e'.repeat(15 * 1024)}${CRLF}a${CRLF}0${CRLF}${CRLF}`));
+  assert.equal(under.status, 200);
+  assert.deepEqual(edge.spy.fatal, []);
+  assert.equal(edge.spy.requests[0]?.body.toString(), 'a');
+});
+
 test('an HTTP/2 body over the limit gets 413 and the app sees no request', async () => {
   edge.spy.reset();
   const session = h2connect(`https://127.0.0.1:${edge.port}`, { rejectUnauthorized: false });

@@ -18,16 +18,26 @@ export interface RawResult {
   raw: Buffer;
 }
 
-/** A TLS connection to Pillion speaking HTTP/1.1. */
-export function openH1(port: number): Promise<TLSSocket> {
+/** The last TLS session ticket each port gave, for clients that resume. */
+const tickets = new Map<number, Buffer>();
+
+/**
+ * A TLS connection to Pillion speaking HTTP/1.1. With `resume`, the connection resumes the
+ * port's last TLS session when it has one (a lighter handshake; HTTP sees a new connection
+ * all the same), for tests that open thousands of connections.
+ */
+export function openH1(port: number, resume = false): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
+    const session = resume ? tickets.get(port) : undefined;
     const s = connect({
       host: '127.0.0.1',
       port,
       servername: 'localhost',
       rejectUnauthorized: false,
       ALPNProtocols: ['http/1.1'],
+      ...(session ? { session } : {}),
     });
+    if (resume) s.on('session', (t: Buffer) => tickets.set(port, t));
     s.once('secureConnect', () => {
       s.setNoDelay(true);
       resolve(s);
@@ -144,8 +154,8 @@ export interface Exchange {
 }
 
 /** Opens a connection and collects everything the server sends on it. */
-export async function exchange(port: number, headFirst = false): Promise<Exchange> {
-  const socket = await openH1(port);
+export async function exchange(port: number, headFirst = false, resume = false): Promise<Exchange> {
+  const socket = await openH1(port, resume);
   const chunks: Buffer[] = [];
   let closed = false;
   let bump = (): void => {};

@@ -1,0 +1,47 @@
+// Latency of the first and second request on fresh TLS connections to the real ingress (in
+// this process, in front of a raw-socket app), full handshake and resumed. Run:
+// npm run bench:first-request
+import { performance } from 'node:perf_hooks';
+import { startEdge } from '../test/edge/edge-harness.ts';
+import { exchange } from '../test/edge/raw-client.ts';
+
+const CONNECTIONS = 200;
+const REQUEST = 'GET / HTTP/1.1\r\nHost: bench.test\r\n\r\n';
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0).toFixed(2));
+};
+
+const edge = await startEdge();
+try {
+  for (const resume of [false, true]) {
+    const first: number[] = [];
+    const second: number[] = [];
+    for (let i = 0; i < CONNECTIONS; i++) {
+      const x = await exchange(edge.port, false, resume);
+      let t = performance.now();
+      x.socket.write(REQUEST);
+      await x.settle(1, 2000);
+      first.push(performance.now() - t);
+      t = performance.now();
+      x.socket.write(REQUEST);
+      await x.settle(2, 2000);
+      second.push(performance.now() - t);
+      await x.close();
+    }
+    console.log(
+      JSON.stringify({
+        bench: 'first-request',
+        handshake: resume ? 'resumed' : 'full',
+        connections: CONNECTIONS,
+        first_ms_p50: pct(first, 50),
+        first_ms_p90: pct(first, 90),
+        second_ms_p50: pct(second, 50),
+        second_ms_p90: pct(second, 90),
+      }),
+    );
+  }
+} finally {
+  await edge.stop();
+}
