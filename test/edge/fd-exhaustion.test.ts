@@ -4,10 +4,19 @@
 // its fds come back. Waits are bounded; no duration is asserted (bench/fd-exhaustion.ts times it).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { openFileLimit } from '../../src/ingress/fd-budget.ts';
-import { APP_CMD, alive, eventually, type LogLine, startPillion, tempDir } from '../e2e/harness.ts';
+import {
+  APP_CMD,
+  alive,
+  eventually,
+  h1Request,
+  type LogLine,
+  startPillion,
+  tempDir,
+} from '../e2e/harness.ts';
 import { fdCount, flood, Probe } from './fd-flood.ts';
 
 const ATTEMPTS = 10_000;
@@ -120,3 +129,66 @@ test('(a) max_connections 10,000 over what 4,096 fds hold: the cap is lowered an
 
 test('(b) max_connections 1,000 under the fd limit: the cap refuses, the probe goes on', (t) =>
   run(t, 1000));
+
+test('(c) requests that hold more app connections than fds allow: 503 FD_EXHAUSTED, never a crash', async (t) => {
+  // 384 fds: a cap of 160 client connections, but 4 HTTP/2 sessions of 100 slow streams each
+  // need 400 connections to the app, so connect() to the app meets EMFILE.
+  const nofile = 384;
+  const dir = tempDir();
+  const file = join(dir, 'pillion.yaml');
+  writeFileSync(
+    file,
+    `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n`,
+  );
+  const p = startPillion(['run', '--config', file], {
+    wrap: ['prlimit', `--nofile=${nofile}:${nofile}`, '--'],
+  });
+  try {
+    const port = await p.port();
+    await p.ready();
+    const pid = p.proc.pid ?? 0;
+    assert.equal((await h1Request(port, '/warm')).status, 200);
+    await new Promise((r) => setTimeout(r, 200));
+    const baseline = fdCount(pid);
+    const statuses = new Map<number, number>();
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const s = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+        s.on('error', () => {});
+        await Promise.all(
+          Array.from(
+            { length: 100 },
+            () =>
+              new Promise<void>((resolve) => {
+                const r = s.request({ ':path': '/slow?ms=1500' });
+                r.setTimeout(20_000, () => r.close());
+                r.on('response', (h) => {
+                  const st = Number(h[':status']);
+                  statuses.set(st, (statuses.get(st) ?? 0) + 1);
+                });
+                r.on('error', () => {});
+                r.resume();
+                r.on('close', () => resolve());
+                r.end();
+              }),
+          ),
+        );
+        s.close();
+      }),
+    );
+    t.diagnostic(JSON.stringify({ baseline, statuses: Object.fromEntries(statuses) }));
+    assert.ok(alive(pid), 'Pillion survived');
+    assert.ok((statuses.get(503) ?? 0) > 0, 'some requests met EMFILE');
+    assert.ok((statuses.get(200) ?? 0) > 0);
+    assert.deepEqual([...statuses.keys()].sort(), [200, 503]);
+    const failed = p.lines.filter((l) => l.source === 'access' && l.status === 503);
+    assert.ok(failed.every((l) => String(l.error).startsWith('PILLION_FD_EXHAUSTED')));
+    // Pooled app connections idle out (4 s); then the fds are back and a new client is served.
+    await eventually(() => fdCount(pid) <= baseline + FD_MARGIN, 10_000, 'fds back to baseline');
+    assert.equal((await h1Request(port, '/after')).status, 200);
+    p.proc.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+  } finally {
+    p.kill();
+  }
+});
