@@ -3,8 +3,11 @@
 // client's `connect` to the peer's close. Then 10,000 attempts in waves (test/edge/fd-flood.ts)
 // while a probe sends HTTP/1.1 and HTTP/2 requests at 10/s over kept-alive connections: probe
 // success and p99, and how long Pillion's fds take to come back to baseline after the flood.
+// For comparison, a second probe opens a fresh TLS connection per request (5/s): it meets the
+// cap like the flood does.
 // Run: npm run bench:fd-exhaustion -- [refusals=1000] [attempts=10000]
 import { readdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { APP_CMD, alive, startPillion, tempDir } from '../test/e2e/harness.ts';
@@ -63,6 +66,23 @@ function refusedAfter(port: number, source: string): Promise<number | undefined>
   });
 }
 
+/** One HTTPS request on a new connection: ms, or undefined if it failed. */
+function fresh(port: number): Promise<number | undefined> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port, path: '/fresh', rejectUnauthorized: false, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - t0 : undefined));
+      },
+    );
+    req.setTimeout(5000, () => req.destroy());
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
 async function run(maxConnections: number | undefined): Promise<void> {
   const dir = tempDir();
   const file = join(dir, 'pillion.yaml');
@@ -108,9 +128,17 @@ async function run(maxConnections: number | undefined): Promise<void> {
       peak = Math.max(peak, fdCount(pid));
       ownPeak = Math.max(ownPeak, ownFds());
     }, 25);
+    const freshMs: (number | undefined)[] = [];
+    const pendingFresh: Promise<void>[] = [];
+    const freshTimer = setInterval(() => {
+      pendingFresh.push(fresh(port).then((ms) => void freshMs.push(ms)));
+    }, 200);
     const t0 = performance.now();
     const f = await flood({ port, attempts, wave: 2500, tlsEvery: 10, sources: 8 });
     const floodMs = performance.now() - t0;
+    clearInterval(freshTimer);
+    await Promise.all(pendingFresh);
+    const freshOk = freshMs.filter((x): x is number => x !== undefined);
     // Recovery: from the flood's last close to fds back at baseline (+ margin), up to 30 s.
     const closedAt = performance.now();
     let recoveryMs = Number.NaN;
@@ -153,6 +181,11 @@ async function run(maxConnections: number | undefined): Promise<void> {
           p50_ms: pct(pr.latencyMs, 0.5),
           p99_ms: pct(pr.latencyMs, 0.99),
           errors: pr.errors.slice(0, 3),
+        },
+        fresh_probe: {
+          requests: freshMs.length,
+          success: freshOk.length / freshMs.length,
+          p99_ms: pct(freshOk, 0.99),
         },
         fds: { baseline, peak, recovery_ms: Math.round(recoveryMs), after: fdCount(pid) },
         bench_fds_peak: ownPeak,
