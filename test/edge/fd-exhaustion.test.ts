@@ -105,11 +105,14 @@ async function run(t: TestContext, maxConnections: number | undefined): Promise<
     // Every refusal is counted; the log has one line a second per reason, not one per refusal.
     const rejected = (): LogLine[] =>
       p.lines.filter((l) => l.msg === 'connection rejected' && l.reason === 'MAX_CONNECTIONS');
+    // The server may also drop a connection the flood had already let go of (accepted late,
+    // under load), so its count is at least what the clients saw (the same in runs here).
     await eventually(
-      () => Number(rejected().at(-1)?.count) === result.refused,
+      () => Number(rejected().at(-1)?.count) >= result.refused,
       5000,
       `a logged count of ${result.refused} refusals`,
     );
+    assert.ok(Number(rejected().at(-1)?.count) <= ATTEMPTS);
     assert.ok(rejected().length < result.refused / 10, `${rejected().length} lines`);
     assert.ok(
       !p.lines.some((l) => l.reason === 'EMFILE' || l.reason === 'ENFILE'),
