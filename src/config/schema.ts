@@ -241,7 +241,10 @@ const Ingress = Type.Object(
             size('Request body; longer is answered 413.', '100MiB', false),
           ),
           max_connections: Type.Optional(
-            count('Open client connections; more are closed at accept.', 10000),
+            count(
+              'Open client connections; more are closed at accept. Lowered to fit the open-file limit.',
+              10000,
+            ),
           ),
           max_concurrent_streams: Type.Optional(
             count('HTTP/2 streams per connection, advertised in SETTINGS.', 100),

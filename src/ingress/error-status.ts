@@ -29,6 +29,12 @@ const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
     status: 502,
     text: 'Bad Gateway: malformed response from the app',
   },
+  // Pillion's own open-file limit, not the app: the request may be tried again shortly.
+  [ErrorCode.FD_EXHAUSTED]: {
+    status: 503,
+    text: 'Service Unavailable: out of file descriptors',
+    headers: { 'retry-after': '1' },
+  },
   [ErrorCode.APP_TIMEOUT]: { status: 504, text: 'Gateway Timeout: the app did not answer in time' },
   [ErrorCode.REQUEST_INVALID]: { status: 400, text: 'Bad Request', headers: closing },
   [ErrorCode.HEADERS_TOO_LARGE]: {
@@ -69,6 +75,7 @@ export function rawErrorResponse(code: ErrorCode): string {
 /** Classifies a failed request to the app. */
 export function upstreamErrorCode(err: NodeJS.ErrnoException): ErrorCode {
   if (err.code === 'ECONNREFUSED' || err.code === 'EADDRNOTAVAIL') return ErrorCode.APP_UNREACHABLE;
+  if (err.code === 'EMFILE' || err.code === 'ENFILE') return ErrorCode.FD_EXHAUSTED;
   if (err.code === ErrorCode.APP_TIMEOUT) return ErrorCode.APP_TIMEOUT;
   // llhttp's parse errors: the app's bytes could not be read as one well-formed response.
   if (err.code?.startsWith('HPE_') || err.code === ErrorCode.APP_BAD_RESPONSE)

@@ -164,6 +164,9 @@ export class H2Exchange implements Exchange {
     return this.#stream;
   }
   respond(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
+    // The client may reset the stream after the app's head arrived and before it is passed on
+    // (a turn later, see proxy.ts); its 'close' may not have run yet, and respond() would throw.
+    if (this.#stream.destroyed) return;
     headers[':status'] = status;
     // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
     delete headers.connection;

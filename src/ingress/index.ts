@@ -18,9 +18,11 @@ import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { rawErrorResponse } from './error-status.ts';
 import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
+import { connectionCap, openFileLimit } from './fd-budget.ts';
 import { checkH1, checkH2 } from './guard.ts';
 import { H2Guard } from './h2-guard.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
+import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
@@ -45,6 +47,8 @@ export class Ingress implements Concern {
   readonly #limits: EdgeLimits;
   readonly #rejections: Rejections;
   readonly #tunnels: WebSocketTunnels;
+  readonly #fdLimit = openFileLimit();
+  readonly #cap: number;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
@@ -140,17 +144,22 @@ export class Ingress implements Concern {
       },
       (socket) => this.#dispatch(socket),
     );
-    // Past the cap a connection is closed at accept, before any TLS work.
-    this.#tls.maxConnections = lim.maxConnections;
+    // Past the cap a connection is closed at accept, before any TLS work. The cap stays under
+    // the open-file limit, so a flood is refused here, counted, instead of meeting EMFILE.
+    this.#cap = connectionCap(lim.maxConnections, this.#fdLimit);
+    this.#tls.maxConnections = this.#cap;
     this.#tls.on('drop', (d?: { remoteAddress?: string }) =>
-      rejections.record('MAX_CONNECTIONS', d?.remoteAddress),
+      rejections.recordFlood('MAX_CONNECTIONS', d?.remoteAddress),
     );
-    this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-      opts.log.warn('TLS handshake failed', {
-        remote: socket.remoteAddress,
-        reason: err.code ?? err.message,
-      });
+    // A connection flood brings as many failed handshakes: one line a second per reason.
+    const handshakes = new LogThrottle({
+      intervalMs: 1000,
+      emit: (reason, suppressed, fields) =>
+        opts.log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
     });
+    this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
+    );
     // The h1 server never listens itself; this starts its connection tracking (idle close, timeouts).
     this.#h1.emit('listening');
   }
@@ -206,6 +215,7 @@ export class Ingress implements Concern {
       this.#tls.once('error', onError);
       this.#tls.listen({ host, port }, () => {
         this.#tls.off('error', onError);
+        this.#tls.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
         resolve();
       });
     });
@@ -220,7 +230,30 @@ export class Ingress implements Concern {
       cert_sha256: tls.fingerprint256,
       cert_expires: tls.validTo,
       cert_names: tls.subjectAltName,
+      max_connections: this.#cap,
     });
+    if (this.#cap < this.#limits.maxConnections) {
+      log.warn('connection cap lowered to fit the open-file limit', {
+        max_connections: this.#limits.maxConnections,
+        open_file_limit: this.#fdLimit,
+        cap: this.#cap,
+      });
+    }
+  }
+
+  /**
+   * An error on the listening socket after listen: accept failed. At EMFILE libuv closes the
+   * waiting connections itself and says nothing; it reports EMFILE only when its spare
+   * descriptor is gone too. Counted and logged once a second, never thrown: the listener goes on.
+   */
+  #acceptFailed(err: NodeJS.ErrnoException): void {
+    const reason = err.code === 'EMFILE' || err.code === 'ENFILE' ? err.code : 'ACCEPT_FAILED';
+    this.#rejections.recordFlood(reason, undefined, { error: err.code, syscall: err.syscall });
+  }
+
+  /** The connection cap in force: `maxConnections`, lowered to fit the open-file limit. */
+  get connectionCap(): number {
+    return this.#cap;
   }
 
   /**

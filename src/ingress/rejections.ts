@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
 import { closingSockets } from './exchange.ts';
+import { LogThrottle } from './log-throttle.ts';
 
 /** A reason is logged only if it looks like an error code, never as free text from a peer. */
 const REASON = /^[A-Z0-9_]{1,64}$/;
@@ -18,6 +19,17 @@ export class Rejections {
   readonly #counts = new Map<string, number>();
   /** The latest request and response on each HTTP/1 connection. */
   readonly current = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
+  readonly #floods = new LogThrottle({
+    intervalMs: 1000,
+    emit: (reason, suppressed, fields) =>
+      this.#log.warn('connection rejected', {
+        code: ErrorCode.CONNECTION_REJECTED,
+        reason,
+        ...fields,
+        count: this.#counts.get(reason),
+        suppressed,
+      }),
+  });
 
   constructor(log: Logger, accessLog?: AccessLog) {
     this.#log = log;
@@ -65,6 +77,17 @@ export class Rejections {
       count,
       ...fields,
     });
+  }
+
+  /**
+   * Counts one rejection made at accept (the connection cap, EMFILE), where they come in
+   * floods: the log gets one line per reason a second, with `suppressed` saying how many it
+   * skipped and `count` the running total.
+   */
+  recordFlood(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void {
+    const r = REASON.test(reason) ? reason : 'OTHER';
+    this.#counts.set(r, (this.#counts.get(r) ?? 0) + 1);
+    this.#floods.note(r, { remote, ...fields });
   }
 
   /** The HTTP/1 server's `clientError`: answer with the mapped status if possible, then close. */

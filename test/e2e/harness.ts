@@ -38,13 +38,18 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Starts `pillion <args>` with a private state dir; listens on a free loopback port unless told. */
+/**
+ * Starts `pillion <args>` with a private state dir; listens on a free loopback port unless told.
+ * `wrap` is a command that execs the rest, such as `['prlimit', '--nofile=4096:4096', '--']`,
+ * so the PID is still Pillion's.
+ */
 export function startPillion(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stateDir?: string } = {},
+  opts: { env?: NodeJS.ProcessEnv; stateDir?: string; wrap?: string[] } = {},
 ): Pillion {
   const stateDir = opts.stateDir ?? tempDir();
-  const proc = spawn(process.execPath, [MAIN, ...args], {
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, MAIN, ...args];
+  const proc = spawn(cmd, pre, {
     env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
