@@ -129,8 +129,11 @@ export class AppProxy {
     }
 
     let clientGone = false;
-    ex.onClose(() => {
+    // The attempt in flight; a client gone before its response ended cancels it.
+    let live: ClientRequest | undefined;
+    ex.onClose((finished) => {
       clientGone = true;
+      if (!finished) live?.destroy();
     });
     // One budget for all the waits of this request (first start, restart, retries).
     let holdUntil = 0;
@@ -258,9 +261,7 @@ export class AppProxy {
         error = `${code}: ${err.code ?? err.message}`;
         status = failWith(ex, code);
       });
-      ex.onClose((finished) => {
-        if (!finished) req.destroy();
-      });
+      live = req;
       req.once('socket', (socket) => {
         const onConnect = (): void => {
           connected = true;
