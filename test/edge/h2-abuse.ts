@@ -25,6 +25,11 @@ export interface FloodResult {
   closed: boolean;
   /** RST_STREAM frames the server sent. */
   resets: number;
+  /**
+   * Abusive units the server is known to have processed before it acted: streams up to the
+   * GOAWAY's last stream id, or the PINGs and SETTINGS it acknowledged.
+   */
+  processed: number;
 }
 
 export interface Abuse {
@@ -165,11 +170,27 @@ export const FLOODS: Abuse[] = [
   },
 ];
 
-/** Sends up to `abuse.limit ?? MAX_ABUSIVE` units in batches of 10, stopping at GOAWAY or close. */
-export async function flood(port: number, abuse: Abuse, waitMs = 5000): Promise<FloodResult> {
+function processed(h: H2Raw): number {
+  const acks = h.frames.filter(
+    (f) => (f.type === FrameType.PING || f.type === FrameType.SETTINGS) && f.flags & Flag.ACK,
+  ).length;
+  // The first SETTINGS ACK answers the connection preface's SETTINGS.
+  const streams = h.goaway ? Math.floor((h.goaway.lastStream + 1) / 2) : 0;
+  return Math.max(streams, acks - 1);
+}
+
+/**
+ * Sends up to `max` units (by default `abuse.limit ?? MAX_ABUSIVE`) in batches of 10, stopping
+ * at GOAWAY or close.
+ */
+export async function flood(
+  port: number,
+  abuse: Abuse,
+  waitMs = 5000,
+  max = abuse.limit ?? MAX_ABUSIVE,
+): Promise<FloodResult> {
   const h = await H2Raw.open(port);
   if (abuse.opening) await h.send(abuse.opening);
-  const max = abuse.limit ?? MAX_ABUSIVE;
   let sent = 0;
   while (sent < max && !h.closed && !h.goaway) {
     const batch: Buffer[] = [];
@@ -180,7 +201,7 @@ export async function flood(port: number, abuse: Abuse, waitMs = 5000): Promise<
   }
   await h.until(() => h.goaway !== undefined, waitMs);
   const resets = h.frames.filter((f) => f.type === FrameType.RST_STREAM).length;
-  const result = { sent, goaway: h.goaway, closed: h.closed, resets };
+  const result = { sent, goaway: h.goaway, closed: h.closed, resets, processed: processed(h) };
   h.close();
   return result;
 }
@@ -223,4 +244,32 @@ export function h2Status(port: number, path = '/legit', timeoutMs = 10_000): Pro
     st.on('end', () => done(status));
     st.resume();
   });
+}
+
+/**
+ * Zero-window dribble: SETTINGS_INITIAL_WINDOW_SIZE 0, `streams` requests, then one byte of
+ * window at a time on ten of them every 100 ms, until the server ends the session or
+ * MAX_ABUSIVE units (streams plus WINDOW_UPDATEs) were sent or `maxMs` passed.
+ */
+export async function dribble(
+  port: number,
+  path = '/',
+  streams = 100,
+  maxMs = 30_000,
+): Promise<FloodResult> {
+  const h = await H2Raw.open(port, settings([[4 /* INITIAL_WINDOW_SIZE */, 0]]));
+  const ids = Array.from({ length: streams }, (_, i) => id(i));
+  await h.send(Buffer.concat(ids.map((s) => get(s, path))));
+  let sent = streams;
+  const until = Date.now() + maxMs;
+  while (sent < MAX_ABUSIVE && Date.now() < until && !h.closed && !h.goaway) {
+    if (!(await h.send(Buffer.concat(ids.slice(0, 10).map((s) => windowUpdate(s, 1)))))) break;
+    sent += 10;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await h.until(() => h.goaway !== undefined, 1000);
+  const resets = h.frames.filter((f) => f.type === FrameType.RST_STREAM).length;
+  const result = { sent, goaway: h.goaway, closed: h.closed, resets, processed: processed(h) };
+  h.close();
+  return result;
 }

@@ -55,11 +55,11 @@ for (const abuse of MADE_YOU_RESET) {
     const path = abuse.path ?? '';
     const started = upstreamStarts(edge.spy, path);
     t.diagnostic(
-      `sent ${r.sent}, goaway ${JSON.stringify(r.goaway)}, closed ${r.closed}, ` +
-        `server resets ${r.resets}, upstream starts ${started}`,
+      `sent ${r.sent}, processed ${r.processed}, goaway ${JSON.stringify(r.goaway)}, ` +
+        `closed ${r.closed}, server resets ${r.resets}, upstream starts ${started}`,
     );
+    // flood() stops at MAX_ABUSIVE and waits: a GOAWAY or close came within that many.
     assert.ok(r.goaway || r.closed, 'the attacker was stopped');
-    assert.ok(r.sent <= MAX_ABUSIVE);
     assert.ok(started <= r.sent / 100, `${started} of ${r.sent} reset streams reached the app`);
     await legitimateStillServed(edge.port);
   });
@@ -233,11 +233,8 @@ test('every flood from 50 connections at once: all stopped, legitimate traffic s
     `legitimate probes ${probes.length}, failed ${probes.filter((s) => s !== 200).length}; ` +
       `reset streams ${resetStreams}, started upstream ${started}`,
   );
+  // Each attacker sent at most its limit, then waited: a GOAWAY or close came within it.
   assert.equal(stopped, 50);
-  results.forEach((r, i) => {
-    const a = attackers[i] as Abuse;
-    assert.ok(r.sent <= (a.limit ?? MAX_ABUSIVE), `${a.name}: ${r.sent} units`);
-  });
   assert.ok(probes.length >= 2);
   assert.deepEqual(
     probes.filter((s) => s !== 200),
