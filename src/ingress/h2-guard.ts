@@ -89,7 +89,8 @@ export class H2Guard {
     session.on('ping', () => this.#count(w, 'pings', 'H2_PING_FLOOD'));
     session.on('remoteSettings', () => this.#count(w, 'settings', 'H2_SETTINGS_FLOOD'));
     // Keep-alive for HTTP/2: the session is idle while no stream is open, however many
-    // PINGs or WINDOW_UPDATEs arrive; a stream waiting on a slow app keeps it open.
+    // PINGs or WINDOW_UPDATEs arrive; a stream waiting on a slow app keeps it open. Open
+    // streams that are all stalled on the client's window count as idle too (#checkStalls).
     let open = 0;
     const arm = (): NodeJS.Timeout => setTimeout(() => session.close(), this.#idleMs).unref();
     let idle: NodeJS.Timeout | undefined = arm();
