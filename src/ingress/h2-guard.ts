@@ -185,10 +185,10 @@ export class H2Guard {
     if (w.done) return;
     this.#roll(w);
     w[what]++;
-    if (w[what] > H2_BUDGET[what]) this.#end(w, reason);
+    if (w[what] > H2_BUDGET[what]) this.#end(w, reason, what !== 'resets');
   }
 
-  #end(w: Watch, reason: string): void {
+  #end(w: Watch, reason: string, now = false): void {
     if (w.done) return;
     w.done = true;
     this.#rejections.record(reason, w.remote);
@@ -196,6 +196,11 @@ export class H2Guard {
     if (s.destroyed) return;
     s.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
     // GOAWAY is flushed before the socket closes; a peer still flooding gets no more reads.
-    setImmediate(() => s.destroy());
+    // A PING or SETTINGS flood is cut at once: nghttp2 works through a whole TLS record (up to
+    // 16 KiB, some 960 PINGs) per read and would first send an ACK for each; from a frame's
+    // own event the GOAWAY still goes out. From a stream's close it would not, so there the
+    // session ends on the next turn.
+    if (now) s.destroy();
+    else setImmediate(() => s.destroy());
   }
 }

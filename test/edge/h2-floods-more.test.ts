@@ -4,6 +4,7 @@
 // what it sent and what the server answered, and from the spy app's record of what reached it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { H2_BUDGET } from '../../src/ingress/h2-guard.ts';
 import { type Edge, startEdge } from './edge-harness.ts';
 import {
   type Abuse,
@@ -109,6 +110,21 @@ test('PRIORITY flood: Node raises no event; nghttp2 ends it with ENHANCE_YOUR_CA
   assert.ok(r.goaway || r.closed, 'the attacker was stopped');
   if (r.goaway) assert.equal(r.goaway.code, ENHANCE_YOUR_CALM);
   await legitimateStillServed(edge.port);
+});
+
+test('a PING flood in one write gets its GOAWAY, not an ACK for every PING', async (t) => {
+  const h = await H2Raw.open(edge.port);
+  await h.until(() => h.frames.length > 0);
+  // 3,800 PINGs (64 KiB): four TLS records, each read by nghttp2 whole.
+  const ping = frame(FrameType.PING, 0, 0, Buffer.alloc(8));
+  await h.send(Buffer.concat(Array.from({ length: 3800 }, () => ping)));
+  await h.until(() => h.goaway !== undefined);
+  await h.until(() => h.closed, 1000);
+  const acks = h.frames.filter((f) => f.type === FrameType.PING && f.flags & Flag.ACK).length;
+  t.diagnostic(`3,800 PINGs: ${acks} ACKs, goaway ${JSON.stringify(h.goaway)}`);
+  assert.equal(h.goaway?.code, ENHANCE_YOUR_CALM);
+  assert.ok(acks <= H2_BUDGET.pings, `${acks} PINGs answered`);
+  h.close();
 });
 
 test('zero window: a session whose streams all wait on a shut window is closed', async (t) => {
