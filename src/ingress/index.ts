@@ -116,7 +116,7 @@ export class Ingress implements Concern {
       const verdict = checkH2(headers, raw.length / 2, lim);
       this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
     });
-    const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs);
+    const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);
     this.#h2.on('session', (session) => {
       h2guard.watch(session);
       // Protocol errors end the session (nghttp2 sends GOAWAY): the peer's fault, logged once.
