@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { eventually, startPillion } from './harness.ts';
+import { alive, eventually, startPillion, tempDir } from './harness.ts';
 
 /** Open fds of a process, or -1 once it is gone. */
 function fdCount(pid: number): number {
@@ -17,11 +18,9 @@ function rssKb(pid: number): number {
   return Number(m?.[1] ?? 0);
 }
 
-/** The fewest fds seen over a few samples (a spawn in progress holds a few pipes briefly). */
+/** The fewest fds seen over half a second. */
 async function settledFds(pid: number): Promise<number> {
   let min = Number.POSITIVE_INFINITY;
-  // Restarts go on while we sample: take the least seen over half a second, when no
-  // instance's pipes (and watchdog) are between spawn and close.
   for (let i = 0; i < 25; i++) {
     min = Math.min(min, fdCount(pid));
     await new Promise((r) => setTimeout(r, 20));
@@ -31,6 +30,9 @@ async function settledFds(pid: number): Promise<number> {
 
 test('an app that exits at once 200 times: back-off doubles to its cap, each restart is logged and counted, no fd leaks, then Pillion gives up with the app code', async (t) => {
   const max = 200;
+  // While this file exists, the instance that starts next stays up for 5 s: the fds are then
+  // sampled with one instance running and no restart in progress, however busy the machine.
+  const hold = join(tempDir(), 'hold');
   const p = startPillion([
     'run',
     '--listen',
@@ -48,22 +50,35 @@ test('an app that exits at once 200 times: back-off doubles to its cap, each res
     '--',
     '/bin/sh',
     '-c',
-    'exit 3',
+    `if [ -e ${hold} ]; then sleep 5; fi; exit 3`,
   ]);
   t.after(() => p.kill());
   const pid = p.proc.pid as number;
   const restarts = () => p.lines.filter((l) => l.msg === 'app restarted');
-  await eventually(() => restarts().length >= 20, 60_000, '20 restarts');
-  const early = await settledFds(pid);
-  const earlyRss = rssKb(pid);
-  await eventually(() => restarts().length >= 120, 120_000, '120 restarts');
-  const late = await settledFds(pid);
-  const lateRss = rssKb(pid);
+  /** fds and RSS while a held instance runs and no restart is in progress. */
+  const sample = async (n: number): Promise<{ fds: number; rss: number }> => {
+    await eventually(() => restarts().length >= n, 120_000, `${n} restarts`);
+    writeFileSync(hold, '');
+    try {
+      for (let i = 0; i < 20; i++) {
+        const before = restarts().length;
+        await new Promise((r) => setTimeout(r, 300));
+        const fds = await settledFds(pid);
+        const running = alive(Number(restarts().at(-1)?.app_pid));
+        if (restarts().length === before && running) return { fds, rss: rssKb(pid) };
+      }
+      throw new Error('no held instance to sample');
+    } finally {
+      rmSync(hold, { force: true });
+    }
+  };
+  const { fds: early, rss: earlyRss } = await sample(20);
+  const { fds: late, rss: lateRss } = await sample(120);
   assert.equal(await p.exited, 3, 'Pillion exits with the code of the app it gave up on');
 
-  // 100 restarts between the samples: a leak of even one fd per restart would show as 100.
-  // The slack covers one overlapping instance (two pipes, a watchdog pipe) at either sample.
-  assert.ok(late <= early + 8, `fds: ${early} after 20 restarts, ${late} after 120`);
+  // 100 restarts between the samples, each taken with one held instance running: a leak of
+  // even one fd per restart would show as 100.
+  assert.ok(late <= early + 4, `fds: ${early} after 20 restarts, ${late} after 120`);
   t.diagnostic(`fds ${early} -> ${late}; rss ${earlyRss} kB -> ${lateRss} kB`);
 
   const planned = p.lines.filter((l) => l.msg === 'app exited; restarting after back-off');
