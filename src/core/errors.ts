@@ -22,6 +22,7 @@ export const ErrorCode = {
   APP_TIMEOUT: 'PILLION_APP_TIMEOUT',
   APP_BAD_RESPONSE: 'PILLION_APP_BAD_RESPONSE',
   CONNECTION_REJECTED: 'PILLION_CONNECTION_REJECTED',
+  WS_MESSAGE_TOO_LARGE: 'PILLION_WS_MESSAGE_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -92,6 +92,7 @@ export class Ingress implements Concern {
       upstream: opts.upstream,
       accessLog: opts.accessLog,
       limits: lim,
+      reject: (reason, remote, fields) => rejections.record(reason, remote, fields),
     });
     this.#h1.on('upgrade', (req, socket, head) => {
       if (this.#draining) socket.end(rawErrorResponse(ErrorCode.DRAINING), () => socket.destroy());

@@ -11,21 +11,14 @@ import { checkH1 } from './guard.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { Upstream } from './proxy.ts';
-import { closeFrame, FrameCursor } from './ws-frames.ts';
+import { WsTunnel } from './ws-tunnel.ts';
 
 export interface TunnelDeps {
   upstream(): Upstream | undefined;
   accessLog: AccessLog;
   limits: EdgeLimits;
-}
-
-interface Tunnel {
-  client: Socket;
-  app: Socket;
-  toApp: FrameCursor;
-  toClient: FrameCursor;
-  followToApp: (c: Buffer) => void;
-  followToClient: (c: Buffer) => void;
+  /** Logs and counts one connection-level rejection (a frame or message over the caps). */
+  reject(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void;
 }
 
 /** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
@@ -56,7 +49,7 @@ function head(status: number, message: string, headers: Record<string, unknown>)
 
 export class WebSocketTunnels {
   readonly #deps: TunnelDeps;
-  readonly #open = new Set<Tunnel>();
+  readonly #open = new Set<WsTunnel>();
 
   constructor(deps: TunnelDeps) {
     this.#deps = deps;
@@ -161,6 +154,17 @@ export class WebSocketTunnels {
         (n) => {
           bytes += n;
         },
+        (kind) => {
+          error = ErrorCode.WS_MESSAGE_TOO_LARGE;
+          this.#deps.reject(
+            kind === 'frame' ? 'WS_FRAME_TOO_LARGE' : 'WS_MESSAGE_TOO_LARGE',
+            client.remoteAddress,
+            {
+              close_code: 1009,
+              limit: kind === 'frame' ? lim.websocketMaxFrameBytes : lim.websocketMaxMessageBytes,
+            },
+          );
+        },
       );
     });
     out.end();
@@ -173,50 +177,17 @@ export class WebSocketTunnels {
     appEarly: Buffer,
     onClose: () => void,
     count: (n: number) => void,
+    onOver: (kind: 'frame' | 'message') => void,
   ): void {
-    const toApp = new FrameCursor();
-    const toClient = new FrameCursor();
-    const t: Tunnel = {
-      client,
-      app,
-      toApp,
-      toClient,
-      followToApp: (c) => toApp.feed(c),
-      followToClient: (c) => {
-        toClient.feed(c);
-        count(c.length);
+    const t = new WsTunnel(client, app, { client: early, app: appEarly }, this.#deps.limits, {
+      onOver,
+      count,
+      onClose: () => {
+        this.#open.delete(t);
+        onClose();
       },
-    };
+    });
     this.#open.add(t);
-    app.on('error', () => {});
-    app.setNoDelay(true);
-    const idle = this.#deps.limits.tunnelIdleTimeoutMs;
-    client.setTimeout(idle, () => client.destroy());
-    app.setTimeout(idle, () => app.destroy());
-    client.on('data', t.followToApp);
-    app.on('data', t.followToClient);
-    if (early.length > 0) {
-      t.toApp.feed(early);
-      app.write(early);
-    }
-    if (appEarly.length > 0) {
-      t.toClient.feed(appEarly);
-      count(appEarly.length);
-      client.write(appEarly);
-    }
-    client.pipe(app);
-    app.pipe(client);
-    let closed = false;
-    const end = (): void => {
-      if (closed) return;
-      closed = true;
-      this.#open.delete(t);
-      client.destroy();
-      app.destroy();
-      onClose();
-    };
-    client.once('close', end);
-    app.once('close', end);
   }
 
   /**
@@ -224,41 +195,6 @@ export class WebSocketTunnels {
    * its sockets close once the peers answer or after `graceMs`.
    */
   closeAll(graceMs = 1000): void {
-    for (const t of this.#open) {
-      goAway(t.client, t.app, t.toApp, t.followToApp, closeFrame(1001, true), graceMs);
-      goAway(t.app, t.client, t.toClient, t.followToClient, closeFrame(1001, false), graceMs);
-    }
+    for (const t of this.#open) t.goAway(graceMs);
   }
-}
-
-/** Stops `from` → `to` after the frame in flight, then sends `to` the close frame. */
-function goAway(
-  from: Socket,
-  to: Socket,
-  cursor: FrameCursor,
-  follow: (c: Buffer) => void,
-  close: Buffer,
-  graceMs: number,
-): void {
-  from.unpipe(to);
-  from.off('data', follow);
-  const send = (): void => {
-    if (to.writable) to.write(close);
-    setTimeout(() => to.destroy(), graceMs).unref();
-  };
-  if (cursor.atBoundary) {
-    send();
-    return;
-  }
-  const finish = (c: Buffer): void => {
-    const end = cursor.feed(c);
-    if (end < 0) {
-      if (to.writable) to.write(c);
-      return;
-    }
-    if (to.writable) to.write(c.subarray(0, end));
-    from.off('data', finish);
-    send();
-  };
-  from.on('data', finish);
 }
