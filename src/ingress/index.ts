@@ -25,6 +25,7 @@ import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
 import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
+import { isH2WebSocket } from './ws-h2.ts';
 
 export interface IngressOptions extends ProxyDeps {
   host: string;
@@ -102,6 +103,8 @@ export class Ingress implements Concern {
       settings: {
         maxConcurrentStreams: lim.maxConcurrentStreams,
         maxHeaderListSize: lim.maxHeaderBytes,
+        // RFC 8441: extended CONNECT, so HTTP/2 clients can open WebSockets (ws-h2.ts).
+        enableConnectProtocol: true,
       },
       maxHeaderListPairs: lim.maxHeaders + 4,
       // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
@@ -110,6 +113,11 @@ export class Ingress implements Concern {
     });
     this.#h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
+      if (verdict.ok && isH2WebSocket(headers)) {
+        if (this.#draining) this.#proxy.handle(new H2Exchange(stream, headers), ErrorCode.DRAINING);
+        else this.#tunnels.handleH2(stream, headers, verdict.target);
+        return;
+      }
       this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
     });
     const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs);

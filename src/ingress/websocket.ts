@@ -1,17 +1,19 @@
 // WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other;
 // only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
 // is passed on and the connection closed, so no bytes after it are ever tunnelled.
-import { type IncomingMessage, request } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { rawErrorResponse, upstreamErrorCode } from './error-status.ts';
-import { checkH1 } from './guard.ts';
+import { checkH1, type Target } from './guard.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { Upstream } from './proxy.ts';
-import { WsTunnel } from './ws-tunnel.ts';
+import { handleH2WebSocket } from './ws-h2.ts';
+import { type TunnelClient, type TunnelHooks, WsTunnel } from './ws-tunnel.ts';
 
 export interface TunnelDeps {
   upstream(): Upstream | undefined;
@@ -143,18 +145,12 @@ export class WebSocketTunnels {
       h.connection = 'Upgrade';
       h.upgrade = 'websocket';
       client.write(head(101, 'Switching Protocols', h));
-      this.#open_(
-        client,
-        app,
-        early,
-        appEarly,
-        () => {
-          log();
-        },
-        (n) => {
+      this.#track(client, app, early, appEarly, {
+        onClose: log,
+        count: (n) => {
           bytes += n;
         },
-        (kind) => {
+        onOver: (kind) => {
           error = ErrorCode.WS_MESSAGE_TOO_LARGE;
           this.#deps.reject(
             kind === 'frame' ? 'WS_FRAME_TOO_LARGE' : 'WS_MESSAGE_TOO_LARGE',
@@ -165,26 +161,29 @@ export class WebSocketTunnels {
             },
           );
         },
-      );
+      });
     });
     out.end();
   };
 
-  #open_(
-    client: Socket,
+  /** An extended CONNECT stream (RFC 8441) that passed the guard. */
+  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void =>
+    handleH2WebSocket(this.#deps, stream, headers, target, (client, app, appEarly, hooks) =>
+      this.#track(client, app, Buffer.alloc(0), appEarly, hooks),
+    );
+
+  #track(
+    client: TunnelClient,
     app: Socket,
     early: Buffer,
     appEarly: Buffer,
-    onClose: () => void,
-    count: (n: number) => void,
-    onOver: (kind: 'frame' | 'message') => void,
+    hooks: TunnelHooks,
   ): void {
     const t = new WsTunnel(client, app, { client: early, app: appEarly }, this.#deps.limits, {
-      onOver,
-      count,
+      ...hooks,
       onClose: () => {
         this.#open.delete(t);
-        onClose();
+        hooks.onClose();
       },
     });
     this.#open.add(t);

@@ -134,11 +134,17 @@ export function runCase(
       sock.destroy();
       reject(new Error(`the server did not close within ${waitMs} ms`));
     }, waitMs);
+    let settled = false;
+    // The server's end of the stream (FIN, or END_STREAM on HTTP/2) is the end of the case.
     const done = (): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve({ bytes: Buffer.concat(got), closeCode });
+      sock.destroy();
     };
     sock.on('error', () => {});
+    sock.once('end', done);
     sock.once('close', done);
     sock.on('data', onBytes);
     sock.resume();
