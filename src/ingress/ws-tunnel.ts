@@ -109,7 +109,10 @@ export class WsTunnel {
     this.#hooks = hooks;
     app.on('error', () => {});
     client.on('error', () => {});
+    // Frames are latency-bound messages: no Nagle delay on either side (an HTTP/2 stream has
+    // no such switch; its session's socket is shared).
     app.setNoDelay(true);
+    if ('setNoDelay' in client && typeof client.setNoDelay === 'function') client.setNoDelay(true);
     const idle = limits.tunnelIdleTimeoutMs;
     client.setTimeout(idle, () => client.destroy());
     app.setTimeout(idle, () => app.destroy());
