@@ -1,6 +1,7 @@
 // WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other;
 // only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
-// is passed on and the connection closed, so no bytes after it are ever tunnelled.
+// is passed on and the connection closed, so no bytes after it are ever tunnelled. HTTP/2
+// extended CONNECT (ws-h2.ts) opens the same kind of tunnel (ws-tunnel.ts), tracked here too.
 import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
