@@ -99,3 +99,84 @@ test('close frames carry the code, masked towards a server', () => {
   ]);
   assert.equal(code.readUInt16BE(), 1009);
 });
+
+test('random frame streams in random pieces: the gate passes exactly the frames a model allows', () => {
+  // A seeded generator, so a failure replays.
+  let seed = 0x9e3779b9;
+  const rand = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const caps = { maxFrameBytes: 300, maxMessageBytes: 700 };
+  const seen: Record<string, number> = { clean: 0, frame: 0, message: 0, boundary: 0 };
+  for (let run = 0; run < 300; run++) {
+    const frames: Buffer[] = [];
+    let allowed = -1; // bytes the model lets through; -1 while nothing is over
+    let message = 0;
+    let inMessage = false;
+    let total = 0;
+    for (let f = 0; f < 12; f++) {
+      const control = rand(5) === 0;
+      const op = control ? 9 : inMessage ? 0 : 1 + rand(2);
+      const big = rand(25) === 0;
+      const n = control
+        ? rand(126)
+        : big
+          ? [301, 65536][rand(2)]
+          : [0, 5, 125, 126, 200, 300][rand(6)];
+      const fin = control || rand(2) > 0;
+      const len =
+        n < 126 ? [n] : n < 65536 ? [126, n >> 8, n & 0xff] : [127, 0, 0, 0, 0, 0, 1, 0, 0];
+      const masked = rand(2) === 0;
+      const head = Buffer.from([
+        (fin ? 0x80 : 0) | op,
+        (masked ? 0x80 : 0) | (len[0] as number),
+        ...len.slice(1),
+      ]);
+      const bytes = Buffer.concat([
+        head,
+        masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0),
+        Buffer.alloc(n, f),
+      ]);
+      if (allowed < 0) {
+        let over = n > caps.maxFrameBytes;
+        if (!over && !control) {
+          message = op === 0 ? message + n : n;
+          over = message > caps.maxMessageBytes;
+        }
+        if (over) allowed = total;
+      }
+      if (!control) inMessage = !fin;
+      if (!control && fin) message = 0;
+      frames.push(bytes);
+      total += bytes.length;
+    }
+    const stream = Buffer.concat(frames);
+    const gate = new FrameGate(caps);
+    const out: Buffer[] = [];
+    let stop: GateStop | undefined;
+    for (let off = 0; off < stream.length && !stop; ) {
+      const size = 1 + rand(rand(2) ? 16 : 4096);
+      const r = gate.feed(stream.subarray(off, off + size));
+      out.push(...r.pass);
+      stop = r.stop;
+      off += size;
+    }
+    const passed = Buffer.concat(out);
+    seen[stop ?? 'clean'] = (seen[stop ?? 'clean'] ?? 0) + 1;
+    if (allowed < 0) {
+      assert.equal(stop, undefined, `run ${run}`);
+      assert.ok(passed.equals(stream), `run ${run}: every byte passes`);
+    } else {
+      assert.ok(stop === 'frame' || stop === 'message', `run ${run}`);
+      assert.ok(
+        passed.equals(stream.subarray(0, allowed)),
+        `run ${run}: exactly the frames before`,
+      );
+    }
+  }
+  // Each outcome is exercised.
+  assert.ok(seen.clean && seen.frame && seen.message, JSON.stringify(seen));
+});
