@@ -46,6 +46,8 @@ export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | unde
     keepAliveTimeoutMs: ms(l.keep_alive_timeout),
     upstreamTimeoutMs: ms(l.upstream_timeout),
     tunnelIdleTimeoutMs: ms(l.tunnel_idle_timeout),
+    websocketMaxFrameBytes: bytes(l.websocket_max_frame_bytes),
+    websocketMaxMessageBytes: bytes(l.websocket_max_message_bytes),
     underscoreHeaders: l.underscore_headers,
     forwardedFor,
   };

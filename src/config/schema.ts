@@ -275,6 +275,20 @@ const Ingress = Type.Object(
           tunnel_idle_timeout: Type.Optional(
             duration('An idle WebSocket tunnel is closed after this.', '5m', false),
           ),
+          websocket_max_frame_bytes: Type.Optional(
+            size(
+              'Payload of one WebSocket frame from a client; more closes the tunnel with code 1009.',
+              '16MiB',
+              false,
+            ),
+          ),
+          websocket_max_message_bytes: Type.Optional(
+            size(
+              'One WebSocket message from a client, all fragments; more closes the tunnel with code 1009.',
+              '16MiB',
+              false,
+            ),
+          ),
           underscore_headers: Type.Optional(
             Type.Union([Type.Literal('drop'), Type.Literal('reject')], {
               description:

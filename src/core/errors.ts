@@ -23,6 +23,7 @@ export const ErrorCode = {
   APP_BAD_RESPONSE: 'PILLION_APP_BAD_RESPONSE',
   CONNECTION_REJECTED: 'PILLION_CONNECTION_REJECTED',
   FD_EXHAUSTED: 'PILLION_FD_EXHAUSTED',
+  WS_MESSAGE_TOO_LARGE: 'PILLION_WS_MESSAGE_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

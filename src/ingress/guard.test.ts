@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normaliseTarget } from './guard.ts';
+import { checkH2, normaliseTarget } from './guard.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
 
 test('request targets become origin-form or are refused', () => {
   const table: [string, string, { path: string; authority: string } | undefined][] = [
@@ -18,4 +19,21 @@ test('request targets become origin-form or are refused', () => {
   ];
   for (const [method, target, want] of table)
     assert.deepEqual(normaliseTarget(method, target, 'h'), want, `${method} ${target}`);
+});
+
+test('HTTP/2 CONNECT passes only as an extended CONNECT for a WebSocket (RFC 8441)', () => {
+  const base = { ':scheme': 'https', ':path': '/ws', ':authority': 'a.test' };
+  const table: [Record<string, string>, boolean][] = [
+    [{ ...base, ':method': 'CONNECT', ':protocol': 'websocket' }, true],
+    [{ ':method': 'CONNECT', ':authority': 'a.test:22' }, false],
+    [{ ...base, ':method': 'CONNECT', ':protocol': 'connect-udp' }, false],
+    [{ ...base, ':method': 'GET', ':protocol': 'websocket' }, false],
+    [{ ...base, ':method': 'GET' }, true],
+  ];
+  for (const [headers, ok] of table)
+    assert.equal(
+      checkH2(headers, Object.keys(headers).length, DEFAULT_LIMITS).ok,
+      ok,
+      JSON.stringify(headers),
+    );
 });

@@ -76,7 +76,11 @@ export function checkH2(headers: IncomingHttpHeaders, rawPairs: number, lim: Edg
   const method = headers[':method'];
   const path = headers[':path'];
   const authority = headers[':authority'];
-  if (typeof method !== 'string' || method === 'CONNECT') return bad(ErrorCode.REQUEST_INVALID);
+  if (typeof method !== 'string') return bad(ErrorCode.REQUEST_INVALID);
+  // CONNECT only as RFC 8441's extended CONNECT for a WebSocket; `:protocol` on nothing else.
+  const protocol = headers[':protocol'];
+  if (method === 'CONNECT' ? protocol !== 'websocket' : protocol !== undefined)
+    return bad(ErrorCode.REQUEST_INVALID);
   if (typeof path !== 'string') return bad(ErrorCode.REQUEST_INVALID);
   if (path.length > lim.maxUriBytes) return bad(ErrorCode.URI_TOO_LONG);
   // RFC 9113 §8.3.1: Host, if present with :authority, must say the same.

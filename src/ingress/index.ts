@@ -27,6 +27,7 @@ import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import type { TlsMaterial } from './tls-context.ts';
 import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
+import { isH2WebSocket } from './ws-h2.ts';
 
 export interface IngressOptions extends ProxyDeps {
   host: string;
@@ -97,6 +98,7 @@ export class Ingress implements Concern {
       upstream: opts.upstream,
       accessLog: opts.accessLog,
       limits: lim,
+      reject: (reason, remote, fields) => rejections.record(reason, remote, fields),
     });
     this.#h1.on('upgrade', (req, socket, head) => {
       if (this.#draining) socket.end(rawErrorResponse(ErrorCode.DRAINING), () => socket.destroy());
@@ -106,6 +108,8 @@ export class Ingress implements Concern {
       settings: {
         maxConcurrentStreams: lim.maxConcurrentStreams,
         maxHeaderListSize: lim.maxHeaderBytes,
+        // RFC 8441: extended CONNECT, so HTTP/2 clients can open WebSockets (ws-h2.ts).
+        enableConnectProtocol: true,
       },
       maxHeaderListPairs: lim.maxHeaders + 4,
       // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
@@ -114,6 +118,11 @@ export class Ingress implements Concern {
     });
     this.#h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
+      if (verdict.ok && isH2WebSocket(headers)) {
+        if (this.#draining) this.#proxy.handle(new H2Exchange(stream, headers), ErrorCode.DRAINING);
+        else this.#tunnels.handleH2(stream, headers, verdict.target);
+        return;
+      }
       this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
     });
     const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);

@@ -35,6 +35,10 @@ export interface EdgeLimits {
   upstreamTimeoutMs: number;
   /** Longest pause on an open WebSocket tunnel, both ways; then it is closed. */
   tunnelIdleTimeoutMs: number;
+  /** One WebSocket frame from a client (payload bytes); more → close code 1009. */
+  websocketMaxFrameBytes: number;
+  /** One WebSocket message from a client, all its fragments; more → close code 1009. */
+  websocketMaxMessageBytes: number;
   underscoreHeaders: UnderscoreAction;
   forwardedFor: ForwardedForMode;
 }
@@ -53,6 +57,12 @@ export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   keepAliveTimeoutMs: 5_000,
   upstreamTimeoutMs: 60_000,
   tunnelIdleTimeoutMs: 300_000,
+  // 16 MiB: far above what chat, RPC or streaming messages need (usually KiBs), and a sixth of
+  // the 100 MiB a common server library accepts, so an oversized message is stopped at the edge
+  // with a clear 1009 before the app buffers it. The frame cap equals the message cap because
+  // most clients send a whole message as one frame; lower it to bound single frames.
+  websocketMaxFrameBytes: 16 * 1024 * 1024,
+  websocketMaxMessageBytes: 16 * 1024 * 1024,
   underscoreHeaders: 'drop',
   forwardedFor: 'replace',
 });

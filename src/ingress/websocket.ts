@@ -1,31 +1,27 @@
 // WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other;
 // only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
-// is passed on and the connection closed, so no bytes after it are ever tunnelled.
-import { type IncomingMessage, request } from 'node:http';
+// is passed on and the connection closed, so no bytes after it are ever tunnelled. HTTP/2
+// extended CONNECT (ws-h2.ts) opens the same kind of tunnel (ws-tunnel.ts), tracked here too.
+import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { rawErrorResponse, upstreamErrorCode } from './error-status.ts';
-import { checkH1 } from './guard.ts';
+import { checkH1, type Target } from './guard.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { Upstream } from './proxy.ts';
-import { closeFrame, FrameCursor } from './ws-frames.ts';
+import { handleH2WebSocket } from './ws-h2.ts';
+import { type TunnelClient, type TunnelHooks, WsTunnel } from './ws-tunnel.ts';
 
 export interface TunnelDeps {
   upstream(): Upstream | undefined;
   accessLog: AccessLog;
   limits: EdgeLimits;
-}
-
-interface Tunnel {
-  client: Socket;
-  app: Socket;
-  toApp: FrameCursor;
-  toClient: FrameCursor;
-  followToApp: (c: Buffer) => void;
-  followToClient: (c: Buffer) => void;
+  /** Logs and counts one connection-level rejection (a frame or message over the caps). */
+  reject(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void;
 }
 
 /** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
@@ -56,7 +52,7 @@ function head(status: number, message: string, headers: Record<string, unknown>)
 
 export class WebSocketTunnels {
   readonly #deps: TunnelDeps;
-  readonly #open = new Set<Tunnel>();
+  readonly #open = new Set<WsTunnel>();
 
   constructor(deps: TunnelDeps) {
     this.#deps = deps;
@@ -151,73 +147,48 @@ export class WebSocketTunnels {
       h.connection = 'Upgrade';
       h.upgrade = 'websocket';
       client.write(head(101, 'Switching Protocols', h));
-      this.#open_(
-        client,
-        app,
-        early,
-        appEarly,
-        () => {
-          log();
-        },
-        (n) => {
+      this.#track(client, app, early, appEarly, {
+        onClose: log,
+        count: (n) => {
           bytes += n;
         },
-      );
+        onOver: (kind) => {
+          error = ErrorCode.WS_MESSAGE_TOO_LARGE;
+          this.#deps.reject(
+            kind === 'frame' ? 'WS_FRAME_TOO_LARGE' : 'WS_MESSAGE_TOO_LARGE',
+            client.remoteAddress,
+            {
+              close_code: 1009,
+              limit: kind === 'frame' ? lim.websocketMaxFrameBytes : lim.websocketMaxMessageBytes,
+            },
+          );
+        },
+      });
     });
     out.end();
   };
 
-  #open_(
-    client: Socket,
+  /** An extended CONNECT stream (RFC 8441) that passed the guard. */
+  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void =>
+    handleH2WebSocket(this.#deps, stream, headers, target, (client, app, appEarly, hooks) =>
+      this.#track(client, app, Buffer.alloc(0), appEarly, hooks),
+    );
+
+  #track(
+    client: TunnelClient,
     app: Socket,
     early: Buffer,
     appEarly: Buffer,
-    onClose: () => void,
-    count: (n: number) => void,
+    hooks: TunnelHooks,
   ): void {
-    const toApp = new FrameCursor();
-    const toClient = new FrameCursor();
-    const t: Tunnel = {
-      client,
-      app,
-      toApp,
-      toClient,
-      followToApp: (c) => toApp.feed(c),
-      followToClient: (c) => {
-        toClient.feed(c);
-        count(c.length);
+    const t = new WsTunnel(client, app, { client: early, app: appEarly }, this.#deps.limits, {
+      ...hooks,
+      onClose: () => {
+        this.#open.delete(t);
+        hooks.onClose();
       },
-    };
+    });
     this.#open.add(t);
-    app.on('error', () => {});
-    app.setNoDelay(true);
-    const idle = this.#deps.limits.tunnelIdleTimeoutMs;
-    client.setTimeout(idle, () => client.destroy());
-    app.setTimeout(idle, () => app.destroy());
-    client.on('data', t.followToApp);
-    app.on('data', t.followToClient);
-    if (early.length > 0) {
-      t.toApp.feed(early);
-      app.write(early);
-    }
-    if (appEarly.length > 0) {
-      t.toClient.feed(appEarly);
-      count(appEarly.length);
-      client.write(appEarly);
-    }
-    client.pipe(app);
-    app.pipe(client);
-    let closed = false;
-    const end = (): void => {
-      if (closed) return;
-      closed = true;
-      this.#open.delete(t);
-      client.destroy();
-      app.destroy();
-      onClose();
-    };
-    client.once('close', end);
-    app.once('close', end);
   }
 
   /**
@@ -225,41 +196,6 @@ export class WebSocketTunnels {
    * its sockets close once the peers answer or after `graceMs`.
    */
   closeAll(graceMs = 1000): void {
-    for (const t of this.#open) {
-      goAway(t.client, t.app, t.toApp, t.followToApp, closeFrame(1001, true), graceMs);
-      goAway(t.app, t.client, t.toClient, t.followToClient, closeFrame(1001, false), graceMs);
-    }
+    for (const t of this.#open) t.goAway(graceMs);
   }
-}
-
-/** Stops `from` → `to` after the frame in flight, then sends `to` the close frame. */
-function goAway(
-  from: Socket,
-  to: Socket,
-  cursor: FrameCursor,
-  follow: (c: Buffer) => void,
-  close: Buffer,
-  graceMs: number,
-): void {
-  from.unpipe(to);
-  from.off('data', follow);
-  const send = (): void => {
-    if (to.writable) to.write(close);
-    setTimeout(() => to.destroy(), graceMs).unref();
-  };
-  if (cursor.atBoundary) {
-    send();
-    return;
-  }
-  const finish = (c: Buffer): void => {
-    const end = cursor.feed(c);
-    if (end < 0) {
-      if (to.writable) to.write(c);
-      return;
-    }
-    if (to.writable) to.write(c.subarray(0, end));
-    from.off('data', finish);
-    send();
-  };
-  from.on('data', finish);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { closeFrame, FrameCursor } from './ws-frames.ts';
+import { closeFrame, FrameGate, type GateStop } from './ws-frames.ts';
 
 const frames = Buffer.concat([
   Buffer.from([0x81, 0x03, 0x61, 0x62, 0x63]), // text "abc", unmasked
@@ -10,36 +10,173 @@ const frames = Buffer.concat([
 ]);
 const ends = [5, 11, 271, 287];
 
-test('frame boundaries are found however the bytes are split', () => {
+/** Feeds `bytes` in chunks of `size`; returns what passed and why it stopped. */
+function run(
+  gate: FrameGate,
+  bytes: Buffer,
+  size: number,
+  untilBoundaryAt = Number.POSITIVE_INFINITY,
+): { passed: Buffer; stop?: GateStop } {
+  const out: Buffer[] = [];
+  for (let off = 0; off < bytes.length; off += size) {
+    const r = gate.feed(bytes.subarray(off, off + size), off >= untilBoundaryAt);
+    out.push(...r.pass);
+    if (r.stop) return { passed: Buffer.concat(out), stop: r.stop };
+  }
+  return { passed: Buffer.concat(out) };
+}
+
+test('every byte passes, in order, however the stream is split', () => {
   for (let size = 1; size <= frames.length; size++) {
-    const c = new FrameCursor();
-    for (let off = 0; off < frames.length; off += size) {
-      const chunk = frames.subarray(off, off + size);
-      const end = off + chunk.length;
-      const first = ends.find((e) => e > off && e <= end);
-      const at = c.feed(chunk);
-      assert.equal(at, first === undefined ? -1 : first - off, `chunks of ${size} at ${off}`);
-      assert.equal(c.atBoundary, ends.includes(end), `chunks of ${size} ending ${end}`);
+    const r = run(
+      new FrameGate({ maxFrameBytes: 1 << 20, maxMessageBytes: 1 << 20 }),
+      frames,
+      size,
+    );
+    assert.equal(r.stop, undefined);
+    assert.ok(r.passed.equals(frames), `chunks of ${size}`);
+  }
+});
+
+test('asked to stop, the gate passes the frame in flight and stops at its end', () => {
+  for (let size = 1; size <= frames.length; size++) {
+    for (let at = 0; at < frames.length; at += size) {
+      const r = run(new FrameGate(), frames, size, at);
+      if (at === 0) {
+        assert.equal(r.passed.length, 0);
+        continue;
+      }
+      assert.equal(r.stop, 'boundary');
+      // The first boundary at or after what had passed when the stop was asked.
+      const before = run(new FrameGate(), frames.subarray(0, at), size).passed.length;
+      const want = [0, ...ends].find((e) => e >= before);
+      assert.equal(r.passed.length, want, `chunks of ${size}, stop asked at ${at}`);
+      assert.ok(r.passed.equals(frames.subarray(0, want)));
     }
   }
 });
 
-test('mid-frame is not a boundary', () => {
-  const c = new FrameCursor();
-  assert.equal(c.feed(frames.subarray(0, 3)), -1);
-  assert.equal(c.atBoundary, false);
-  assert.equal(c.feed(frames.subarray(3, 5)), 2);
-  assert.ok(c.atBoundary);
+const text = (fin: boolean, op: number, n: number): Buffer =>
+  Buffer.concat([
+    Buffer.from([(fin ? 0x80 : 0) | op, 0x80 | n, 1, 2, 3, 4]),
+    Buffer.alloc(n, 0x61),
+  ]);
+
+test('a frame over the frame cap is stopped before its first byte passes', () => {
+  const stream = Buffer.concat([text(true, 1, 10), text(true, 2, 20), text(true, 1, 10)]);
+  for (let size = 1; size <= stream.length; size++) {
+    const r = run(new FrameGate({ maxFrameBytes: 15, maxMessageBytes: 100 }), stream, size);
+    assert.equal(r.stop, 'frame', `chunks of ${size}`);
+    assert.ok(r.passed.equals(stream.subarray(0, 16)), `chunks of ${size}`);
+  }
+});
+
+test('fragments adding up past the message cap stop at the fragment that crosses it', () => {
+  // Two messages of 3 × 10 bytes, a ping between fragments; the cap is 25.
+  const stream = Buffer.concat([
+    text(true, 1, 20),
+    text(false, 1, 10),
+    text(true, 9, 5),
+    text(false, 0, 10),
+    text(true, 0, 10),
+  ]);
+  const crossing = 26 + 16 + 11 + 16;
+  for (let size = 1; size <= stream.length; size++) {
+    const r = run(new FrameGate({ maxFrameBytes: 25, maxMessageBytes: 25 }), stream, size);
+    assert.equal(r.stop, 'message', `chunks of ${size}`);
+    assert.ok(r.passed.equals(stream.subarray(0, crossing)), `chunks of ${size}`);
+  }
 });
 
 test('close frames carry the code, masked towards a server', () => {
   assert.deepEqual([...closeFrame(1001, false)], [0x88, 2, 0x03, 0xe9]);
-  const m = closeFrame(1001, true);
+  const m = closeFrame(1009, true);
   assert.equal(m[1], 0x82);
   const mask = m.subarray(2, 6);
   const code = Buffer.from([
     (m[6] as number) ^ (mask[0] as number),
     (m[7] as number) ^ (mask[1] as number),
   ]);
-  assert.equal(code.readUInt16BE(), 1001);
+  assert.equal(code.readUInt16BE(), 1009);
+});
+
+test('random frame streams in random pieces: the gate passes exactly the frames a model allows', () => {
+  // A seeded generator, so a failure replays.
+  let seed = 0x9e3779b9;
+  const rand = (n: number): number => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const caps = { maxFrameBytes: 300, maxMessageBytes: 700 };
+  const seen: Record<string, number> = { clean: 0, frame: 0, message: 0, boundary: 0 };
+  for (let run = 0; run < 300; run++) {
+    const frames: Buffer[] = [];
+    let allowed = -1; // bytes the model lets through; -1 while nothing is over
+    let message = 0;
+    let inMessage = false;
+    let total = 0;
+    for (let f = 0; f < 12; f++) {
+      const control = rand(5) === 0;
+      const op = control ? 9 : inMessage ? 0 : 1 + rand(2);
+      const big = rand(25) === 0;
+      const n = control
+        ? rand(126)
+        : big
+          ? [301, 65536][rand(2)]
+          : [0, 5, 125, 126, 200, 300][rand(6)];
+      const fin = control || rand(2) > 0;
+      const len =
+        n < 126 ? [n] : n < 65536 ? [126, n >> 8, n & 0xff] : [127, 0, 0, 0, 0, 0, 1, 0, 0];
+      const masked = rand(2) === 0;
+      const head = Buffer.from([
+        (fin ? 0x80 : 0) | op,
+        (masked ? 0x80 : 0) | (len[0] as number),
+        ...len.slice(1),
+      ]);
+      const bytes = Buffer.concat([
+        head,
+        masked ? Buffer.from([1, 2, 3, 4]) : Buffer.alloc(0),
+        Buffer.alloc(n, f),
+      ]);
+      if (allowed < 0) {
+        let over = n > caps.maxFrameBytes;
+        if (!over && !control) {
+          message = op === 0 ? message + n : n;
+          over = message > caps.maxMessageBytes;
+        }
+        if (over) allowed = total;
+      }
+      if (!control) inMessage = !fin;
+      if (!control && fin) message = 0;
+      frames.push(bytes);
+      total += bytes.length;
+    }
+    const stream = Buffer.concat(frames);
+    const gate = new FrameGate(caps);
+    const out: Buffer[] = [];
+    let stop: GateStop | undefined;
+    for (let off = 0; off < stream.length && !stop; ) {
+      const size = 1 + rand(rand(2) ? 16 : 4096);
+      const r = gate.feed(stream.subarray(off, off + size));
+      out.push(...r.pass);
+      stop = r.stop;
+      off += size;
+    }
+    const passed = Buffer.concat(out);
+    seen[stop ?? 'clean'] = (seen[stop ?? 'clean'] ?? 0) + 1;
+    if (allowed < 0) {
+      assert.equal(stop, undefined, `run ${run}`);
+      assert.ok(passed.equals(stream), `run ${run}: every byte passes`);
+    } else {
+      assert.ok(stop === 'frame' || stop === 'message', `run ${run}`);
+      assert.ok(
+        passed.equals(stream.subarray(0, allowed)),
+        `run ${run}: exactly the frames before`,
+      );
+    }
+  }
+  // Each outcome is exercised.
+  assert.ok(seen.clean && seen.frame && seen.message, JSON.stringify(seen));
 });

@@ -1,28 +1,68 @@
 /**
  * Follows WebSocket frame boundaries in a byte stream (RFC 6455 §5.2) without touching the
- * bytes, so a close frame can be put between two frames, never inside one.
+ * bytes, so a close frame can be put between two frames, never inside one, and a frame over the
+ * caps is stopped before any byte of it is passed on.
  */
-export class FrameCursor {
+
+/** Why a gate stopped: the frame in flight ended (drain), or a frame or message over a cap. */
+export type GateStop = 'boundary' | 'frame' | 'message';
+
+/** Size caps on a direction; a data message is the sum of its fragments (§5.4). */
+export interface FrameCaps {
+  maxFrameBytes: number;
+  maxMessageBytes: number;
+}
+
+export interface GateOut {
+  /** The bytes that may pass now, in order; together, a prefix of the stream as it came. */
+  pass: Buffer[];
+  stop?: GateStop;
+}
+
+export class FrameGate {
+  readonly #caps: FrameCaps | undefined;
+  /** Header bytes seen so far (at most 14); those from earlier chunks are held back. */
   #head: number[] = [];
   #need = 2;
   #payload = 0;
+  #message = 0;
 
-  get atBoundary(): boolean {
-    return this.#head.length === 0 && this.#payload === 0;
+  constructor(caps?: FrameCaps) {
+    this.#caps = caps;
   }
 
-  /** Follows `chunk`; returns the offset just after the first frame that ends in it, or -1. */
-  feed(chunk: Buffer): number {
+  /** True between frames: nothing of a frame has been passed on without its end. */
+  get atBoundary(): boolean {
+    return this.#payload === 0;
+  }
+
+  /**
+   * Splits `chunk` into what may pass. With `untilBoundary`, stops at the end of the frame in
+   * flight. A frame header is held back until it is whole, so a frame over the caps is refused
+   * before its first byte passes.
+   */
+  feed(chunk: Buffer, untilBoundary = false): GateOut {
+    const pass: Buffer[] = [];
+    if (untilBoundary && this.#payload === 0) {
+      this.#head = [];
+      return { pass, stop: 'boundary' };
+    }
+    const from = 0;
+    // Where the header in progress started in this chunk; -1 when it started in an earlier one.
+    let headAt = -1;
     let i = 0;
-    let first = -1;
     while (i < chunk.length) {
       if (this.#payload > 0) {
         const take = Math.min(this.#payload, chunk.length - i);
         this.#payload -= take;
         i += take;
-        if (this.#payload === 0 && first < 0) first = i;
+        if (this.#payload === 0 && untilBoundary) {
+          pass.push(chunk.subarray(from, i));
+          return { pass, stop: 'boundary' };
+        }
         continue;
       }
+      if (this.#head.length === 0) headAt = i;
       this.#head.push(chunk[i] as number);
       i++;
       if (this.#head.length === 2) {
@@ -30,21 +70,46 @@ export class FrameCursor {
         const len7 = b1 & 0x7f;
         this.#need = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
       }
-      if (this.#head.length >= 2 && this.#head.length === this.#need) {
-        const h = Buffer.from(this.#head);
-        const len7 = (h[1] as number) & 0x7f;
-        this.#payload =
-          len7 === 126 ? h.readUInt16BE(2) : len7 === 127 ? Number(h.readBigUInt64BE(2)) : len7;
-        this.#head = [];
-        this.#need = 2;
-        if (this.#payload === 0 && first < 0) first = i;
+      if (this.#head.length < 2 || this.#head.length < this.#need) continue;
+      const h = Buffer.from(this.#head);
+      const len7 = (h[1] as number) & 0x7f;
+      const len =
+        len7 === 126 ? h.readUInt16BE(2) : len7 === 127 ? Number(h.readBigUInt64BE(2)) : len7;
+      const over = this.#check(h[0] as number, len);
+      if (over) {
+        if (headAt > from) pass.push(chunk.subarray(from, headAt));
+        return { pass, stop: over };
+      }
+      // Header bytes held from earlier chunks go first; this chunk's run starts at 0.
+      if (headAt < 0) pass.push(h.subarray(0, h.length - i));
+      this.#head = [];
+      this.#need = 2;
+      this.#payload = len;
+      headAt = -1;
+      if (len === 0 && untilBoundary) {
+        pass.push(chunk.subarray(from, i));
+        return { pass, stop: 'boundary' };
       }
     }
-    return first;
+    if (this.#head.length === 0) pass.push(chunk.subarray(from));
+    else if (headAt > from) pass.push(chunk.subarray(from, headAt));
+    return { pass };
+  }
+
+  #check(b0: number, len: number): GateStop | undefined {
+    const caps = this.#caps;
+    if (!caps) return undefined;
+    if (len > caps.maxFrameBytes) return 'frame';
+    const opcode = b0 & 0x0f;
+    if (opcode >= 8) return undefined; // control frames are no part of a message
+    this.#message = opcode === 0 ? this.#message + len : len;
+    if (this.#message > caps.maxMessageBytes) return 'message';
+    if (b0 & 0x80) this.#message = 0;
+    return undefined;
   }
 }
 
-/** A close frame with `code` (1001: going away); masked when sent towards a server. */
+/** A close frame with `code` (1001: going away; 1009: too big); masked when sent towards a server. */
 export function closeFrame(code: number, masked: boolean): Buffer {
   const payload = Buffer.alloc(2);
   payload.writeUInt16BE(code);

@@ -239,3 +239,105 @@ test('an upgrade request with a body, or over the limits, is refused and opens n
     await edge.stop();
   }
 });
+
+/** A masked client frame carrying `n` bytes of `fill`. */
+function clientFrame(fin: boolean, opcode: number, n: number, fill = 0x61): Buffer {
+  const len =
+    n < 126
+      ? Buffer.from([0x80 | n])
+      : n < 65536
+        ? Buffer.from([0x80 | 126, n >> 8, n & 0xff])
+        : Buffer.concat([Buffer.from([0x80 | 127]), Buffer.alloc(8)]);
+  if (n >= 65536) len.writeBigUInt64BE(BigInt(n), 1);
+  const mask = [9, 8, 7, 6];
+  const body = Buffer.alloc(n, fill).map((b, i) => b ^ (mask[i % 4] as number));
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), len, Buffer.from(mask), body]);
+}
+
+test('frames and messages over the caps close the tunnel with 1009; the app never sees them', async (t) => {
+  const cases = [
+    {
+      name: 'one frame over the frame cap',
+      frames: [clientFrame(true, 2, 2000)],
+      reason: 'WS_FRAME_TOO_LARGE',
+    },
+    {
+      name: 'fragments adding up past the message cap',
+      frames: [clientFrame(false, 1, 900), clientFrame(false, 0, 900), clientFrame(true, 0, 900)],
+      reason: 'WS_MESSAGE_TOO_LARGE',
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const raw = await rawApp(Buffer.alloc(0));
+      const edge = await startEdge(
+        { websocketMaxFrameBytes: 1024, websocketMaxMessageBytes: 2048 },
+        undefined,
+        raw.port,
+      );
+      try {
+        const x = await exchange(edge.port);
+        const chunks: Buffer[] = [];
+        x.socket.on('data', (d: Buffer) => chunks.push(d));
+        const closed = new Promise((r) => x.socket.once('close', r));
+        x.socket.write(
+          'GET /ws HTTP/1.1\r\nHost: a.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+        );
+        // Traffic under the caps first, then the frames over them, in small writes.
+        const fine = clientFrame(true, 1, 100);
+        const stream = Buffer.concat([fine, ...c.frames, clientFrame(true, 1, 5)]);
+        for (let off = 0; off < stream.length; off += 333)
+          x.socket.write(stream.subarray(off, off + 333));
+        await closed;
+        const all = Buffer.concat(chunks);
+        const body = all.subarray(all.indexOf('\r\n\r\n') + 4);
+        assert.deepEqual([...body], [0x88, 2, 0x03, 0xf1], 'the client gets close code 1009');
+        // The app got the frames under the caps, then a masked close (1001), nothing else.
+        for (
+          let i = 0;
+          i < 200 &&
+          Buffer.concat(raw.got).length < fine.length + 8 + (c.frames.length > 1 ? 1800 : 0);
+          i++
+        )
+          await new Promise((r) => setTimeout(r, 10));
+        const got = Buffer.concat(raw.got);
+        const firstOver =
+          c.frames.length > 1 ? (c.frames[0] as Buffer).length + (c.frames[1] as Buffer).length : 0;
+        const passed = stream.subarray(0, fine.length + firstOver);
+        assert.ok(got.subarray(0, passed.length).equals(passed), 'what passed is byte-identical');
+        const close = got.subarray(passed.length);
+        assert.equal(close.length, 8);
+        assert.equal(close[0], 0x88);
+        const code =
+          ((close[6] as number) ^ (close[2] as number)) * 256 +
+          ((close[7] as number) ^ (close[3] as number));
+        assert.equal(code, 1001);
+        const events = edge.events.filter((e) => e.msg === 'connection rejected');
+        assert.equal(events.length, 1, 'one structured event');
+        assert.equal(events[0]?.reason, c.reason);
+        assert.equal(events[0]?.close_code, 1009);
+        assert.equal(edge.ingress.rejections[c.reason], 1);
+      } finally {
+        await edge.stop();
+        raw.close();
+      }
+    });
+  }
+});
+
+test('a ws client sending a message over the cap sees close code 1009', async () => {
+  const edge = await startEdge({ websocketMaxMessageBytes: 64 * 1024 }, undefined, appPort);
+  try {
+    const ws = await connectWs(edge);
+    const echoed = new Promise<Buffer>((r) => ws.once('message', (d) => r(d as Buffer)));
+    ws.send(Buffer.alloc(64 * 1024, 1));
+    assert.equal((await echoed).length, 64 * 1024, 'a message at the cap passes');
+    const code = new Promise<number>((r) => ws.once('close', r));
+    ws.send(Buffer.alloc(64 * 1024 + 1, 2));
+    assert.equal(await code, 1009);
+    const entry = edge.access.find((a) => a.status === 101 && a.error !== undefined);
+    assert.equal(entry?.error, 'PILLION_WS_MESSAGE_TOO_LARGE');
+  } finally {
+    await edge.stop();
+  }
+});

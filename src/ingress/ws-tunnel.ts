@@ -1,0 +1,177 @@
+// An open WebSocket tunnel: bytes flow both ways through frame gates that follow boundaries and
+// never rewrite a byte. Client frames over the caps end the tunnel with close code 1009; drain
+// ends it with 1001. The client side is a TLS socket (HTTP/1.1) or an HTTP/2 stream (RFC 8441).
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { EdgeLimits } from './limits.ts';
+import { closeFrame, FrameGate, type GateStop } from './ws-frames.ts';
+
+/** A client side: anything that streams bytes and has an idle timer. */
+export type TunnelClient = Duplex & { setTimeout(ms: number, cb: () => void): unknown };
+
+export interface TunnelHooks {
+  /** A client frame or message over the caps ended the tunnel (once). */
+  onOver(kind: 'frame' | 'message'): void;
+  /** Bytes passed to the client. */
+  count(n: number): void;
+  /** The tunnel is closed (once). */
+  onClose(): void;
+}
+
+/** One direction: `from` → `to` through a gate, with backpressure. */
+class FramePipe {
+  readonly #from: Duplex;
+  readonly #to: Duplex;
+  readonly #gate: FrameGate;
+  readonly #count: (n: number) => void;
+  #untilBoundary = false;
+  #stopped = false;
+  #onStop: (why: GateStop) => void;
+
+  constructor(
+    from: Duplex,
+    to: Duplex,
+    gate: FrameGate,
+    count: (n: number) => void,
+    onStop: (why: GateStop) => void,
+  ) {
+    this.#from = from;
+    this.#to = to;
+    this.#gate = gate;
+    this.#count = count;
+    this.#onStop = onStop;
+    from.on('data', this.#onData);
+    from.once('end', () => {
+      if (!this.#stopped) to.end();
+    });
+  }
+
+  /** Passes bytes that came before the tunnel opened. */
+  early(chunk: Buffer): void {
+    if (chunk.length > 0) this.#onData(chunk);
+  }
+
+  /** Stops after the frame in flight, then calls `then` (at once when between frames). */
+  stopAtBoundary(then: () => void): void {
+    // A gate stops only between frames: a stopped pipe is at a boundary already.
+    if (this.#stopped) {
+      then();
+      return;
+    }
+    this.#untilBoundary = true;
+    this.#onStop = then;
+    if (this.#gate.atBoundary) this.#halt('boundary');
+  }
+
+  #onData = (chunk: Buffer): void => {
+    if (this.#stopped) return;
+    const { pass, stop } = this.#gate.feed(chunk, this.#untilBoundary);
+    let ok = true;
+    for (const b of pass) {
+      if (b.length === 0) continue;
+      this.#count(b.length);
+      if (this.#to.writable) ok = this.#to.write(b) && ok;
+    }
+    if (stop) this.#halt(stop);
+    else if (!ok) {
+      this.#from.pause();
+      this.#to.once('drain', () => this.#from.resume());
+    }
+  };
+
+  #halt(why: GateStop): void {
+    this.#stopped = true;
+    this.#from.off('data', this.#onData);
+    // Keep reading (and dropping) so the peer's close frame and FIN are seen.
+    this.#from.resume();
+    this.#onStop(why);
+  }
+}
+
+export class WsTunnel {
+  readonly #client: TunnelClient;
+  readonly #app: Socket;
+  readonly #toApp: FramePipe;
+  readonly #toClient: FramePipe;
+  readonly #hooks: TunnelHooks;
+  #closing = false;
+  #closed = false;
+
+  constructor(
+    client: TunnelClient,
+    app: Socket,
+    early: { client: Buffer; app: Buffer },
+    limits: EdgeLimits,
+    hooks: TunnelHooks,
+  ) {
+    this.#client = client;
+    this.#app = app;
+    this.#hooks = hooks;
+    app.on('error', () => {});
+    client.on('error', () => {});
+    // Frames are latency-bound messages: no Nagle delay on either side (an HTTP/2 stream has
+    // no such switch; its session's socket is shared).
+    app.setNoDelay(true);
+    if ('setNoDelay' in client && typeof client.setNoDelay === 'function') client.setNoDelay(true);
+    const idle = limits.tunnelIdleTimeoutMs;
+    client.setTimeout(idle, () => client.destroy());
+    app.setTimeout(idle, () => app.destroy());
+    const caps = {
+      maxFrameBytes: limits.websocketMaxFrameBytes,
+      maxMessageBytes: limits.websocketMaxMessageBytes,
+    };
+    this.#toApp = new FramePipe(client, app, new FrameGate(caps), noCount, (why) => {
+      if (why !== 'boundary') this.#over(why);
+    });
+    this.#toClient = new FramePipe(app, client, new FrameGate(), hooks.count, () => {});
+    client.once('close', this.#end);
+    app.once('close', this.#end);
+    this.#toApp.early(early.client);
+    this.#toClient.early(early.app);
+  }
+
+  /** Drain: each direction finishes its frame in flight, then both sides get close code 1001. */
+  goAway(graceMs: number): void {
+    this.#closeBoth(1001, 1001, graceMs);
+  }
+
+  #over(kind: 'frame' | 'message'): void {
+    if (this.#closing) return;
+    this.#hooks.onOver(kind);
+    // RFC 6455 §7.4.1: 1009, the message is too big to process. The app is told the client
+    // went away; nothing of the frame over the cap reached it.
+    this.#closeBoth(1009, 1001, 1000);
+  }
+
+  #closeBoth(clientCode: number, appCode: number, graceMs: number): void {
+    if (this.#closing || this.#closed) return;
+    this.#closing = true;
+    const finish = (sock: Duplex, frame: Buffer): void => {
+      if (sock.writable) sock.end(frame);
+    };
+    // Whatever the peers do (answer, vanish, stall mid-frame), both sides are gone after this.
+    setTimeout(() => {
+      this.#client.destroy();
+      this.#app.destroy();
+    }, graceMs).unref();
+    this.#toApp.stopAtBoundary(() => finish(this.#app, closeFrame(appCode, true)));
+    this.#toClient.stopAtBoundary(() => finish(this.#client, closeFrame(clientCode, false)));
+  }
+
+  #end = (): void => {
+    if (this.#closed) return;
+    this.#closed = true;
+    // While closing, each side gets its close frame and its grace; otherwise one side gone
+    // ends the other, after what is already written to it is flushed.
+    if (!this.#closing) {
+      for (const s of [this.#client, this.#app] as Duplex[]) {
+        if (s.destroyed) continue;
+        s.end();
+        setTimeout(() => s.destroy(), 1000).unref();
+      }
+    }
+    this.#hooks.onClose();
+  };
+}
+
+const noCount = (): void => {};
