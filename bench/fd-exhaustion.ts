@@ -6,12 +6,11 @@
 // For comparison, a second probe opens a fresh TLS connection per request (5/s): it meets the
 // cap like the flood does.
 // Run: npm run bench:fd-exhaustion -- [refusals=1000] [attempts=10000]
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
-import { APP_CMD, alive, startPillion, tempDir } from '../test/e2e/harness.ts';
-import { fdCount, flood, Probe } from '../test/edge/fd-flood.ts';
+import { alive } from '../test/e2e/harness.ts';
+import { fdCount, flood, Probe, startUnderFdLimit } from '../test/edge/fd-flood.ts';
 
 const refusals = Number(process.argv[2] ?? 1000);
 const attempts = Number(process.argv[3] ?? 10_000);
@@ -84,16 +83,7 @@ function fresh(port: number): Promise<number | undefined> {
 }
 
 async function run(maxConnections: number | undefined): Promise<void> {
-  const dir = tempDir();
-  const file = join(dir, 'pillion.yaml');
-  const limits = maxConnections ? `  limits:\n    max_connections: ${maxConnections}\n` : '';
-  writeFileSync(
-    file,
-    `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n${limits}`,
-  );
-  const p = startPillion(['run', '--config', file], {
-    wrap: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--'],
-  });
+  const p = startUnderFdLimit(NOFILE, maxConnections);
   try {
     const port = await p.port();
     await p.ready();

@@ -4,21 +4,12 @@
 // (not logged one by one), and its fds come back. Waits are bounded; no duration is asserted
 // (bench/fd-exhaustion.ts times it).
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
-import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { openFileLimit } from '../../src/ingress/fd-budget.ts';
-import {
-  APP_CMD,
-  alive,
-  eventually,
-  h1Request,
-  type LogLine,
-  startPillion,
-  tempDir,
-} from '../e2e/harness.ts';
-import { fdCount, flood, Probe } from './fd-flood.ts';
+import { alive, eventually, h1Request, type LogLine } from '../e2e/harness.ts';
+import { fdCount, flood, Probe, startUnderFdLimit } from './fd-flood.ts';
 
 const ATTEMPTS = 10_000;
 /** Pillion's descriptors may sit this far above the baseline once the flood is over. */
@@ -32,16 +23,7 @@ const WAVE = Math.min(2500, own - 300);
 const NOFILE = Math.min(4096, own);
 
 async function run(t: TestContext, maxConnections: number | undefined): Promise<void> {
-  const dir = tempDir();
-  const file = join(dir, 'pillion.yaml');
-  const limits = maxConnections ? `  limits:\n    max_connections: ${maxConnections}\n` : '';
-  writeFileSync(
-    file,
-    `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n${limits}`,
-  );
-  const p = startPillion(['run', '--config', file], {
-    wrap: ['prlimit', `--nofile=${NOFILE}:${NOFILE}`, '--'],
-  });
+  const p = startUnderFdLimit(NOFILE, maxConnections);
   try {
     const port = await p.port();
     await p.ready();
@@ -140,15 +122,7 @@ test('(c) requests that hold more app connections than fds allow: 503 FD_EXHAUST
   // need 400 connections to the app, so connect() to the app meets EMFILE (with room to spare
   // when a loaded machine starts them slowly).
   const nofile = 256;
-  const dir = tempDir();
-  const file = join(dir, 'pillion.yaml');
-  writeFileSync(
-    file,
-    `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n`,
-  );
-  const p = startPillion(['run', '--config', file], {
-    wrap: ['prlimit', `--nofile=${nofile}:${nofile}`, '--'],
-  });
+  const p = startUnderFdLimit(nofile);
   try {
     const port = await p.port();
     await p.ready();

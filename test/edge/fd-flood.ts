@@ -1,11 +1,12 @@
 // A connection flood for R7: bounded waves of plain TCP connects and idle TLS handshakes from
 // several 127.0.0.x source addresses, and a legitimate probe (HTTP/1.1 and HTTP/2 requests over
 // kept-alive connections) running beside it. Shared by the test and bench/fd-exhaustion.ts.
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { APP_CMD, type Pillion, startPillion, tempDir } from '../e2e/harness.ts';
 
 /** Open descriptors of a process, or -1 once it is gone. */
 export function fdCount(pid: number): number {
@@ -14,6 +15,22 @@ export function fdCount(pid: number): number {
   } catch {
     return -1;
   }
+}
+
+/**
+ * The real CLI in front of the test app, under an open-file limit of `nofile` (prlimit), with
+ * `ingress.limits.max_connections` when given.
+ */
+export function startUnderFdLimit(nofile: number, maxConnections?: number): Pillion {
+  const file = `${tempDir()}/pillion.yaml`;
+  const limits = maxConnections ? `  limits:\n    max_connections: ${maxConnections}\n` : '';
+  writeFileSync(
+    file,
+    `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n${limits}`,
+  );
+  return startPillion(['run', '--config', file], {
+    wrap: ['prlimit', `--nofile=${nofile}:${nofile}`, '--'],
+  });
 }
 
 export interface FloodOptions {
