@@ -39,6 +39,7 @@ export function limitsOf(fc: FileConfig | undefined): Partial<EdgeLimits> | unde
     maxUriBytes: bytes(l.max_uri_bytes),
     maxBodyBytes: bytes(l.max_body_bytes),
     maxConnections: l.max_connections,
+    maxConnectionsPerSource: l.max_connections_per_source,
     maxConcurrentStreams: l.max_concurrent_streams,
     headersTimeoutMs: ms(l.headers_timeout),
     bodyIdleTimeoutMs: ms(l.body_idle_timeout),

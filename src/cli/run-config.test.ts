@@ -91,12 +91,13 @@ describe('pillion run with a config file', () => {
 
   test('ingress.limits reaches the RunConfig in bytes and milliseconds, only the fields set', () => {
     const dir = dirWith({
-      'pillion.yaml': `app:\n  command: [x]\ningress:\n  limits:\n    max_header_bytes: 8KiB\n    max_headers: 50\n    max_body_bytes: 1MiB\n    upstream_timeout: 2s\n    underscore_headers: reject\n`,
+      'pillion.yaml': `app:\n  command: [x]\ningress:\n  limits:\n    max_header_bytes: 8KiB\n    max_headers: 50\n    max_body_bytes: 1MiB\n    upstream_timeout: 2s\n    underscore_headers: reject\n    max_connections_per_source: 20\n`,
     });
     assert.deepEqual(resolveRunConfig([], ENV, dir)?.limits, {
       maxHeaderBytes: 8192,
       maxHeaders: 50,
       maxBodyBytes: 1024 ** 2,
+      maxConnectionsPerSource: 20,
       upstreamTimeoutMs: 2000,
       underscoreHeaders: 'reject',
     });

@@ -246,6 +246,15 @@ const Ingress = Type.Object(
               10000,
             ),
           ),
+          max_connections_per_source: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description:
+                'Open client connections from one source address; more are closed at accept. 0: no cap (behind a load balancer or NAT, clients may share one address).',
+              default: 0,
+              'x-live': false,
+            }),
+          ),
           max_concurrent_streams: Type.Optional(
             count('HTTP/2 streams per connection, advertised in SETTINGS.', 100),
           ),

@@ -25,6 +25,7 @@ import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
+import { SourceCap } from './source-cap.ts';
 import type { TlsMaterial } from './tls-context.ts';
 import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
 import { isH2WebSocket } from './ws-h2.ts';
@@ -160,6 +161,15 @@ export class Ingress implements Concern {
     this.#tls.on('drop', (d?: { remoteAddress?: string }) =>
       rejections.recordFlood('MAX_CONNECTIONS', d?.remoteAddress),
     );
+    if (lim.maxConnectionsPerSource > 0) {
+      // Ahead of the TLS server's own listener, so a refused connection gets no TLS work.
+      const perSource = new SourceCap(lim.maxConnectionsPerSource);
+      this.#tls.prependListener('connection', (socket: Socket) => {
+        if (perSource.admit(socket)) return;
+        rejections.recordFlood('MAX_CONNECTIONS_PER_SOURCE', socket.remoteAddress);
+        socket.destroy();
+      });
+    }
     // A connection flood brings as many failed handshakes: one line a second per reason.
     const handshakes = new LogThrottle({
       intervalMs: 1000,

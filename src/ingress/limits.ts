@@ -21,6 +21,8 @@ export interface EdgeLimits {
   maxBodyBytes: number;
   /** Open client connections; more are closed at accept. */
   maxConnections: number;
+  /** Open client connections from one source address; more are closed at accept. 0: no cap. */
+  maxConnectionsPerSource: number;
   /** Concurrent HTTP/2 streams per connection, advertised in SETTINGS. */
   maxConcurrentStreams: number;
   /** From connection (or previous response) to the end of the request headers; then 408. */
@@ -49,6 +51,8 @@ export const DEFAULT_LIMITS: Readonly<EdgeLimits> = Object.freeze({
   maxUriBytes: 8 * 1024,
   maxBodyBytes: 100 * 1024 * 1024,
   maxConnections: 10_000,
+  // Off: behind a load balancer or a node's NAT, every client may share one address.
+  maxConnectionsPerSource: 0,
   maxConcurrentStreams: 100,
   headersTimeoutMs: 15_000,
   bodyIdleTimeoutMs: 30_000,
