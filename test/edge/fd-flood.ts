@@ -19,11 +19,19 @@ export function fdCount(pid: number): number {
 
 /**
  * The real CLI in front of the test app, under an open-file limit of `nofile` (prlimit), with
- * `ingress.limits.max_connections` when given.
+ * `ingress.limits.max_connections` and `max_connections_per_source` when given.
  */
-export function startUnderFdLimit(nofile: number, maxConnections?: number): Pillion {
+export function startUnderFdLimit(
+  nofile: number,
+  maxConnections?: number,
+  perSource?: number,
+): Pillion {
   const file = `${tempDir()}/pillion.yaml`;
-  const limits = maxConnections ? `  limits:\n    max_connections: ${maxConnections}\n` : '';
+  const set = [
+    maxConnections ? `    max_connections: ${maxConnections}\n` : '',
+    perSource ? `    max_connections_per_source: ${perSource}\n` : '',
+  ].join('');
+  const limits = set ? `  limits:\n${set}` : '';
   writeFileSync(
     file,
     `app:\n  command: ${JSON.stringify(APP_CMD)}\ningress:\n  listen: 127.0.0.1:0\n${limits}`,
