@@ -3,42 +3,24 @@
 // HTTP/1.1 Upgrade to a `ws` echo app. The Autobahn-derived cases run over it, and the app's
 // answers must come out byte-identical to a direct HTTP/1.1 connection.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
 import { createServer as createNetServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocketServer } from 'ws';
 import { type Edge, startEdge } from './edge-harness.ts';
 import { cases } from './ws-autobahn-cases.ts';
+import { type EchoApp, startEchoApp } from './ws-echo-app.ts';
 import { frame, runCase, upgradeRaw } from './ws-raw-client.ts';
 
-let app: Server;
-let wss: WebSocketServer;
+let echo: EchoApp;
 let appPort = 0;
-const appCloseCodes: number[] = [];
+let appCloseCodes: number[] = [];
 
 before(async () => {
-  app = createServer((_req, res) => res.end('plain'));
-  wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  app.on('upgrade', (req, socket, head) => {
-    if (req.url === '/deny') {
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\nX-Why: test\r\n\r\ndenied');
-      return;
-    }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('error', () => {});
-      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-      ws.on('close', (code) => appCloseCodes.push(code));
-    });
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appPort = (app.address() as { port: number }).port;
+  echo = await startEchoApp();
+  appPort = echo.port;
+  appCloseCodes = echo.closeCodes;
 });
-after(async () => {
-  for (const c of wss.clients) c.terminate();
-  wss.close();
-  await new Promise((r) => app.close(r));
-});
+after(() => echo.stop());
 
 /** An HTTP/2 session to Pillion, once the server has allowed extended CONNECT. */
 async function session(edge: Edge): Promise<ClientHttp2Session> {

@@ -1,33 +1,23 @@
 // B8: WebSocket over HTTP/1.1 through Pillion to a `ws` echo app. Frames pass byte-identical
 // both ways; a non-101 answer opens no tunnel; drain closes with 1001; idle tunnels close.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocket } from 'ws';
 import { type Edge, startEdge } from './edge-harness.ts';
 import { exchange, openH1 } from './raw-client.ts';
+import { type EchoApp, startEchoApp } from './ws-echo-app.ts';
 
-let app: Server;
-let wss: WebSocketServer;
+let echo: EchoApp;
 let appPort = 0;
-const appCloseCodes: number[] = [];
+let appCloseCodes: number[] = [];
 
 before(async () => {
-  app = createServer((_req, res) => res.end('plain'));
-  wss = new WebSocketServer({ server: app });
-  wss.on('connection', (ws) => {
-    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
-    ws.on('close', (code) => appCloseCodes.push(code));
-  });
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
-  appPort = (app.address() as { port: number }).port;
+  echo = await startEchoApp();
+  appPort = echo.port;
+  appCloseCodes = echo.closeCodes;
 });
-after(async () => {
-  for (const c of wss.clients) c.terminate();
-  wss.close();
-  await new Promise((r) => app.close(r));
-});
+after(() => echo.stop());
 
 function connectWs(edge: Edge): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
