@@ -41,6 +41,8 @@ export interface Abuse {
   path?: string;
   /** More frames than MAX_ABUSIVE are needed before the server acts (nghttp2's own limit). */
   limit?: number;
+  /** The reason Pillion logs when it ends the session itself (its own budgets). */
+  reason?: string;
 }
 
 export function windowUpdate(stream: number, increment: number): Buffer {
@@ -128,12 +130,17 @@ export const MADE_YOU_RESET: Abuse[] = [
 export const FLOODS: Abuse[] = [
   {
     name: 'Rapid Reset',
+    reason: 'H2_RAPID_RESET',
     path: '/rr',
     make: (i) => Buffer.concat([get(id(i), '/rr'), rst(id(i))]),
   },
   ...MADE_YOU_RESET,
-  { name: 'PING flood', make: () => frame(FrameType.PING, 0, 0, Buffer.alloc(8)) },
-  { name: 'SETTINGS flood', make: () => settings() },
+  {
+    name: 'PING flood',
+    reason: 'H2_PING_FLOOD',
+    make: () => frame(FrameType.PING, 0, 0, Buffer.alloc(8)),
+  },
+  { name: 'SETTINGS flood', reason: 'H2_SETTINGS_FLOOD', make: () => settings() },
   {
     name: 'empty DATA flood',
     opening: post(1, '/d', 10),
@@ -146,6 +153,7 @@ export const FLOODS: Abuse[] = [
   },
   {
     name: 'HPACK bomb',
+    reason: 'H2_REFUSED_STREAMS',
     path: '/b',
     opening: frame(
       FrameType.HEADERS,

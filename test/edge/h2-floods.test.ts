@@ -5,52 +5,15 @@ import assert from 'node:assert/strict';
 import { connect as h2connect } from 'node:http2';
 import { after, before, test } from 'node:test';
 import { type Edge, startEdge } from './edge-harness.ts';
-import {
-  block,
-  Flag,
-  FrameType,
-  frame,
-  getFields,
-  H2Raw,
-  indexed,
-  literal,
-  literalIndexed,
-  rst,
-  settings,
-} from './h2-crafter.ts';
+import { type Abuse, FLOODS, flood, MADE_YOU_RESET, MAX_ABUSIVE } from './h2-abuse.ts';
+import { block, Flag, FrameType, frame, getFields, H2Raw, rst } from './h2-crafter.ts';
 import { exchange } from './raw-client.ts';
-
-const MAX_ABUSIVE = 1000;
 
 let edge: Edge;
 before(async () => {
   edge = await startEdge();
 });
 after(() => edge.stop());
-
-interface FloodResult {
-  sent: number;
-  goaway?: { lastStream: number; code: number };
-  closed: boolean;
-}
-
-/** Sends up to MAX_ABUSIVE frames made by `make` (after `opening`), in small batches. */
-async function flood(make: (i: number) => Buffer, opening?: Buffer): Promise<FloodResult> {
-  const h = await H2Raw.open(edge.port);
-  if (opening) await h.send(opening);
-  let sent = 0;
-  while (sent < MAX_ABUSIVE && !h.closed && !h.goaway) {
-    const batch: Buffer[] = [];
-    for (let j = 0; j < 10; j++) batch.push(make(sent + j));
-    if (!(await h.send(Buffer.concat(batch)))) break;
-    sent += 10;
-    await new Promise((r) => setImmediate(r));
-  }
-  await h.until(() => h.goaway !== undefined, 5000);
-  const result = { sent, goaway: h.goaway, closed: h.closed };
-  h.close();
-  return result;
-}
 
 async function legitimateStillServed(): Promise<void> {
   const x = await exchange(edge.port);
@@ -69,61 +32,11 @@ async function legitimateStillServed(): Promise<void> {
   assert.equal(status, 200, 'HTTP/2 still served');
 }
 
-const post = block([
-  [':method', 'POST'],
-  [':scheme', 'https'],
-  [':authority', 'a.test'],
-  [':path', '/d'],
-]);
+const named = (name: string): Abuse => FLOODS.find((f) => f.name === name) as Abuse;
 
-const FLOODS: { name: string; reason?: string; make: (i: number) => Buffer; opening?: Buffer }[] = [
-  {
-    name: 'Rapid Reset (HEADERS then RST_STREAM)',
-    reason: 'H2_RAPID_RESET',
-    make: (i) =>
-      Buffer.concat([
-        frame(
-          FrameType.HEADERS,
-          Flag.END_HEADERS | Flag.END_STREAM,
-          2 * i + 1,
-          block(getFields('/rr')),
-        ),
-        rst(2 * i + 1),
-      ]),
-  },
-  {
-    name: 'PING flood',
-    reason: 'H2_PING_FLOOD',
-    make: () => frame(FrameType.PING, 0, 0, Buffer.alloc(8)),
-  },
-  { name: 'SETTINGS flood', reason: 'H2_SETTINGS_FLOOD', make: () => settings() },
-  {
-    name: 'empty DATA flood',
-    opening: frame(FrameType.HEADERS, Flag.END_HEADERS, 1, post),
-    make: () => frame(FrameType.DATA, 0, 1),
-  },
-  {
-    name: 'CONTINUATION flood',
-    opening: frame(FrameType.HEADERS, 0, 1, block(getFields('/c'))),
-    make: (i) => frame(FrameType.CONTINUATION, 0, 1, literal(`x-c${i}`, 'v')),
-  },
-  {
-    name: 'HPACK bomb (one 4 KB entry referenced 200 times per stream)',
-    reason: 'H2_REFUSED_STREAMS',
-    opening: frame(
-      FrameType.HEADERS,
-      Flag.END_HEADERS | Flag.END_STREAM,
-      1,
-      Buffer.concat([block(getFields('/b')), literalIndexed('x-bomb', 'b'.repeat(4000))]),
-    ),
-    make: (i) =>
-      frame(
-        FrameType.HEADERS,
-        Flag.END_HEADERS | Flag.END_STREAM,
-        2 * i + 3,
-        Buffer.concat([block(getFields('/b')), ...Array.from({ length: 200 }, () => indexed(62))]),
-      ),
-  },
+/** The single-connection floods: every one of B5's but PRIORITY and MadeYouReset (their own file). */
+const SINGLE: Abuse[] = [
+  ...FLOODS.filter((f) => !f.limit && !MADE_YOU_RESET.includes(f)),
   {
     name: 'streams refused for their headers (uppercase names)',
     make: (i) =>
@@ -134,21 +47,13 @@ const FLOODS: { name: string; reason?: string; make: (i: number) => Buffer; open
         block(getFields('/u', [['X-Upper', '1']])),
       ),
   },
-  {
-    name: 'WINDOW_UPDATE overflow on stream 0',
-    make: () => {
-      const p = Buffer.alloc(4);
-      p.writeUInt32BE(0x7fffffff);
-      return frame(FrameType.WINDOW_UPDATE, 0, 0, p);
-    },
-  },
 ];
 
-for (const f of FLOODS) {
+for (const f of SINGLE) {
   test(`${f.name}: GOAWAY or close within ${MAX_ABUSIVE} abusive frames`, async (t) => {
     edge.spy.reset();
     const before = edge.events.length;
-    const r = await flood(f.make, f.opening);
+    const r = await flood(edge.port, f);
     t.diagnostic(
       `${f.name}: sent ${r.sent}, goaway ${JSON.stringify(r.goaway)}, closed ${r.closed}`,
     );
@@ -207,19 +112,7 @@ test('streams reset by the client do not reach the app (≤ 1%)', async (t) => {
 test('50 connections flooding PINGs and resets at once are all stopped', async (t) => {
   const results = await Promise.all(
     Array.from({ length: 50 }, (_, i) =>
-      i % 2 === 0
-        ? flood(() => frame(FrameType.PING, 0, 0, Buffer.alloc(8)))
-        : flood((n) =>
-            Buffer.concat([
-              frame(
-                FrameType.HEADERS,
-                Flag.END_HEADERS | Flag.END_STREAM,
-                2 * n + 1,
-                block(getFields('/rr')),
-              ),
-              rst(2 * n + 1),
-            ]),
-          ),
+      i % 2 === 0 ? flood(edge.port, named('PING flood')) : flood(edge.port, named('Rapid Reset')),
     ),
   );
   const stopped = results.filter((r) => r.goaway || r.closed).length;
