@@ -5,21 +5,15 @@
 import assert from 'node:assert/strict';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
 import { createServer as createNetServer } from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { type Edge, startEdge } from './edge-harness.ts';
 import { cases } from './ws-autobahn-cases.ts';
-import { type EchoApp, startEchoApp } from './ws-echo-app.ts';
+import { startEchoApp } from './ws-echo-app.ts';
 import { frame, runCase, upgradeRaw } from './ws-raw-client.ts';
 
-let echo: EchoApp;
-let appPort = 0;
-let appCloseCodes: number[] = [];
-
-before(async () => {
-  echo = await startEchoApp();
-  appPort = echo.port;
-  appCloseCodes = echo.closeCodes;
-});
+const echo = await startEchoApp();
+const appPort = echo.port;
+const appCloseCodes = echo.closeCodes;
 after(() => echo.stop());
 
 /** An HTTP/2 session to Pillion, once the server has allowed extended CONNECT. */

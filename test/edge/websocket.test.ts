@@ -2,21 +2,15 @@
 // both ways; a non-101 answer opens no tunnel; drain closes with 1001; idle tunnels close.
 import assert from 'node:assert/strict';
 import { createServer as createNetServer, type Socket } from 'node:net';
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { type Edge, startEdge } from './edge-harness.ts';
 import { exchange, openH1 } from './raw-client.ts';
-import { type EchoApp, startEchoApp } from './ws-echo-app.ts';
+import { startEchoApp } from './ws-echo-app.ts';
 
-let echo: EchoApp;
-let appPort = 0;
-let appCloseCodes: number[] = [];
-
-before(async () => {
-  echo = await startEchoApp();
-  appPort = echo.port;
-  appCloseCodes = echo.closeCodes;
-});
+const echo = await startEchoApp();
+const appPort = echo.port;
+const appCloseCodes = echo.closeCodes;
 after(() => echo.stop());
 
 function connectWs(edge: Edge): Promise<WebSocket> {
