@@ -163,17 +163,22 @@ export class H2Exchange implements Exchange {
   get sink(): NodeJS.WritableStream {
     return this.#stream;
   }
+  /** Reset by the client, or ended: nothing can be sent on it any more. */
+  get #gone(): boolean {
+    return this.#stream.destroyed || this.#stream.closed;
+  }
   respond(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
     // The client may reset the stream after the app's head arrived and before it is passed on
-    // (a turn later, see proxy.ts); its 'close' may not have run yet, and respond() would throw.
-    if (this.#stream.destroyed) return;
+    // (a turn later, see proxy.ts); its 'close' may not have run yet, and Node's respond()
+    // throws on a stream that is closed or destroyed.
+    if (this.#gone) return;
     headers[':status'] = status;
     // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
     delete headers.connection;
     this.#stream.respond(headers);
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
-    if (this.#stream.destroyed) return;
+    if (this.#gone) return;
     const e = errorBody(status, text);
     this.respond(status, undefined, { ...e.headers, ...headers });
     this.#stream.end(e.body);
