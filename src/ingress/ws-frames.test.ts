@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rng } from '../../test/fixtures/rng.ts';
 import { closeFrame, FrameGate, type GateStop } from './ws-frames.ts';
 
 const frames = Buffer.concat([
@@ -102,13 +103,8 @@ test('close frames carry the code, masked towards a server', () => {
 
 test('random frame streams in random pieces: the gate passes exactly the frames a model allows', () => {
   // A seeded generator, so a failure replays.
-  let seed = 0x9e3779b9;
-  const rand = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const next = rng(0x9e3779b9);
+  const rand = (n: number): number => Math.floor(next() * n);
   const caps = { maxFrameBytes: 300, maxMessageBytes: 700 };
   const seen: Record<string, number> = { clean: 0, frame: 0, message: 0, boundary: 0 };
   for (let run = 0; run < 300; run++) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rng as prng } from '../../test/fixtures/rng.ts';
 import { LineEnd, LineSplitter } from './line-splitter.ts';
 
 type Piece = [text: string, end: LineEnd];
@@ -234,17 +235,6 @@ describe('LineSplitter', () => {
   });
 
   test('random chunks of random lines reassemble to the input', () => {
-    // Mulberry32: a seeded PRNG, so a failure can be replayed from its seed.
-    const prng = (seed: number): (() => number) => {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    };
     const alphabet = ['a', 'b', 'z', ' ', '\t', '\r', 'é', 'ß', '€', '中', '😀', '🎉', '"', '\\'];
 
     for (let seed = 1; seed <= 300; seed++) {

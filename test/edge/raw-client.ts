@@ -1,6 +1,7 @@
 // A raw-socket HTTP/1.1 client over TLS for edge tests: it writes exact bytes (whole, one byte
 // per write, or in seeded random fragments) and reads back whatever responses come, byte-exact.
 import { connect, type TLSSocket } from 'node:tls';
+import { rng } from '../fixtures/rng.ts';
 
 export type WriteMode = 'whole' | 'bytes' | 'fragments';
 export const WRITE_MODES: WriteMode[] = ['whole', 'bytes', 'fragments'];
@@ -44,18 +45,6 @@ export function openH1(port: number, resume = false): Promise<TLSSocket> {
     });
     s.once('error', reject);
   });
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failing split can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
