@@ -61,16 +61,16 @@ export class AppProxy {
     this.#agent.destroy();
   }
 
-  /**
-   * Resolves once no request is in flight to the app (or after `timeoutMs`), then closes the
-   * idle pooled connections, so an app about to be stopped has no connection a request could
-   * be sent on. Used before a restart, while readiness is false and new requests are held.
-   */
   /** Requests sent to the app whose exchange has not ended yet. */
   get inflight(): number {
     return this.#inflight;
   }
 
+  /**
+   * Resolves once no request is in flight to the app (or after `timeoutMs`), then closes the
+   * idle pooled connections, so an app about to be stopped has no connection a request could
+   * be sent on. Used before a restart, while readiness is false and new requests are held.
+   */
   async quiesce(timeoutMs: number): Promise<void> {
     if (this.#inflight > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
