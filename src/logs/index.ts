@@ -15,7 +15,13 @@ import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
 import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
 import { HumanFormat } from './human-format.ts';
 import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
-import { DEFAULT_BUFFER_BYTES, SinkOutput, type SinkSpec, type WhenFull } from './output.ts';
+import {
+  DEFAULT_BUFFER_BYTES,
+  SinkOutput,
+  type SinkSpec,
+  stdoutSink,
+  type WhenFull,
+} from './output.ts';
 import type { MetricSample } from './stats.ts';
 
 export type LogFormat = 'json' | 'human';
@@ -56,9 +62,7 @@ export function logsOptions(partial: Partial<LogsOptions> = {}): LogsOptions {
 
 /** Pillion's log output before any options are known: JSON lines on stdout, blocking. */
 export function createLogOutput(): SinkOutput {
-  return new SinkOutput([
-    { name: 'stdout', dest: process.stdout, bufferBytes: DEFAULT_BUFFER_BYTES, whenFull: 'block' },
-  ]);
+  return new SinkOutput([stdoutSink()]);
 }
 
 export class Logs implements Concern {
