@@ -21,6 +21,7 @@ async function main(argv: string[]): Promise<number> {
       return schemaCommand();
     case 'config':
       return configCommand(rest);
+    case 'version':
     case '--version':
     case '-v': {
       const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

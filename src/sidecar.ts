@@ -3,44 +3,16 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppApi } from './admin/app-api.ts';
-import type { SecretRef } from './config/schema.ts';
+import type { Settings } from './config/settings.ts';
 import type { Concern } from './core/concern.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
-import type { EdgeLimits } from './ingress/limits.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
-import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
+import { Logs } from './logs/index.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 
-export interface RunConfig {
-  /** The app's command; absent means attach to an app already listening on appPort. */
-  command?: string[];
-  listenHost: string;
-  listenPort: number;
-  appPort?: number;
-  certFile?: string;
-  keyFile?: string;
-  stateDir: string;
-  drainTimeoutMs: number;
-  stopTimeoutMs: number;
-  readyTimeoutMs: number;
-  /** The config file in use, if any (set with the fields below). */
-  configFile?: string;
-  /** `app.config`: served to the app at GET /v1/config. */
-  appConfig?: unknown;
-  /** `app.secrets`: served to the app at GET /v1/secrets/NAME. */
-  secrets?: Record<string, SecretRef>;
-  /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
-  apiListen?: string;
-  /** `app.restart_on_change`: restart the app to apply changed app fields on reload. */
-  restartOnChange?: boolean;
-  /** Restart policy, health checks, drain delay, signals; defaults when absent. */
-  lifecycle?: LifecycleOptions;
-  /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
-  logs?: Partial<LogsOptions>;
-  /** Ingress limits and timeouts over the defaults in docs/edge.md. */
-  limits?: Partial<EdgeLimits>;
-}
+/** The resolved config Pillion runs with (config/settings.ts): every concern's slice, typed. */
+export type RunConfig = Settings;
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
 const FORWARDED = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
@@ -139,14 +111,14 @@ export class Sidecar {
       keyFile: cfg.keyFile,
       stateDir: cfg.stateDir,
     });
-    const logs = new Logs(log.output, logsOptions(cfg.logs), log.child('logs'));
+    const logs = new Logs(log.output, cfg.logs, log.child('logs'));
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     // With a config file, the app gets its config and secrets API (a child only: an attached
     // app cannot be handed the token).
     if (cfg.command && cfg.configFile !== undefined) {
       this.#api = new AppApi({
-        listen: cfg.apiListen ?? '127.0.0.1:0',
+        listen: cfg.apiListen,
         // A reload may have come while the certificate was read: take the newest.
         config: this.#cfg.appConfig,
         secrets: this.#cfg.secrets ?? {},
@@ -167,7 +139,7 @@ export class Sidecar {
       out: log.output,
     });
     this.#supervisor = supervisor;
-    const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
+    const restartWindowMs = cfg.lifecycle.restartWindowMs;
     const ingress = new Ingress({
       host: cfg.listenHost,
       port: cfg.listenPort,
@@ -215,7 +187,7 @@ export class Sidecar {
         return remapExit(await supervisor.exited, this.#cfg.lifecycle);
       }
       // Read now: a reload may have changed it (app.restart_on_change).
-      const drainDelayMs = this.#cfg.lifecycle?.drainDelayMs ?? 0;
+      const drainDelayMs = this.#cfg.lifecycle.drainDelayMs;
       log.info('stop signal received; draining', {
         signal: first,
         drain_delay_ms: drainDelayMs,
@@ -241,8 +213,8 @@ export class Sidecar {
 }
 
 /** Pillion's exit code for the app's exit status, after the configured remap. */
-function remapExit(status: number, life: LifecycleOptions | undefined): number {
-  return life?.remapExit.get(status) ?? status;
+function remapExit(status: number, life: LifecycleOptions): number {
+  return life.remapExit.get(status) ?? status;
 }
 
 /** Starts concerns in order; if one fails, stops those already started, in reverse. */

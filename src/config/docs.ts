@@ -1,5 +1,6 @@
 // Renders docs/config.md from the schema, so the reference cannot drift from what is checked.
-import { ConfigSchema, type SchemaNode } from './schema.ts';
+import { flagFor } from './flags.ts';
+import { ConfigSchema, type SchemaNode, shownDefault } from './schema.ts';
 
 const HEADER = `# pillion.yaml reference
 
@@ -7,7 +8,7 @@ const HEADER = `# pillion.yaml reference
 
 Pillion reads one file, \`pillion.yaml\`: the one given by \`--config FILE\`, else by
 \`$PILLION_CONFIG\`, else \`./pillion.yaml\` if it exists. Every flag of \`pillion run\` maps to a
-field below and overrides it. \`pillion schema\` prints the JSON Schema of the file (point your
+field below (the flag column) and overrides it. \`pillion schema\` prints the JSON Schema of the file (point your
 editor's YAML support at it for completion); \`pillion validate [FILE]\` checks a file and exits
 0 or 1; \`pillion config [FILE]\` prints the effective config, defaults filled in and secrets
 redacted.
@@ -29,21 +30,31 @@ redacted.
 
 Pillion watches the directory of the config file (and of its target, when the file is a
 symlink), so an edit in place, an atomic rename and a Kubernetes ConfigMap \`..data\` symlink
-swap are all seen. A changed file is parsed and validated whole first. If it is invalid, it is
-rejected: the errors are logged (\`config rejected; the last good config stays in force\`, with
-\`code\`, \`errors\` and the counters \`reloads\` and \`rejected\`) and nothing changes. If it is
-valid, the fields marked **live** below apply at once, without dropping a connection (the app
-hears of \`app.config\` and secret changes on its watch stream), and the event
-\`config reloaded\` is logged with the same counters. A changed field marked **restart** keeps its
-running value until Pillion is restarted; the event
-\`config fields changed that apply only at the next start; not applied\` names it (restarting the
-app by policy on such a change is *not supported yet*: it comes with restart policies). SIGHUP
-is not taken for reloads: it goes to the app.
+swap are all seen; \`SIGHUP\` to Pillion reloads the file too, as it does for NGINX (set
+\`app.forward_sighup: true\` or \`--forward-sighup\` to pass SIGHUP to the app instead, as
+Pillion did before). A changed file is resolved with the flags the way \`pillion run\` resolves
+it, and validated whole first. If it is invalid, it is rejected: the errors are logged
+(\`config rejected; the last good config stays in force\`, with \`code\`, \`errors\` and the
+counters \`reloads\` and \`rejected\`) and nothing changes. A valid text that cannot be applied
+(a new listen port in use) is also rejected, and tried again at the next poll (2 s).
+
+If it is valid, the fields marked **live** below apply at once, without dropping a connection
+(the app hears of \`app.config\` and secret changes on its watch stream), and the event
+\`config reloaded\` is logged with the same counters. A changed field marked **restart** keeps
+its running value until Pillion is restarted, and the event
+\`config fields changed that apply only at the next start; not applied\` names it. A field
+marked **restart app** is applied by restarting the app (requests held, none failed) when
+\`app.restart_on_change\` is true; otherwise it waits for the next start too.
+
+A reload is one transaction: every concern first prepares its part (opens a new log file, binds
+a new listen port, reads the secrets), then all of them commit; if any step fails, the prepared
+parts are released and the running config stays whole. Each reload is logged with the field
+paths that changed (never their values) and counted.
 
 ## Fields
 
-| field | type | default | reload | description |
-|---|---|---|---|---|
+| field | flag | type | default | reload | description |
+|---|---|---|---|---|---|
 `;
 
 function typeOf(s: SchemaNode): string {
@@ -68,19 +79,23 @@ function rows(s: SchemaNode, path: string, out: string[]): void {
   for (const [key, sub] of Object.entries(s.properties ?? {})) {
     const p = path ? `${path}.${key}` : key;
     const required = s.required?.includes(key) ? ' (required)' : '';
-    const def = sub['x-default'] ?? (sub.default !== undefined ? `\`${String(sub.default)}\`` : '');
+    const shown = shownDefault(sub);
+    const def = shown === undefined ? '' : sub['x-default'] ? shown : `\`${shown}\``;
+    const flag = flagFor(p);
     const reload = sub['x-not-yet']
       ? ''
       : sub['x-live'] === true
         ? 'live'
-        : sub['x-live'] === false
-          ? 'restart'
-          : '';
+        : sub['x-app-restart']
+          ? 'restart app'
+          : sub['x-live'] === false
+            ? 'restart'
+            : '';
     const desc = sub['x-not-yet']
       ? `*Not supported yet* (reserved for ${sub['x-not-yet']}). ${sub.description ?? ''}`
       : (sub.description ?? '');
     out.push(
-      `| \`${p}\`${required} | ${cell(typeOf(sub))} | ${cell(def)} | ${reload} | ${cell(desc.trim())} |`,
+      `| \`${p}\`${required} | ${flag ? `\`${flag}\`` : ''} | ${cell(typeOf(sub))} | ${cell(def)} | ${reload} | ${cell(desc.trim())} |`,
     );
     if (sub['x-not-yet']) continue;
     if (sub.type === 'object') rows(sub, p, out);

@@ -4,15 +4,17 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type LoadedConfig, parseConfig } from './load.ts';
+import { ConfigError } from './load.ts';
 
 export interface ConfigWatchOptions {
   /** The file as named to the user (errors use this name), and the directory it is relative to. */
   file: string;
   cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Applies a valid config; if it throws, the reload counts as rejected. */
-  apply: (loaded: LoadedConfig) => Promise<void>;
+  /**
+   * Resolves and applies the file's new text; if it throws, the reload counts as rejected and
+   * nothing changed. A ConfigError is the text's own fault: that text is not tried again.
+   */
+  apply: (text: string) => Promise<void>;
   /** Told of each rejection; the last good config stays in force. */
   rejected: (err: unknown, counts: ReloadCounts) => void;
   applied: (counts: ReloadCounts) => void;
@@ -35,7 +37,12 @@ export class ConfigWatcher {
   #watchers = new Map<string, FSWatcher>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
+  /** The text in force: recorded only once it was applied. */
   #lastHash: string;
+  /** Text that failed validation: tried again only once it changes. */
+  #invalidHash = '';
+  /** The last failure to apply valid text (a port in use): retried each poll, logged when it changes. */
+  #lastFailure = '';
   #busy: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -122,17 +129,21 @@ export class ConfigWatcher {
     const text = this.#read();
     const hash = this.#hash(text);
     // Unchanged text, or the file gone for a moment during a swap: nothing to do.
-    if (hash === this.#lastHash || text === undefined) return;
-    this.#lastHash = hash;
-    let loaded: LoadedConfig;
+    if (hash === this.#lastHash || hash === this.#invalidHash || text === undefined) return;
     try {
-      loaded = parseConfig(text, this.#opts.file, this.#opts.env ?? process.env);
-      await this.#opts.apply(loaded);
+      await this.#opts.apply(text);
     } catch (err) {
+      if (err instanceof ConfigError) this.#invalidHash = hash;
+      const why = `${hash}:${(err as Error).message}`;
+      // A valid text that could not be applied is retried at each poll; told once per reason.
+      if (why === this.#lastFailure) return;
+      this.#lastFailure = why;
       this.counts.rejected++;
       this.#opts.rejected(err, { ...this.counts });
       return;
     }
+    this.#lastHash = hash;
+    this.#lastFailure = '';
     this.counts.applied++;
     this.#opts.applied({ ...this.counts });
   }

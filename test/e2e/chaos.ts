@@ -7,7 +7,7 @@ import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseLifecycleFlags } from '../../src/cli/lifecycle-flags.ts';
+import { resolveRun } from '../../src/cli/run.ts';
 import { Logger, LogOutput } from '../../src/core/log.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
 import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
@@ -62,17 +62,17 @@ export async function startRig(
     },
   });
   const log = new Logger(new LogOutput(sink));
-  const cfg: RunConfig = {
-    command: [...APP_CMD, String(appPort)],
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    appPort,
-    stateDir: dir,
-    drainTimeoutMs: 10_000,
-    stopTimeoutMs: 5_000,
-    readyTimeoutMs: 10_000,
-    lifecycle: parseLifecycleFlags(lifecycleFlags),
-  };
+  // The rig's flags go through the same resolve as the CLI's.
+  const flags = Object.entries(lifecycleFlags).flatMap(([k, v]) =>
+    v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, v],
+  );
+  const run = ['--listen', '127.0.0.1:0', '--app-port', String(appPort), '--state-dir', dir];
+  run.push('--stop-timeout', '5s', ...flags, '--', ...APP_CMD, String(appPort));
+  const cfg: RunConfig = (
+    resolveRun(run, { ...process.env, PILLION_CONFIG: '' }) as NonNullable<
+      ReturnType<typeof resolveRun>
+    >
+  ).resolved.settings;
   const sidecar = new Sidecar(cfg, log);
   const exit = sidecar.run();
   await eventually(
