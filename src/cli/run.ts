@@ -1,3 +1,4 @@
+import { changedFields } from '../config/diff.ts';
 import { parseRunArgv, type RunArgs } from '../config/flags.ts';
 import { type Resolved, resolveConfig } from '../config/resolve.ts';
 import { ConfigWatcher } from '../config/watch.ts';
@@ -52,28 +53,45 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   }
   reexecUnderInit(log);
   const sidecar = new Sidecar(r.resolved.settings, log);
-  const watcher =
-    r.resolved.file === undefined ? undefined : watchConfig(r.resolved.file, r.run, sidecar, log);
+  const watcher = r.resolved.file === undefined ? undefined : watchConfig(r, sidecar, log);
+  // SIGHUP reloads the config file, as it does for NGINX; app.forward_sighup passes it on.
+  const onHangup = (): void => {
+    if (watcher) watcher.reloadNow();
+    else log.child('config').info('SIGHUP: no config file to reload');
+  };
+  if (!r.resolved.settings.forwardSighup) process.on('SIGHUP', onHangup);
   try {
     return await sidecar.run();
   } finally {
+    process.off('SIGHUP', onHangup);
     watcher?.close();
   }
 }
 
 /** Reloads the config file on change; flags keep overriding the file. */
-function watchConfig(file: string, run: RunArgs, sidecar: Sidecar, log: Logger): ConfigWatcher {
+function watchConfig(
+  start: { run: RunArgs; resolved: Resolved },
+  sidecar: Sidecar,
+  log: Logger,
+): ConfigWatcher {
   const clog = log.child('config');
+  const file = start.resolved.file as string;
+  let current = start.resolved;
   const watcher = new ConfigWatcher({
     file,
+    counts: sidecar.reloads,
     apply: async (text) => {
-      const next = resolveConfig({ run, text });
-      const { appRestarted, needRestart } = await sidecar.reload(next.settings);
-      if (appRestarted.length > 0)
-        clog.info('app restarted to apply changed config fields', { fields: appRestarted });
-      if (needRestart.length > 0)
+      const next = resolveConfig({ run: start.run, text });
+      const changes = changedFields(current.tree, next.tree);
+      const result = await sidecar.reload(next.settings, changes);
+      current = next;
+      // Field paths only: a value may be a secret.
+      clog.info('config applied', { fields: result.applied });
+      if (result.appRestarted.length > 0)
+        clog.info('app restarted to apply changed config fields', { fields: result.appRestarted });
+      if (result.needRestart.length > 0)
         clog.warn('config fields changed that apply only at the next start; not applied', {
-          fields: needRestart,
+          fields: result.needRestart,
         });
     },
     applied: (counts) =>

@@ -510,6 +510,7 @@ const Logs = Type.Object(
             minLength: 1,
             description: 'Also write JSON lines to this file.',
             'x-kind': 'path',
+            'x-live': true,
           }),
           max_size: Type.Optional(
             size('Rotate before the file passes this size.', '100MiB', true, 1024),
@@ -593,6 +594,7 @@ const Logs = Type.Object(
             ...strictly('^https?://\\S+$'),
             'x-expected': 'an http:// or https:// URL',
             description: 'OTLP/HTTP logs endpoint.',
+            'x-live': true,
           }),
         },
         {

@@ -18,6 +18,8 @@ export interface ConfigWatchOptions {
   /** Told of each rejection; the last good config stays in force. */
   rejected: (err: unknown, counts: ReloadCounts) => void;
   applied: (counts: ReloadCounts) => void;
+  /** Where to count; the Sidecar's counters, so that the metrics can read them. */
+  counts?: ReloadCounts;
 }
 
 export interface ReloadCounts {
@@ -33,7 +35,7 @@ const POLL_MS = 2000;
 export class ConfigWatcher {
   readonly #opts: ConfigWatchOptions;
   readonly #path: string;
-  readonly counts: ReloadCounts = { applied: 0, rejected: 0 };
+  readonly counts: ReloadCounts;
   #watchers = new Map<string, FSWatcher>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
@@ -48,6 +50,7 @@ export class ConfigWatcher {
 
   constructor(opts: ConfigWatchOptions) {
     this.#opts = opts;
+    this.counts = opts.counts ?? { applied: 0, rejected: 0 };
     this.#path = resolve(opts.cwd ?? process.cwd(), opts.file);
     this.#lastHash = this.#hash(this.#read());
   }
@@ -98,6 +101,11 @@ export class ConfigWatcher {
     clearTimeout(this.#settle);
   }
 
+  /** Reads and applies the file now, even if its text is unchanged (SIGHUP). */
+  reloadNow(): void {
+    this.#busy = this.#busy.then(() => this.#reload(true));
+  }
+
   /** Resolves once the reloads started so far have finished. */
   settled(): Promise<void> {
     return this.#busy;
@@ -123,13 +131,15 @@ export class ConfigWatcher {
     this.#settle.unref();
   }
 
-  async #reload(): Promise<void> {
+  async #reload(force = false): Promise<void> {
     if (this.#closed) return;
     this.#rewatch();
     const text = this.#read();
     const hash = this.#hash(text);
     // Unchanged text, or the file gone for a moment during a swap: nothing to do.
-    if (hash === this.#lastHash || hash === this.#invalidHash || text === undefined) return;
+    if (text === undefined) return;
+    if (!force && (hash === this.#lastHash || hash === this.#invalidHash)) return;
+    if (force) this.#lastFailure = '';
     try {
       await this.#opts.apply(text);
     } catch (err) {

@@ -1,8 +1,7 @@
 // Logs owns where every log line goes: the app's stdout/stderr capture, the access log, the
 // sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
 // left to the other concerns.
-import type { Writable } from 'node:stream';
-import type { Concern } from '../core/concern.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import type { Logger, LogOutput } from '../core/log.ts';
 import {
   ACCESS_LOG_DEFAULTS,
@@ -12,16 +11,11 @@ import {
 } from './access-log.ts';
 import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
 import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
-import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
-import { HumanFormat } from './human-format.ts';
-import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
-import {
-  DEFAULT_BUFFER_BYTES,
-  SinkOutput,
-  type SinkSpec,
-  stdoutSink,
-  type WhenFull,
-} from './output.ts';
+import { FILE_SINK_DEFAULTS, type FileSinkOptions } from './file-sink.ts';
+import type { OtlpOptions } from './otlp-sink.ts';
+import { DEFAULT_BUFFER_BYTES, SinkOutput, stdoutSink, type WhenFull } from './output.ts';
+import { prepareSinks } from './reload.ts';
+import { openSinks } from './sinks.ts';
 import type { MetricSample } from './stats.ts';
 
 export type LogFormat = 'json' | 'human';
@@ -68,7 +62,7 @@ export function createLogOutput(): SinkOutput {
 export class Logs implements Concern {
   readonly name = 'logs';
   readonly #out: LogOutput;
-  readonly #opts: LogsOptions;
+  #opts: LogsOptions;
   readonly #log: Logger;
   #stopped: Promise<void> | undefined;
 
@@ -83,47 +77,7 @@ export class Logs implements Concern {
     const out = this.#out;
     if (!(out instanceof SinkOutput)) return;
     const o = this.#opts;
-    const sinks: SinkSpec[] = [];
-    if (o.stdout) {
-      let dest: Writable = process.stdout;
-      let flush: (() => Promise<void>) | undefined;
-      if (o.format === 'human') {
-        const human = new HumanFormat(Boolean(process.stdout.isTTY));
-        human.pipe(process.stdout);
-        dest = human;
-        flush = () =>
-          new Promise((resolve) =>
-            human.write('', () => process.stdout.write('', () => resolve())),
-          );
-      }
-      sinks.push({ name: 'stdout', dest, bufferBytes: o.bufferBytes, whenFull: o.whenFull, flush });
-    }
-    if (o.file) {
-      const file = new FileSink(o.file);
-      sinks.push({
-        name: 'file',
-        dest: file,
-        bufferBytes: o.bufferBytes,
-        whenFull: o.whenFull,
-        close: () => file.close(),
-      });
-    }
-    if (o.otlp) {
-      const otlp = new OtlpSink({
-        ...o.otlp,
-        onDrop: (n) => {
-          out.stats.dropped.otlp = (out.stats.dropped.otlp ?? 0) + n;
-        },
-      });
-      sinks.push({
-        name: 'otlp',
-        dest: otlp,
-        bufferBytes: o.bufferBytes,
-        // A remote collector going away must never stop the app: OTLP always drops when full.
-        whenFull: 'drop',
-        close: () => otlp.close(),
-      });
-    }
+    const sinks = openSinks(o, out);
     out.appLog = o.app;
     out.setSinks(sinks);
     this.#log.info('logs ready', {
@@ -132,6 +86,15 @@ export class Logs implements Concern {
       when_full: o.whenFull,
       buffer_bytes: o.bufferBytes,
       ...(o.file ? { file: o.file.path } : {}),
+    });
+  }
+
+  /** Phase one of a reload of the sinks (logs/reload.ts): a file that cannot be opened throws. */
+  async prepare(next: LogsOptions): Promise<Prepared> {
+    const out = this.#out;
+    if (!(out instanceof SinkOutput)) return { commit() {}, async abort() {} };
+    return prepareSinks(out, next, (o) => {
+      this.#opts = o;
     });
   }
 

@@ -2,13 +2,14 @@
 // readiness and liveness, restarts with back-off, signals and stopping it. Proxying, log
 // formatting and exit are left to others.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Concern } from '../core/concern.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import type { Logger, LogOutput } from '../core/log.ts';
 import { Backoff } from './backoff.ts';
 import { runProbe, type Upstream } from './health.ts';
 import { type AppExit, AppInstance } from './instance.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
 import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
+import { retimed, type Timings } from './reconfigure.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
@@ -45,7 +46,7 @@ export class Supervisor implements Concern {
   readonly name = 'supervisor';
   #opts: SupervisorOptions;
   #life: LifecycleOptions;
-  readonly #backoff: Backoff;
+  #backoff: Backoff;
   #instance: AppInstance | undefined;
   #upstream: Upstream | undefined;
   #waiters = new Set<(u: Upstream | undefined) => void>();
@@ -176,6 +177,20 @@ export class Supervisor implements Concern {
       this.#restarting = undefined;
     });
     return this.#restarting;
+  }
+
+  /** Phase one of a reload of the timings (reconfigure.ts): nothing can fail; commit swaps them in. */
+  async prepare(next: Timings): Promise<Prepared> {
+    const life = retimed(this.#life, next.lifecycle);
+    return {
+      commit: () => {
+        if (JSON.stringify(life.backoff) !== JSON.stringify(this.#life.backoff))
+          this.#backoff = new Backoff(life.backoff);
+        this.#life = life;
+        this.#opts = { ...this.#opts, stopTimeoutMs: next.stopTimeoutMs };
+      },
+      abort: async () => {},
+    };
   }
 
   /** Sends the stop signal, waits the stop timeout, then SIGKILLs; resolves when the app is gone. */
@@ -357,14 +372,15 @@ export class Supervisor implements Concern {
    * takes the app out of service (requests are held, Sidecar.isReady() is false) until one passes.
    */
   async #recheckReadiness(inst: AppInstance | undefined, up: Upstream, gen: number): Promise<void> {
-    const { readiness, readinessIntervalMs, probeTimeoutMs } = this.#life;
-    if (!readinessIntervalMs) return;
+    const { readiness } = this.#life;
+    if (!this.#life.readinessIntervalMs) return;
     let ready = true;
     const live = (): boolean => this.#current(inst) && this.#readyGen === gen;
     while (live()) {
-      await sleep(readinessIntervalMs);
+      // Read each round: a reload may change the interval and timeout.
+      await sleep(this.#life.readinessIntervalMs || 1000);
       if (!live()) return;
-      const ok = await runProbe(readiness, up, probeTimeoutMs);
+      const ok = await runProbe(readiness, up, this.#life.probeTimeoutMs);
       if (!live() || ok === ready) continue;
       ready = ok;
       if (ok) this.#opts.log.info('app ready again', { ...up, app_pid: this.pid });
@@ -374,15 +390,17 @@ export class Supervisor implements Concern {
   }
 
   async #watchLiveness(inst: AppInstance | undefined, up: Upstream): Promise<void> {
-    const live = this.#life.liveness;
-    if (!live) return;
+    if (!this.#life.liveness) return;
     const { log } = this.#opts;
-    const graceEnd = (inst?.startedAt ?? performance.now()) + this.#life.startupGraceMs;
+    const started = inst?.startedAt ?? performance.now();
     let failures = 0;
     while (this.#current(inst)) {
+      // Read each round: a reload may change the interval, threshold and grace.
+      let live = this.#life.liveness as NonNullable<LifecycleOptions['liveness']>;
       await sleep(live.intervalMs);
       if (!this.#current(inst)) return;
-      if (performance.now() < graceEnd) continue;
+      live = this.#life.liveness as NonNullable<LifecycleOptions['liveness']>;
+      if (performance.now() < started + this.#life.startupGraceMs) continue;
       if (await runProbe(live.probe, up, this.#life.probeTimeoutMs)) {
         failures = 0;
         continue;
