@@ -112,7 +112,7 @@ export function parseRunArgv(args: readonly string[]): RunArgs {
     if (!a.startsWith('-') || a === '-') {
       const rest = args.slice(i).join(' ');
       throw usage(
-        `'${a}' is not a flag: the app's command goes after --, as in: pillion run ${args.slice(0, i).join(' ')}${i > 0 ? ' ' : ''}-- ${rest}`,
+        `'${a}' is not a flag: the command of the app goes after --, as in: pillion run ${args.slice(0, i).join(' ')}${i > 0 ? ' ' : ''}-- ${rest}`,
       );
     }
     const eq = a.indexOf('=');

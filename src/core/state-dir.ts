@@ -23,6 +23,7 @@ export function ensureStateDir(dir: string, what: string, create = true): void {
       isDir = statSync(at).isDirectory();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') throw fail('a file is in the way: it is not a directory', err);
       if (code !== 'ENOENT') throw fail(`${at}: ${code}`, err);
       missing.unshift(at);
       const up = dirname(at);

@@ -118,5 +118,8 @@ describe('pillion schema', () => {
     assert.equal(check.Check({ app: { command: ['x'], port: 80 } }), true);
     assert.equal(check.Check({ app: { port: 'x' } }), false);
     assert.equal(check.Check({ aap: {} }), false);
+    // The README's own environment reference passes in an editor; Pillion checks it expanded.
+    assert.equal(check.Check({ ingress: { listen: '${LISTEN:-0.0.0.0:8443}' } }), true);
+    assert.equal(check.Check({ ingress: { listen: 'no-port' } }), false);
   });
 });
