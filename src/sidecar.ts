@@ -121,9 +121,10 @@ export class Sidecar {
     if (ingress && !ingressLive)
       needRestart.push(...live.filter((c) => owner(c.path) === 'ingress').map((c) => c.path));
 
+    // Logs first: a new file opened there is closed again if a later step refuses.
     const steps: [string, () => Promise<Prepared> | undefined][] = [
-      ['app-api', () => (touched.has('api') ? this.#api?.prepare(apiSlice(next)) : undefined)],
       ['logs', () => (touched.has('logs') ? this.#logs?.prepare(next.logs) : undefined)],
+      ['app-api', () => (touched.has('api') ? this.#api?.prepare(apiSlice(next)) : undefined)],
       [
         'supervisor',
         () => (touched.has('supervisor') ? this.#supervisor?.prepare(next) : undefined),
