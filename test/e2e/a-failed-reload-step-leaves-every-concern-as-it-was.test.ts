@@ -2,11 +2,11 @@
 // cannot be opened, a secret file that cannot be read), the others' prepared parts are
 // released and nothing changes; a valid text that failed is tried again at the next poll.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { h1Request, type LogLine, startPillion, tempDir } from './harness.ts';
+import { eventually, h1Request, type LogLine, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
 
@@ -51,14 +51,14 @@ test('a failure in any prepare step leaves the config, secrets and log sinks as 
   assert.equal(await generation(), 0);
 
   // The logs' step fails: a log file under /proc cannot be opened.
-  writeFileSync(file, config(1, '/proc/pillion-nope/x.log', 's1: { file: s1.txt }'));
+  writeAtomically(file, config(1, '/proc/pillion-nope/x.log', 's1: { file: s1.txt }'));
   const logFail = await rejected('PILLION_LOG_FILE_UNWRITABLE');
   assert.match((logFail.errors as string[]).join('\n'), /\/proc\/pillion-nope\/x\.log/);
   assert.equal(await generation(), 0, 'app.config unchanged');
 
   // The config API's step fails after the logs' succeeded: a new secret whose file is missing.
   // The log file the logs prepared is released, and gets no line.
-  writeFileSync(file, config(2, logB, 's1: { file: s1.txt }, s2: { file: s2.txt }'));
+  writeAtomically(file, config(2, logB, 's1: { file: s1.txt }, s2: { file: s2.txt }'));
   const secretFail = await rejected('PILLION_SECRET_UNREADABLE');
   assert.match(
     (secretFail.errors as string[]).join('\n'),
@@ -67,8 +67,12 @@ test('a failure in any prepare step leaves the config, secrets and log sinks as 
   assert.equal(await generation(), 0, 'app.config unchanged');
   assert.equal((await h1Request(port, '/secret/s2')).status, 404, 'no new secret');
   assert.equal((await h1Request(port, '/secret/s1')).body, 'one', 'the old secret still served');
-  const before = readFileSync(logA, 'utf8');
-  assert.match(before, /"msg":"GET \/secret\/s1 200"/, 'lines still go to the first log file');
+  // The access line is written once the response is done: it may come just after it.
+  await eventually(
+    () => /"msg":"GET \/secret\/s1 200"/.test(readFileSync(logA, 'utf8')),
+    10_000,
+    'lines still go to the first log file',
+  );
   assert.equal(
     existsSync(logB) ? readFileSync(logB, 'utf8') : '',
     '',
@@ -82,7 +86,17 @@ test('a failure in any prepare step leaves the config, secrets and log sinks as 
   assert.equal((await h1Request(port, '/secret/s2')).body, 'two');
   const applied = p.lines.find((l) => l.msg === 'config applied');
   assert.deepEqual(applied?.fields, ['app.config', 'app.secrets', 'logs.file.path']);
-  assert.match(readFileSync(logB, 'utf8'), /"msg":"GET \/secret\/s2 200"/, 'the new file in use');
+  await eventually(
+    () => /"msg":"GET \/secret\/s2 200"/.test(readFileSync(logB, 'utf8')),
+    10_000,
+    'the new file in use',
+  );
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
 });
+
+/** Written whole, then renamed into place: the watcher never reads half a file. */
+function writeAtomically(file: string, text: string): void {
+  writeFileSync(`${file}.tmp`, text);
+  renameSync(`${file}.tmp`, file);
+}
