@@ -81,7 +81,7 @@ function rows(s: SchemaNode, path: string, out: string[]): void {
     const required = s.required?.includes(key) ? ' (required)' : '';
     const shown = shownDefault(sub);
     const def = shown === undefined ? '' : sub['x-default'] ? shown : `\`${shown}\``;
-    const flag = flagFor(p);
+    const flag = p === 'app.command' ? '-- CMD' : flagFor(p);
     const reload = sub['x-not-yet']
       ? ''
       : sub['x-live'] === true
