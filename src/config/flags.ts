@@ -58,6 +58,7 @@ export const FLAGS: readonly Flag[] = [
   f('forward-sighup', 'app.forward_sighup', undefined, 'bool'),
   f('remap-exit', 'app.remap_exit', 'C[:N]', 'repeat'),
   f('log-format', 'logs.format', 'F'),
+  f('log-level', 'logs.level', 'L'),
   f('log-file', 'logs.file.path', 'PATH'),
   f('log-file-max-size', 'logs.file.max_size', 'S'),
   f('log-file-keep', 'logs.file.keep', 'N'),

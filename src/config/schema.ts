@@ -496,6 +496,14 @@ const Logs = Type.Object(
         true,
       ),
     ),
+    level: Type.Optional(
+      choice(
+        ['debug', 'info', 'warn', 'error'],
+        "The least level of Pillion's own events written; the app's lines and access lines are always written.",
+        'info',
+        true,
+      ),
+    ),
     stdout: Type.Optional(
       Type.Boolean({
         description: "Write to Pillion's stdout; false writes to the file (and OTLP) only.",

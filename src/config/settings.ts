@@ -31,6 +31,7 @@ export interface LifecycleSettings {
 
 export interface LogsSettings {
   format: 'json' | 'human';
+  level: 'debug' | 'info' | 'warn' | 'error';
   stdout: boolean;
   file?: { path: string; maxBytes: number; keep: number };
   otlp?: { endpoint: string };
@@ -179,6 +180,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     },
     logs: {
       format: logs.format,
+      level: logs.level,
       stdout: logs.stdout,
       ...(logs.file
         ? {

@@ -2,6 +2,9 @@ import type { Writable } from 'node:stream';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
+/** Levels in order, for the least level Pillion's own events are written at. */
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
 /**
  * Where every JSON log line goes (Pillion's stdout by default). Writes never drop: when the
  * destination is slow, `write` returns false and producers wait for `whenWritable()`.
@@ -9,6 +12,8 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 export class LogOutput {
   readonly #dest: Writable;
   #waiters: (() => void)[] = [];
+  /** Pillion's own events under this level are not written (`logs.level`); the app's always are. */
+  minLevel: Level = 'debug';
 
   constructor(dest: Writable) {
     this.#dest = dest;
@@ -65,6 +70,7 @@ export class Logger {
   }
 
   log(level: Level, msg: string, fields?: Record<string, unknown>): void {
+    if (RANK[level] < RANK[this.#out.minLevel]) return;
     const head = {
       time: new Date().toISOString(),
       level,
@@ -73,6 +79,10 @@ export class Logger {
       msg,
     };
     this.#out.write(`${JSON.stringify(fields ? { ...head, ...fields } : head)}\n`);
+  }
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
   }
 
   info(msg: string, fields?: Record<string, unknown>): void {

@@ -2,7 +2,7 @@
 // sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
 // left to the other concerns.
 import type { Concern, Prepared } from '../core/concern.ts';
-import type { Logger, LogOutput } from '../core/log.ts';
+import type { Level, Logger, LogOutput } from '../core/log.ts';
 import {
   ACCESS_LOG_DEFAULTS,
   type AccessLog,
@@ -23,6 +23,8 @@ export type LogFormat = 'json' | 'human';
 export interface LogsOptions {
   /** Pillion's stdout: JSON lines, or a human format (coloured when stdout is a TTY). */
   format: LogFormat;
+  /** The least level of Pillion's own events written. */
+  level: Level;
   /** Write to Pillion's stdout (the default sink). */
   stdout: boolean;
   file?: FileSinkOptions;
@@ -36,6 +38,7 @@ export interface LogsOptions {
 
 export const LOGS_DEFAULTS: LogsOptions = {
   format: 'json',
+  level: 'info',
   stdout: true,
   bufferBytes: DEFAULT_BUFFER_BYTES,
   whenFull: 'block',
@@ -79,6 +82,7 @@ export class Logs implements Concern {
     const o = this.#opts;
     const sinks = openSinks(o, out);
     out.appLog = o.app;
+    out.minLevel = o.level;
     out.setSinks(sinks);
     this.#log.info('logs ready', {
       sinks: sinks.map((s) => s.name),
@@ -95,6 +99,7 @@ export class Logs implements Concern {
     if (!(out instanceof SinkOutput)) return { commit() {}, async abort() {} };
     return prepareSinks(out, next, (o) => {
       this.#opts = o;
+      out.minLevel = o.level;
     });
   }
 

@@ -1,5 +1,5 @@
 // Ten reloads, each changing every live field at once (the app's config and secrets, the log
-// format, file, rotation, buffer and when-full policy, the lifecycle timings, the drain), under
+// format, level, file, rotation, buffer and when-full policy, the lifecycle timings, the drain), under
 // a bounded load of keep-alive clients: not one request fails, and each reload names every
 // field it applied.
 import assert from 'node:assert/strict';
@@ -29,6 +29,7 @@ const LIVE = [
   'app.config',
   'app.secrets',
   'logs.format',
+  'logs.level',
   'logs.file.path',
   'logs.file.max_size',
   'logs.file.keep',
@@ -62,6 +63,7 @@ test(`${RELOADS} reloads changing every live field under load: 0 failed requests
       'logs:',
       // Human lines on odd reloads: the file sink stays JSON, and the test reads it.
       `  format: ${n % 2 ? 'human' : 'json'}`,
+      `  level: ${n % 2 ? 'debug' : 'info'}`,
       `  file: { path: ${JSON.stringify(log(n))}, max_size: ${100 + n}MiB, keep: ${5 + n} }`,
       `  buffer: ${16 + n}MiB`,
       `  when_full: ${n % 2 ? 'drop' : 'block'}`,
