@@ -2,7 +2,7 @@
 // anything that may be a secret redacted.
 
 import type { SchemaNode } from './schema.ts';
-import { formatPath } from './validate.ts';
+import { formatPath, mayBeSecret } from './validate.ts';
 
 export const REDACTED = '<redacted>';
 /** Names that suggest a secret, in keys under app.config and in environment variable names. */
@@ -52,10 +52,13 @@ export function redact(value: unknown, fromEnv: Map<string, string[]>): unknown 
     if (Array.isArray(v)) return v.map((x, i) => visit(x, [...path, i], inAppConfig, secretKey));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
+      let hidden = 0;
       for (const [k, x] of Object.entries(v)) {
         const sub = [...path, k];
         const inConfig = inAppConfig || formatPath(sub) === 'app.config';
-        out[k] = visit(x, sub, inConfig, secretKey || (inAppConfig && SECRET_NAME.test(k)));
+        // A key of the app's config that looks like a pasted token is not printed either.
+        const key = inAppConfig && mayBeSecret(k) ? `<redacted-key-${++hidden}>` : k;
+        out[key] = visit(x, sub, inConfig, secretKey || (inAppConfig && SECRET_NAME.test(k)));
       }
       return out;
     }

@@ -77,12 +77,12 @@ describe('pillion config', () => {
     const dir = tempDir();
     writeFileSync(
       join(dir, 'good.yaml'),
-      'app:\n  config: { price: "$$5" }\nlogs:\n  file: { path: p.log }\n  otlp: { endpoint: "${OTLP_URL}" }\n',
+      'app:\n  config: { price: "$$5", sk_live_4eC39HqLyjWDarjtT1zdp7dc: true }\nlogs:\n  file: { path: p.log }\n  otlp: { endpoint: "${OTLP_URL}" }\n',
     );
     const env = { OTLP_URL: 'https://user:pw-canary@127.0.0.1:4318/v1/logs' };
     const r = pillion(['config', 'good.yaml', '--listen', '127.0.0.1:9443', '--', 'app'], dir, env);
     assert.equal(r.code, 0, r.stderr);
-    assert.doesNotMatch(r.stdout, /pw-canary/);
+    assert.doesNotMatch(r.stdout, /pw-canary|4eC39HqLyjWDarjtT1zdp7dc/);
     const cfg = parse(r.stdout);
     assert.equal(cfg.logs.otlp.endpoint, 'https://user:<redacted>@127.0.0.1:4318/v1/logs');
     assert.equal(cfg.logs.file.path, join(dir, 'p.log'));
