@@ -29,9 +29,23 @@ function flagLines(): string {
     const def = s ? shownDefault(s) : undefined;
     const what = f.kind === 'negate' ? `sets ${f.path} to false` : `sets ${f.path}`;
     const desc = (s?.description ?? '').replace(/\s*\(`--[^)]*\)/g, '').replace(/`/g, '');
-    return `${head.padEnd(26)}${what}: ${desc}${def ? ` (default ${def})` : ''}`;
+    const text = `${what}: ${desc}${def ? ` (default ${def.replace(/`/g, '')})` : ''}`;
+    return `${head.padEnd(26)}${wrap(text, 74).join(`\n${' '.repeat(26)}`)}`;
   });
   return lines.join('\n');
+}
+
+/** Words in lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...out, line];
 }
 
 export const RUN_HELP = `Usage: pillion run [flags] -- CMD [ARGS...]
