@@ -7,11 +7,18 @@ const HEADER = `# pillion.yaml reference
 <!-- Generated from src/config/schema.ts by \`npm run docs:config\`; a test fails when it is stale. -->
 
 Pillion reads one file, \`pillion.yaml\`: the one given by \`--config FILE\`, else by
-\`$PILLION_CONFIG\`, else \`./pillion.yaml\` if it exists. Every flag of \`pillion run\` maps to a
-field below (the flag column) and overrides it. \`pillion schema\` prints the JSON Schema of the file (point your
-editor's YAML support at it for completion); \`pillion validate [FILE]\` checks a file and exits
-0 or 1; \`pillion config [FILE]\` prints the effective config, defaults filled in and secrets
-redacted.
+\`$PILLION_CONFIG\`, else \`./pillion.yaml\` if it exists. Every flag of \`pillion run\` sets one
+field below (the flag column) and overrides the file; the flags are set onto the file's fields
+and the whole is checked once, so \`pillion validate\`, \`pillion config\` and \`pillion run\`
+accept the same things (the first two take the flags of run too). A relative path in the file
+is relative to the file's directory; one given by a flag, to the working directory.
+
+- \`pillion validate [FILE] [FLAGS]\` checks the config and what can be checked without running
+  (the certificate and key exist, parse as PEM and match; the ports do not clash; the state
+  directory is usable), and exits 0 or 1.
+- \`pillion config [FILE] [FLAGS]\` prints the effective config: defaults filled in, paths made
+  absolute, secrets (and passwords in URLs) redacted. What it prints is a valid config file.
+- \`pillion schema\` prints the JSON Schema of the file (point your editor's YAML support at it).
 
 - **Environment:** \`\${NAME}\` and \`\${NAME:-default}\` in any value are replaced from Pillion's
   environment (the default also applies when the variable is empty); \`$$\` is a literal \`$\`. A
@@ -19,10 +26,10 @@ redacted.
   a number or boolean where the field wants one.
 - **Durations** are seconds (\`10\`, \`1.5\`) or carry a unit (\`500ms\`, \`10s\`, \`2m\`, \`1h\`),
   at most 24 days. **Sizes** are bytes (\`512\`) or carry a unit (\`16KiB\`, \`1MiB\`, \`1GB\`).
-- **Errors** name the file, line, column and field, all at once:
+- **Errors** name the file, line, column and field (a flag's error names the flag), all at once:
   \`pillion.yaml:12:5: ingress.tls.cert: expected a file path, got a number\`. An unknown key gets a
   "did you mean"; a YAML syntax error shows the line (its values masked) with a caret. A value is
-  never echoed in an error, as it may be a secret.
+  never echoed in an error, as it may be a secret; nor is a key that looks like a pasted token.
 - **Reserved names:** a section or field marked *not supported yet* is part of the shape but its
   feature has not landed; a file that sets it is rejected rather than silently half-applied.
 
