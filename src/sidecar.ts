@@ -10,6 +10,7 @@ import { Ingress } from './ingress/index.ts';
 import type { EdgeLimits } from './ingress/limits.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
+import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 
 export interface RunConfig {
@@ -60,13 +61,13 @@ export interface ReloadResult {
 
 export class Sidecar {
   #cfg: RunConfig;
-  readonly #log: Logger;
+  readonly #log: Logger<SinkOutput>;
   #ingress: Ingress | undefined;
   #api: AppApi | undefined;
   #supervisor: Supervisor | undefined;
   #stopping = false;
 
-  constructor(cfg: RunConfig, log: Logger) {
+  constructor(cfg: RunConfig, log: Logger<SinkOutput>) {
     this.#cfg = cfg;
     this.#log = log;
   }
@@ -163,8 +164,8 @@ export class Sidecar {
       stopTimeoutMs: cfg.stopTimeoutMs,
       lifecycle: cfg.lifecycle,
       quiesce: (ms) => ingress.quiesce(ms),
+      capture: (stream, name, pid) => logs.capture(stream, name, pid),
       log: log.child('supervisor'),
-      out: log.output,
     });
     this.#supervisor = supervisor;
     const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
@@ -175,6 +176,7 @@ export class Sidecar {
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
       whenReady: (ms) => supervisor.whenReady(ms),
+      notReadyReason: () => supervisor.notReadyReason(),
       // Once the app has been ready, a wait is a restart: held up to the restart window.
       get readyTimeoutMs() {
         return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
@@ -197,6 +199,7 @@ export class Sidecar {
       }
       stopping = true;
       this.#stopping = true; // readiness is false from now on
+      supervisor.beginStop(); // and the app is never started again
       shutdown(sig);
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);

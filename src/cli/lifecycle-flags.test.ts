@@ -15,6 +15,7 @@ test('lifecycle flags: every one is read', () => {
   const l = life([
     '--restart=always',
     '--max-restarts=5',
+    '--max-start-failures=2',
     '--restart-window=3s',
     '--backoff-base=10ms',
     '--backoff-max=1s',
@@ -35,6 +36,7 @@ test('lifecycle flags: every one is read', () => {
   assert.deepEqual(l, {
     restart: 'always',
     maxRestarts: 5,
+    maxStartFailures: 2,
     backoff: { baseMs: 10, capMs: 1000, resetAfterMs: 120_000 },
     restartWindowMs: 3000,
     drainDelayMs: 5000,

@@ -11,6 +11,7 @@ import { usageError } from './usage.ts';
 export const LIFECYCLE_OPTIONS = {
   restart: { type: 'string' },
   'max-restarts': { type: 'string' },
+  'max-start-failures': { type: 'string' },
   'restart-window': { type: 'string' },
   'backoff-base': { type: 'string' },
   'backoff-max': { type: 'string' },
@@ -51,6 +52,8 @@ export function lifecycleFlagsOf(fc: FileConfig | undefined): Values {
           : undefined;
   const v = {
     restart: fc?.app?.restart,
+    'max-start-failures':
+      fc?.app?.max_start_failures === undefined ? undefined : String(fc.app.max_start_failures),
     'stop-signal': fc?.app?.stop_signal,
     'drain-delay': fc?.drain?.delay === undefined ? undefined : String(fc.drain.delay),
     readiness,
@@ -79,6 +82,8 @@ export function parseLifecycleFlags(v: Values): LifecycleOptions {
   const life: LifecycleOptions = {
     restart,
     maxRestarts: count(v['max-restarts'], '--max-restarts', true),
+    maxStartFailures:
+      count(v['max-start-failures'], '--max-start-failures', true) ?? d.maxStartFailures,
     backoff: {
       baseMs: ms(v['backoff-base'], '--backoff-base', d.backoff.baseMs),
       capMs: ms(v['backoff-max'], '--backoff-max', d.backoff.capMs),

@@ -11,6 +11,7 @@ const ENV = { HOME: '/home/u' };
 const DEFAULTS = {
   restart: 'on-failure',
   maxRestarts: undefined,
+  maxStartFailures: 5,
   backoff: { baseMs: 1000, capMs: 300_000, resetAfterMs: 600_000 },
   restartWindowMs: 10_000,
   drainDelayMs: 0,

@@ -7,6 +7,7 @@ import { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
+import type { SinkOutput } from '../logs/output.ts';
 import { type RunConfig, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { limitsOf, logFlagsOf } from './file-flags.ts';
@@ -164,7 +165,7 @@ function fileMs(v: string | number | undefined): number {
 }
 
 /** `pillion run`: resolves with the process exit code. */
-export async function runCommand(args: string[], log: Logger): Promise<number> {
+export async function runCommand(args: string[], log: Logger<SinkOutput>): Promise<number> {
   const cfg = resolveRunConfig(args);
   if (!cfg) return 0;
   reexecUnderInit(log);

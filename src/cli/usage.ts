@@ -44,6 +44,8 @@ Flags:
 Lifecycle (see docs/lifecycle.md):
   --restart POLICY       never | on-failure | always (default on-failure)
   --max-restarts N       give up after N restarts and exit with the app's code (default no limit)
+  --max-start-failures N exit with the app's code after N exits in a row before it was ever
+                         ready (default 5; 0: restart by policy forever)
   --backoff-base D       delay before the first restart, doubling each time (default 1s)
   --backoff-max D        the delay's cap (default 5m)
   --backoff-reset D      an instance that ran this long resets the delay (default 10m)

@@ -110,6 +110,15 @@ const App = Type.Object(
         'x-live': false,
       }),
     ),
+    max_start_failures: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Exits in a row before the app was ever ready that end Pillion with the app's exit code (`--max-start-failures`); 0: restart by policy forever.",
+        default: 5,
+        'x-live': false,
+      }),
+    ),
     restart_on_change: Type.Optional(
       Type.Boolean({
         description:

@@ -1,17 +1,16 @@
 // Logs owns where every log line goes: the app's stdout/stderr capture, the access log, the
 // sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
 // left to the other concerns.
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Concern } from '../core/concern.ts';
-import type { Logger, LogOutput } from '../core/log.ts';
+import type { Logger } from '../core/log.ts';
 import {
   ACCESS_LOG_DEFAULTS,
   type AccessLog,
   type AccessLogOptions,
   createAccessLog,
 } from './access-log.ts';
-import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
-import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
+import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-log.ts';
 import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
 import { HumanFormat } from './human-format.ts';
 import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
@@ -22,7 +21,6 @@ import {
   stdoutSink,
   type WhenFull,
 } from './output.ts';
-import type { MetricSample } from './stats.ts';
 
 export type LogFormat = 'json' | 'human';
 
@@ -67,12 +65,13 @@ export function createLogOutput(): SinkOutput {
 
 export class Logs implements Concern {
   readonly name = 'logs';
-  readonly #out: LogOutput;
+  readonly #out: SinkOutput;
   readonly #opts: LogsOptions;
   readonly #log: Logger;
   #stopped: Promise<void> | undefined;
 
-  constructor(out: LogOutput, opts: LogsOptions, log: Logger) {
+  /** `out` is the output Pillion's logger writes to (createLogOutput): its sinks are set here. */
+  constructor(out: SinkOutput, opts: LogsOptions, log: Logger) {
     this.#out = out;
     this.#opts = opts;
     this.#log = log;
@@ -81,7 +80,6 @@ export class Logs implements Concern {
   /** Opens the sinks; a log file that cannot be opened throws LOG_FILE_UNWRITABLE. */
   async start(): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const o = this.#opts;
     const sinks: SinkSpec[] = [];
     if (o.stdout) {
@@ -124,7 +122,6 @@ export class Logs implements Concern {
         close: () => otlp.close(),
       });
     }
-    out.appLog = o.app;
     out.setSinks(sinks);
     this.#log.info('logs ready', {
       sinks: sinks.map((s) => s.name),
@@ -143,7 +140,6 @@ export class Logs implements Concern {
 
   async #stop(deadline: AbortSignal): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const aborted = new Promise<void>((resolve) => {
       if (deadline.aborted) resolve();
       deadline.addEventListener('abort', () => resolve(), { once: true });
@@ -169,14 +165,11 @@ export class Logs implements Concern {
     return createAccessLog(this.#out, this.#opts.access);
   }
 
-  /** The writer ingress uses for connection-level events; counted for /metrics. */
-  connectionLog(): ConnectionLog {
-    const out = this.#out;
-    return createConnectionLog(out, out instanceof SinkOutput ? out.stats.connectionEvents : {});
-  }
-
-  /** Counters for /metrics, among them pillion_log_lines_dropped_total{sink}. */
-  metrics(): MetricSample[] {
-    return this.#out instanceof SinkOutput ? this.#out.stats.samples() : [];
+  /**
+   * Captures one of the app's output streams with the configured app-log settings, counted in
+   * the output's stats (the supervisor gets this through the Sidecar).
+   */
+  capture(stream: Readable, name: 'stdout' | 'stderr', pid: number): Promise<void> {
+    return captureAppStream(stream, name, pid, this.#out, this.#opts.app, this.#out.stats);
   }
 }

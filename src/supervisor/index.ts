@@ -3,16 +3,18 @@
 // formatting and exit are left to others.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from '../core/concern.ts';
-import type { Logger, LogOutput } from '../core/log.ts';
+import type { Logger } from '../core/log.ts';
 import { Backoff } from './backoff.ts';
 import { runProbe, type Upstream } from './health.ts';
-import { type AppExit, AppInstance } from './instance.ts';
+import { type AppExit, AppInstance, type CaptureStream } from './instance.ts';
+import { describeBackoff, describeWait, NOT_READY_FIRST_MS, nextNotReadyAt } from './not-ready.ts';
 import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
 import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
 export type { Upstream } from './health.ts';
+export type { CaptureStream } from './instance.ts';
 export type { LifecycleOptions } from './options.ts';
 
 /** What a restart of the app can change: the rest needs Pillion itself restarted. */
@@ -35,8 +37,9 @@ export interface SupervisorOptions {
    * once no request is in flight to the app (the ingress passes this in through the Sidecar).
    */
   quiesce?: (timeoutMs: number) => Promise<void>;
+  /** Turns the app's stdout and stderr into log lines (the logs concern, through the Sidecar). */
+  capture: CaptureStream;
   log: Logger;
-  out: LogOutput;
 }
 
 const POLL_MS = 100;
@@ -52,7 +55,13 @@ export class Supervisor implements Concern {
   /** No more instances will run: Pillion is stopping or the policy gave up. */
   #done = false;
   #stopping = false;
+  /** Pillion has begun to stop (its first stop signal): no instance is started any more. */
+  #stopBegun = false;
   #everReady = false;
+  /** Exits in a row of an app that has never been ready (ended at maxStartFailures). */
+  #startFailures = 0;
+  /** Why the app is not ready now, for the 503 of a held request. */
+  #notReady: (() => string) | undefined;
   #restarts = 0;
   #restarting: Promise<void> | undefined;
   #watchdog: Watchdog | undefined;
@@ -141,6 +150,24 @@ export class Supervisor implements Concern {
   }
 
   /**
+   * Pillion has begun to stop (its first stop signal, before the drain): from now on the
+   * restart policy is off. If the app exits during the drain (a second Ctrl-C passed on to
+   * it), no new instance starts and no held request is sent to one; a back-off wait ends.
+   */
+  beginStop(): void {
+    this.#stopBegun = true;
+    this.#stopAbort.abort();
+  }
+
+  /**
+   * Why the app is not ready, when something is known: in back-off after an exit (its status
+   * and when the next start is), or waiting for its port. Undefined while ready.
+   */
+  notReadyReason(): string | undefined {
+    return this.#upstream ? undefined : this.#notReady?.();
+  }
+
+  /**
    * Replaces the running app with a fresh one: readiness turns false (new requests are held),
    * requests in flight to the app finish, the app gets its stop signal, and the new instance
    * serves the held requests once it is ready. Resolves when the new instance is ready or has
@@ -181,6 +208,7 @@ export class Supervisor implements Concern {
   /** Sends the stop signal, waits the stop timeout, then SIGKILLs; resolves when the app is gone. */
   async stop(_deadline: AbortSignal, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.#stopping = true;
+    this.#stopBegun = true;
     this.#stopAbort.abort();
     this.#setUpstream(undefined);
     if (this.#restarting) await this.#restarting.catch(() => {});
@@ -198,11 +226,13 @@ export class Supervisor implements Concern {
   }
 
   async #spawn(command: string[]): Promise<AppInstance> {
-    const { env, log, out } = this.#opts;
+    const { env, log, capture, stopTimeoutMs } = this.#opts;
     const inst = await AppInstance.start(command, env, {
       group: this.#life.signalGroup,
+      stopSignal: this.#life.stopSignal ?? 'SIGTERM',
+      stopTimeoutMs,
+      capture,
       log,
-      out,
     });
     this.#instance = inst;
     this.#watchdog?.watch(inst.pid);
@@ -227,7 +257,13 @@ export class Supervisor implements Concern {
     if (this.#instance !== inst) return; // replaced by restart(), which carries on
     this.#setUpstream(undefined);
     if (this.#stopping || this.#restarting) return; // stop() or restart() owns what follows
-    const { restart, maxRestarts } = this.#life;
+    if (this.#stopBegun) {
+      // Pillion is draining: the app is not started again, whatever the policy says.
+      log.info('app exited while Pillion is stopping; not restarting it', { status: exit.status });
+      this.#finish(exit.status);
+      return;
+    }
+    const { restart, maxRestarts, maxStartFailures } = this.#life;
     if (!shouldRestart(restart, exit.status, this.#restarts, maxRestarts)) {
       if (maxRestarts !== undefined && this.#restarts >= maxRestarts && restart !== 'never') {
         log.error('app exited and max restarts reached; giving up', {
@@ -239,7 +275,21 @@ export class Supervisor implements Concern {
       this.#finish(exit.status);
       return;
     }
+    if (!this.#everReady && ++this.#startFailures >= maxStartFailures && maxStartFailures > 0) {
+      // A crash loop before the app was ever ready will not heal itself: end Pillion with the
+      // app's code, so that Docker or Kubernetes learn it fails.
+      log.error('app exited without ever becoming ready; giving up', {
+        status: exit.status,
+        failures: this.#startFailures,
+        max_start_failures: maxStartFailures,
+      });
+      this.#finish(exit.status);
+      return;
+    }
     const delay = this.#backoff.next(exit.ranMs);
+    const nextAt = performance.now() + delay;
+    const failures = this.#everReady ? 0 : this.#startFailures;
+    this.#notReady = () => describeBackoff(exit.status, failures, nextAt);
     const reason: RestartReason = exit.status === 0 ? 'exited' : 'crashed';
     log.warn('app exited; restarting after back-off', {
       reason,
@@ -261,7 +311,12 @@ export class Supervisor implements Concern {
   /** Starts a new instance after one exited; a command that no longer runs counts as a crash. */
   async #relaunch(reason: RestartReason, lastStatus: number): Promise<void> {
     const command = this.#opts.command as string[];
+    if (this.#stopBegun) {
+      this.#finish(lastStatus);
+      return;
+    }
     this.#restarts++;
+    this.#notReady = undefined;
     try {
       const inst = await this.#spawn(command);
       this.#opts.log.info('app restarted', {
@@ -281,7 +336,7 @@ export class Supervisor implements Concern {
   async #replace(reason: RestartReason, apply?: () => void): Promise<void> {
     const { log, quiesce, stopTimeoutMs } = this.#opts;
     const old = this.#instance;
-    if (this.#done || this.#stopping || !old) return;
+    if (this.#done || this.#stopping || this.#stopBegun || !old) return;
     log.info('restarting app', { reason, app_pid: old.pid, restarts: this.#restarts + 1 });
     this.#setUpstream(undefined);
     // In-flight requests finish before the app is told to stop, so none of them fails.
@@ -289,7 +344,7 @@ export class Supervisor implements Concern {
     if (old.running) {
       await old.stop(this.#life.stopSignal ?? 'SIGTERM', stopTimeoutMs, log);
     }
-    if (this.#stopping) return;
+    if (this.#stopping || this.#stopBegun) return;
     apply?.();
     this.#backoff.reset();
     await this.#relaunch(reason, (await old.exited).status);
@@ -309,7 +364,11 @@ export class Supervisor implements Concern {
 
   #setUpstream(u: Upstream | undefined): void {
     this.#upstream = u;
-    if (u) this.#everReady = true;
+    if (u) {
+      this.#everReady = true;
+      this.#startFailures = 0;
+      this.#notReady = undefined;
+    }
     // Waiters also learn when no instance will become ready (stopping or done).
     if (u || this.#done || this.#stopping) for (const w of [...this.#waiters]) w(u);
   }
@@ -325,9 +384,28 @@ export class Supervisor implements Concern {
     const { appPort, log } = this.#opts;
     const preferred = Number(this.#opts.env.PORT);
     const { readiness, probeTimeoutMs } = this.#life;
+    const startedAt = inst?.startedAt ?? performance.now();
+    let sayAt = NOT_READY_FIRST_MS;
     let found: FoundPort | undefined;
     while (this.#current(inst)) {
       found ??= await findAppPort(appPort, inst?.pid, preferred);
+      const elapsedMs = performance.now() - startedAt;
+      if (elapsedMs >= sayAt && this.#readyGen === gen) {
+        // An app that never listens, or listens elsewhere, would otherwise leave clients
+        // waiting for a 503 with nothing in the log.
+        sayAt = nextNotReadyAt(elapsedMs);
+        const why = await describeWait({
+          appPort,
+          pid: inst?.pid,
+          envPort: this.#opts.env.PORT,
+          found,
+          probe: readiness.kind,
+          elapsedMs,
+        });
+        if (!this.#current(inst)) return;
+        this.#notReady = () => why;
+        log.warn(`app not ready: ${why}`, { app_pid: inst?.pid, port: appPort });
+      }
       // A LISTEN socket is the default check; an http or exec probe must pass as well.
       if (
         found &&

@@ -15,6 +15,11 @@ export interface LifecycleOptions {
   restart: RestartPolicy;
   /** Undefined: no limit. */
   maxRestarts?: number;
+  /**
+   * Exits in a row before the app was ever ready that end Pillion with the app's code (a
+   * crash loop at start does not heal itself); 0: restart by policy forever.
+   */
+  maxStartFailures: number;
   backoff: BackoffOptions;
   /** How long a request is held while the app restarts, before 503. */
   restartWindowMs: number;
@@ -39,6 +44,9 @@ export interface LifecycleOptions {
 
 export const DEFAULT_LIFECYCLE: LifecycleOptions = {
   restart: 'on-failure',
+  // With the default back-off (1 s doubling), five failures take about 15 s: long enough for
+  // a dependency that comes up a little late, short enough for an orchestrator to learn.
+  maxStartFailures: 5,
   backoff: DEFAULT_BACKOFF,
   restartWindowMs: 10_000,
   drainDelayMs: 0,

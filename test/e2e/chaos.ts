@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseLifecycleFlags } from '../../src/cli/lifecycle-flags.ts';
-import { Logger, LogOutput } from '../../src/core/log.ts';
+import { Logger } from '../../src/core/log.ts';
+import { SinkOutput } from '../../src/logs/output.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
 import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
 
@@ -61,7 +62,9 @@ export async function startRig(
       cb();
     },
   });
-  const log = new Logger(new LogOutput(sink));
+  const log = new Logger(
+    new SinkOutput([{ name: 'stdout', dest: sink, bufferBytes: 1 << 24, whenFull: 'block' }]),
+  );
   const cfg: RunConfig = {
     command: [...APP_CMD, String(appPort)],
     listenHost: '127.0.0.1',
