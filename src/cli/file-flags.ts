@@ -16,6 +16,7 @@ export function logFlagsOf(fc: FileConfig | undefined): LogFlagValues {
     'log-file-keep': l.file?.keep === undefined ? undefined : String(l.file.keep),
     'log-buffer': l.buffer === undefined ? undefined : String(l.buffer),
     'log-when-full': l.when_full,
+    'log-stderr-level': l.stderr_level,
     'log-otlp-endpoint': l.otlp?.endpoint,
   };
   return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined)) as LogFlagValues;

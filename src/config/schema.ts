@@ -403,6 +403,17 @@ const Logs = Type.Object(
         'x-live': false,
       }),
     ),
+    stderr_level: Type.Optional(
+      Type.Union(
+        [Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error')],
+        {
+          description:
+            "Level of an app stderr line that does not name its own (`--log-stderr-level`); a line's level prefix or JSON level field wins either way. `error` logs all such stderr as errors.",
+          default: 'info',
+          'x-live': false,
+        },
+      ),
+    ),
     otlp: Type.Optional(
       Type.Object(
         {

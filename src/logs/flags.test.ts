@@ -20,6 +20,7 @@ test('log flags become log options', () => {
     'log-long-lines': 'truncate',
     'log-max-line': '16K',
     'log-multiline': '200ms',
+    'log-stderr-level': 'error',
     'log-otlp-endpoint': 'http://127.0.0.1:4318',
     'access-log-format': 'combined',
     'access-log-fields': 'time, status,path',
@@ -31,7 +32,7 @@ test('log flags become log options', () => {
     stdout: false,
     bufferBytes: 4 * 1024 * 1024,
     whenFull: 'drop',
-    app: { overLong: 'truncate', maxLineBytes: 16 * 1024, multilineMs: 200 },
+    app: { overLong: 'truncate', maxLineBytes: 16 * 1024, multilineMs: 200, stderrLevel: 'error' },
     otlp: { endpoint: 'http://127.0.0.1:4318' },
     access: {
       format: 'combined',
@@ -44,6 +45,10 @@ test('log flags become log options', () => {
 test('bad log flags are usage errors naming the flag', () => {
   const cases: [Record<string, string | boolean>, RegExp][] = [
     [{ 'log-format': 'xml' }, /^--log-format: 'xml' is not one of json, human/],
+    [
+      { 'log-stderr-level': 'fatal' },
+      /^--log-stderr-level: 'fatal' is not one of debug, info, warn, error/,
+    ],
     [{ 'log-when-full': 'wait' }, /^--log-when-full/],
     [{ 'log-buffer': '1K' }, /^--log-buffer: '1K' is not a size of at least 65536/],
     [

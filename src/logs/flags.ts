@@ -16,6 +16,7 @@ export const LOG_FLAGS = {
   'log-long-lines': { type: 'string' },
   'log-max-line': { type: 'string' },
   'log-multiline': { type: 'string' },
+  'log-stderr-level': { type: 'string' },
   'log-otlp-endpoint': { type: 'string' },
   'access-log-format': { type: 'string' },
   'access-log-fields': { type: 'string' },
@@ -33,6 +34,8 @@ export const LOG_FLAGS_HELP = `Log flags:
   --log-long-lines P     split (default) or truncate app lines over --log-max-line
   --log-max-line S       longest app line kept whole (default 64K)
   --log-multiline D      join continuation lines (leading space or tab), waiting at most D
+  --log-stderr-level L   level of app stderr lines that name none: info (default), debug,
+                         warn or error
   --log-otlp-endpoint U  also ship logs to an OpenTelemetry collector (OTLP/HTTP JSON)
   --access-log-format F  json (default), common or combined
   --access-log-fields L  comma-separated JSON fields of access lines
@@ -115,6 +118,13 @@ export function logsFromFlags(values: LogFlagValues): Partial<LogsOptions> | und
       throw usage(`--log-multiline: '${values['log-multiline']}' is not a duration (e.g. 200ms)`);
     app.multilineMs = ms;
   }
+  const stderrLevel = oneOf(values['log-stderr-level'], '--log-stderr-level', [
+    'debug',
+    'info',
+    'warn',
+    'error',
+  ] as const);
+  if (stderrLevel) app.stderrLevel = stderrLevel;
   logs.app = app as LogsOptions['app'];
   if (values['log-otlp-endpoint'] !== undefined) {
     const url = values['log-otlp-endpoint'];
