@@ -13,7 +13,7 @@ import {
 import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-log.ts';
 import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
 import { HumanFormat } from './human-format.ts';
-import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
+import { type ExportOutcome, type OtlpOptions, OtlpSink } from './otlp-sink.ts';
 import {
   DEFAULT_BUFFER_BYTES,
   SinkOutput,
@@ -61,6 +61,47 @@ export function logsOptions(partial: Partial<LogsOptions> = {}): LogsOptions {
 /** Pillion's log output before any options are known: JSON lines on stdout, blocking. */
 export function createLogOutput(): SinkOutput {
   return new SinkOutput([stdoutSink()]);
+}
+
+/** At most one line this often about a failing OTLP collector (the first is said at once). */
+const OTLP_REPORT_EVERY_MS = 30_000;
+
+/**
+ * Reports a failing collector: a warn line at the first failure, then at most one every
+ * OTLP_REPORT_EVERY_MS with the running counts, and an info line once it accepts again.
+ * `endpoint` is logged without user, password or query, which may carry credentials.
+ */
+function exportReporter(
+  endpoint: string,
+  log: Logger,
+  dropped: () => number,
+): (e: ExportOutcome) => void {
+  const u = new URL(endpoint);
+  const where = `${u.protocol}//${u.host}${u.pathname}`;
+  let lastAt = Number.NEGATIVE_INFINITY;
+  let suppressed = 0;
+  return (e) => {
+    if (e.ok) {
+      log.info('OTLP export working again', { endpoint: where, export_failures: e.failures });
+      lastAt = Number.NEGATIVE_INFINITY;
+      suppressed = 0;
+      return;
+    }
+    const now = performance.now();
+    if (now - lastAt < OTLP_REPORT_EVERY_MS) {
+      suppressed += 1;
+      return;
+    }
+    lastAt = now;
+    log.warn('OTLP export failing; retrying, lines are dropped once retries are spent', {
+      endpoint: where,
+      reason: e.reason,
+      export_failures: e.failures,
+      lines_dropped: dropped(),
+      suppressed,
+    });
+    suppressed = 0;
+  };
 }
 
 export class Logs implements Concern {
@@ -112,6 +153,7 @@ export class Logs implements Concern {
         onDrop: (n) => {
           out.stats.dropped.otlp = (out.stats.dropped.otlp ?? 0) + n;
         },
+        onExport: exportReporter(o.otlp.endpoint, this.#log, () => out.stats.dropped.otlp ?? 0),
       });
       sinks.push({
         name: 'otlp',
