@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type LoadedConfig, loadConfigFile } from '../config/load.ts';
-import { ConfigWatcher } from '../config/watch.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import type { ConfigWatcher } from '../config/watch.ts';
 import { parseDuration } from '../core/duration.ts';
 import type { Logger } from '../core/log.ts';
 import { LOG_FLAGS, logsFromFlags } from '../logs/flags.ts';
@@ -13,6 +14,13 @@ import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { limitsOf, logFlagsOf } from './file-flags.ts';
 import { LIFECYCLE_OPTIONS, lifecycleFlagsOf, parseLifecycleFlags } from './lifecycle-flags.ts';
 import { RUN_HELP, usageError } from './usage.ts';
+
+// The YAML parser and the schema validator load only when a config file is used: without
+// one they were a third of `pillion run`'s start-up (bench/startup.ts). Synchronous, so that
+// resolveRunConfig stays so.
+const lazy = createRequire(import.meta.url);
+const configLoad = (): typeof import('../config/load.ts') => lazy('../config/load.ts');
+const configWatch = (): typeof import('../config/watch.ts') => lazy('../config/watch.ts');
 
 const OPTIONS = {
   listen: { type: 'string' },
@@ -154,7 +162,7 @@ export function resolveRunConfig(
   const { values } = parseRunFlags(args);
   if (values.help) return parseRunArgs(args, env);
   const path = findConfigFile(values.config, env, cwd);
-  const file = path === undefined ? undefined : loadConfigFile(path, env, cwd);
+  const file = path === undefined ? undefined : configLoad().loadConfigFile(path, env, cwd);
   return parseRunArgs(args, env, file);
 }
 
@@ -199,7 +207,7 @@ const FIELD_OF: Record<string, string> = {
 /** Reloads the config file on change; flags keep overriding the file. */
 function watchConfig(file: string, args: string[], sidecar: Sidecar, log: Logger): ConfigWatcher {
   const clog = log.child('config');
-  const watcher = new ConfigWatcher({
+  const watcher = new (configWatch().ConfigWatcher)({
     file,
     apply: async (loaded) => {
       const next = parseRunArgs(args, process.env, loaded);

@@ -13,7 +13,7 @@ import {
 import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-log.ts';
 import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
 import { HumanFormat } from './human-format.ts';
-import { type ExportOutcome, type OtlpOptions, OtlpSink } from './otlp-sink.ts';
+import type { ExportOutcome, OtlpOptions } from './otlp-sink.ts';
 import {
   DEFAULT_BUFFER_BYTES,
   SinkOutput,
@@ -148,6 +148,8 @@ export class Logs implements Concern {
       });
     }
     if (o.otlp) {
+      // Loaded only when configured: most runs have no collector.
+      const { OtlpSink } = await import('./otlp-sink.ts');
       const otlp = new OtlpSink({
         ...o.otlp,
         onDrop: (n) => {
