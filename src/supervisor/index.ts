@@ -42,6 +42,12 @@ export interface SupervisorOptions {
   log: Logger;
 }
 
+/**
+ * How often the app's port is looked for: 10 ms at first, doubling to 100 ms. Most apps
+ * listen within the first few hundred ms, and each poll is cheap (a few /proc reads), so the
+ * first request is not held a whole 100 ms interval past the moment the app listens.
+ */
+const FIRST_POLL_MS = 10;
 const POLL_MS = 100;
 
 export class Supervisor implements Concern {
@@ -386,6 +392,7 @@ export class Supervisor implements Concern {
     const { readiness, probeTimeoutMs } = this.#life;
     const startedAt = inst?.startedAt ?? performance.now();
     let sayAt = NOT_READY_FIRST_MS;
+    let pollMs = FIRST_POLL_MS;
     let found: FoundPort | undefined;
     while (this.#current(inst)) {
       found ??= await findAppPort(appPort, inst?.pid, preferred);
@@ -426,7 +433,8 @@ export class Supervisor implements Concern {
         void this.#recheckReadiness(inst, up, gen);
         return;
       }
-      await sleep(POLL_MS);
+      await sleep(pollMs);
+      pollMs = Math.min(POLL_MS, pollMs * 2);
     }
   }
 
