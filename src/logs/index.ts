@@ -29,6 +29,8 @@ export interface LogsOptions {
   format: LogFormat;
   /** Write to Pillion's stdout (the default sink). */
   stdout: boolean;
+  /** Where the stdout sink writes; Pillion's stdout unless embedded (a test's collector). */
+  stdoutDest?: Writable;
   file?: FileSinkOptions;
   otlp?: OtlpOptions;
   /** Bound on each sink's queue, in bytes. */
@@ -124,16 +126,15 @@ export class Logs implements Concern {
     const o = this.#opts;
     const sinks: SinkSpec[] = [];
     if (o.stdout) {
-      let dest: Writable = process.stdout;
+      const stdout = o.stdoutDest ?? process.stdout;
+      let dest: Writable = stdout;
       let flush: (() => Promise<void>) | undefined;
       if (o.format === 'human') {
-        const human = new HumanFormat(Boolean(process.stdout.isTTY));
-        human.pipe(process.stdout);
+        const human = new HumanFormat(Boolean(process.stdout.isTTY) && stdout === process.stdout);
+        human.pipe(stdout);
         dest = human;
         flush = () =>
-          new Promise((resolve) =>
-            human.write('', () => process.stdout.write('', () => resolve())),
-          );
+          new Promise((resolve) => human.write('', () => stdout.write('', () => resolve())));
       }
       sinks.push({ name: 'stdout', dest, bufferBytes: o.bufferBytes, whenFull: o.whenFull, flush });
     }

@@ -363,6 +363,7 @@ export class Supervisor implements Concern {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
+    this.#notReady = () => `the app exited with status ${status} and is not started again`;
     this.#watchdog?.close();
     this.#setUpstream(undefined);
     this.#resolveExit(status);

@@ -75,6 +75,8 @@ export async function startRig(
     stopTimeoutMs: 5_000,
     readyTimeoutMs: 10_000,
     lifecycle: parseLifecycleFlags(lifecycleFlags),
+    // The logs concern sets the sinks when it starts: its stdout sink is this collector.
+    logs: { stdoutDest: sink },
   };
   const sidecar = new Sidecar(cfg, log);
   const exit = sidecar.run();
