@@ -66,6 +66,23 @@ describe('pillion run with a config file', () => {
     });
   });
 
+  test('app.max_start_failures and logs.stderr_level reach the run; a flag wins', () => {
+    const dir = dirWith({
+      'pillion.yaml':
+        'app:\n  command: [x]\n  max_start_failures: 2\nlogs:\n  stderr_level: error\n',
+    });
+    const cfg = resolveRunConfig([], ENV, dir);
+    assert.equal(cfg?.lifecycle?.maxStartFailures, 2);
+    assert.equal(cfg?.logs?.app?.stderrLevel, 'error');
+    const flagged = resolveRunConfig(
+      ['--max-start-failures', '0', '--log-stderr-level', 'warn'],
+      ENV,
+      dir,
+    );
+    assert.equal(flagged?.lifecycle?.maxStartFailures, 0);
+    assert.equal(flagged?.logs?.app?.stderrLevel, 'warn');
+  });
+
   test('the logs section reads as the log flags, and a flag wins', () => {
     const dir = dirWith({
       'pillion.yaml': `app:\n  command: [x]\nlogs:\n  format: human\n  file: { path: /var/log/p.log, max_size: 10MiB, keep: 2 }\n  buffer: 64K\n  when_full: drop\n  otlp: { endpoint: "http://127.0.0.1:4318/v1/logs" }\n`,
