@@ -3,52 +3,24 @@
 // formatting and exit are left to others.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from '../core/concern.ts';
-import type { Logger } from '../core/log.ts';
 import { Backoff } from './backoff.ts';
-import { runProbe, type Upstream } from './health.ts';
-import { type AppExit, AppInstance, type CaptureStream } from './instance.ts';
-import { describeBackoff, describeWait, NOT_READY_FIRST_MS, nextNotReadyAt } from './not-ready.ts';
-import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
-import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
+import type { Upstream } from './health.ts';
+import { type AppExit, AppInstance } from './instance.ts';
+import { describeBackoff } from './not-ready.ts';
+import {
+  type AppSettings,
+  DEFAULT_LIFECYCLE,
+  type LifecycleOptions,
+  type SupervisorOptions,
+} from './options.ts';
+import { pidsListeningOn } from './port-detect.ts';
+import { recheckReadiness, waitForReady, watchLiveness } from './readiness.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
 export type { Upstream } from './health.ts';
 export type { CaptureStream } from './instance.ts';
-export type { LifecycleOptions } from './options.ts';
-
-/** What a restart of the app can change: the rest needs Pillion itself restarted. */
-export type AppSettings = Pick<
-  SupervisorOptions,
-  'command' | 'appPort' | 'stopTimeoutMs' | 'lifecycle'
->;
-
-export interface SupervisorOptions {
-  /** The app's command; absent in attach mode (an app Pillion did not start). */
-  command?: string[];
-  /** The app's port; absent means detect it from the process tree. */
-  appPort?: number;
-  env: NodeJS.ProcessEnv;
-  /** Grace between the stop signal and SIGKILL. */
-  stopTimeoutMs: number;
-  lifecycle?: LifecycleOptions;
-  /**
-   * Called before the app is stopped for a restart, with readiness already false: resolves
-   * once no request is in flight to the app (the ingress passes this in through the Sidecar).
-   */
-  quiesce?: (timeoutMs: number) => Promise<void>;
-  /** Turns the app's stdout and stderr into log lines (the logs concern, through the Sidecar). */
-  capture: CaptureStream;
-  log: Logger;
-}
-
-/**
- * How often the app's port is looked for: 10 ms at first, doubling to 100 ms. Most apps
- * listen within the first few hundred ms, and each poll is cheap (a few /proc reads), so the
- * first request is not held a whole 100 ms interval past the moment the app listens.
- */
-const FIRST_POLL_MS = 10;
-const POLL_MS = 100;
+export type { AppSettings, LifecycleOptions, SupervisorOptions } from './options.ts';
 
 export class Supervisor implements Concern {
   readonly name = 'supervisor';
@@ -388,108 +360,63 @@ export class Supervisor implements Concern {
 
   async #watchReadiness(inst: AppInstance | undefined): Promise<void> {
     const gen = ++this.#readyGen;
-    const { appPort, log } = this.#opts;
-    const preferred = Number(this.#opts.env.PORT);
-    const { readiness, probeTimeoutMs } = this.#life;
+    const { appPort, env, log } = this.#opts;
+    const { readiness, probeTimeoutMs, readinessIntervalMs, liveness, startupGraceMs } = this.#life;
     const startedAt = inst?.startedAt ?? performance.now();
-    let sayAt = NOT_READY_FIRST_MS;
-    let pollMs = FIRST_POLL_MS;
-    let found: FoundPort | undefined;
-    while (this.#current(inst)) {
-      found ??= await findAppPort(appPort, inst?.pid, preferred);
-      const elapsedMs = performance.now() - startedAt;
-      if (elapsedMs >= sayAt && this.#readyGen === gen) {
-        // An app that never listens, or listens elsewhere, would otherwise leave clients
-        // waiting for a 503 with nothing in the log.
-        sayAt = nextNotReadyAt(elapsedMs);
-        const why = await describeWait({
-          appPort,
-          pid: inst?.pid,
-          envPort: this.#opts.env.PORT,
-          found,
-          probe: readiness.kind,
-          elapsedMs,
-        });
-        if (!this.#current(inst)) return;
+    const live = (): boolean => this.#current(inst);
+    const found = await waitForReady({
+      appPort,
+      pid: inst?.pid,
+      env,
+      startedAt,
+      readiness,
+      probeTimeoutMs,
+      live,
+      notReady: (why) => {
         this.#notReady = () => why;
         log.warn(`app not ready: ${why}`, { app_pid: inst?.pid, port: appPort });
-      }
-      // A LISTEN socket is the default check; an http or exec probe must pass as well.
-      if (
-        found &&
-        (readiness.kind === 'tcp' || (await runProbe(readiness, found, probeTimeoutMs)))
-      ) {
-        if (!this.#current(inst)) return;
-        const { how, ports, ...up } = found;
-        if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
-        log.info('app ready', {
-          ...up,
-          how,
-          ...(ports ? { ports } : {}),
-          ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
-          app_pid: inst?.pid ?? this.#attachedPid,
-        });
-        this.#setUpstream(up);
-        void this.#watchLiveness(inst, up);
-        void this.#recheckReadiness(inst, up, gen);
-        return;
-      }
-      await sleep(pollMs);
-      pollMs = Math.min(POLL_MS, pollMs * 2);
-    }
-  }
-
-  /**
-   * With --readiness-interval, keeps checking readiness after it first passed: a failing check
-   * takes the app out of service (requests are held, Sidecar.isReady() is false) until one passes.
-   */
-  async #recheckReadiness(inst: AppInstance | undefined, up: Upstream, gen: number): Promise<void> {
-    const { readiness, readinessIntervalMs, probeTimeoutMs } = this.#life;
-    if (!readinessIntervalMs) return;
-    let ready = true;
-    const live = (): boolean => this.#current(inst) && this.#readyGen === gen;
-    while (live()) {
-      await sleep(readinessIntervalMs);
-      if (!live()) return;
-      const ok = await runProbe(readiness, up, probeTimeoutMs);
-      if (!live() || ok === ready) continue;
-      ready = ok;
-      if (ok) this.#opts.log.info('app ready again', { ...up, app_pid: this.pid });
-      else this.#opts.log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
-      this.#setUpstream(ok ? up : undefined);
-    }
-  }
-
-  async #watchLiveness(inst: AppInstance | undefined, up: Upstream): Promise<void> {
-    const live = this.#life.liveness;
-    if (!live) return;
-    const { log } = this.#opts;
-    const graceEnd = (inst?.startedAt ?? performance.now()) + this.#life.startupGraceMs;
-    let failures = 0;
-    while (this.#current(inst)) {
-      await sleep(live.intervalMs);
-      if (!this.#current(inst)) return;
-      if (performance.now() < graceEnd) continue;
-      if (await runProbe(live.probe, up, this.#life.probeTimeoutMs)) {
-        failures = 0;
-        continue;
-      }
-      failures++;
-      log.warn('liveness check failed', {
-        probe: live.probe.kind,
-        failures,
-        threshold: live.failures,
-        app_pid: inst?.pid,
-      });
-      if (failures >= live.failures && this.#current(inst)) {
-        if (inst) void this.restart('liveness');
-        else {
-          // Attach mode: Pillion cannot restart the app; it stops routing to it until it recovers.
-          this.#setUpstream(undefined);
-          void this.#watchReadiness(undefined);
-        }
-        return;
-      }
+      },
+    });
+    if (!found) return;
+    const { how, ports, ...up } = found;
+    if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
+    if (!live()) return;
+    log.info('app ready', {
+      ...up,
+      how,
+      ...(ports ? { ports } : {}),
+      ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
+      app_pid: inst?.pid ?? this.#attachedPid,
+    });
+    this.#setUpstream(up);
+    void recheckReadiness({
+      readiness,
+      intervalMs: readinessIntervalMs,
+      probeTimeoutMs,
+      up,
+      live: () => live() && this.#readyGen === gen,
+      changed: (ok) => {
+        if (ok) log.info('app ready again', { ...up, app_pid: this.pid });
+        else log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
+        this.#setUpstream(ok ? up : undefined);
+      },
+    });
+    if (!liveness) return;
+    const failed = await watchLiveness({
+      liveness,
+      up,
+      graceEndsAt: startedAt + startupGraceMs,
+      probeTimeoutMs,
+      live,
+      log,
+      appPid: inst?.pid,
+    });
+    if (!failed) return;
+    if (inst) void this.restart('liveness');
+    else {
+      // Attach mode: Pillion cannot restart the app; it stops routing to it until it recovers.
+      this.#setUpstream(undefined);
+      void this.#watchReadiness(undefined);
     }
   }
 }
