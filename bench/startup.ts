@@ -1,7 +1,7 @@
 // Start-up of the real CLI: from spawning `node bin/pillion.js run … -- APP` to the HTTPS port
-// accepting a TLS handshake, and to the first 200 through it. Each run gets a fresh state dir
-// with a certificate already made (the second start, which is the common one) unless
-// `fresh` is set. Used by first-request.ts.
+// accepting a TLS handshake, and to the first 200 through it. The state dir keeps the
+// certificate a warm-up start made (the common case: a restart); `cold` runs also start with
+// an empty compile cache (the first run after an install). Used by first-request.ts.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
@@ -68,13 +68,16 @@ async function until(probe: () => Promise<boolean>): Promise<number> {
 }
 
 /** One start of Pillion in front of the fixture app; Pillion is stopped before it returns. */
-export async function startupOnce(stateDir: string): Promise<StartupRun> {
+export async function startupOnce(
+  stateDir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<StartupRun> {
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
     [BIN, 'run', '--listen', `127.0.0.1:${port}`, '--', process.execPath, APP],
-    { env: { ...process.env, PILLION_STATE_DIR: stateDir }, stdio: 'ignore' },
+    { env: { ...process.env, PILLION_STATE_DIR: stateDir, ...env }, stdio: 'ignore' },
   );
   const exited = new Promise((r) => proc.once('exit', r));
   try {
@@ -87,13 +90,19 @@ export async function startupOnce(stateDir: string): Promise<StartupRun> {
   }
 }
 
-/** `runs` starts after one warm-up start (which also makes the certificate). */
-export async function startupRuns(runs: number): Promise<StartupRun[]> {
+/**
+ * `runs` starts after one warm-up start (which also makes the certificate); with `cold`, each
+ * with a compile cache of its own, empty.
+ */
+export async function startupRuns(runs: number, cold = false): Promise<StartupRun[]> {
   const stateDir = mkdtempSync(join(tmpdir(), 'pillion-bench-'));
   try {
     await startupOnce(stateDir);
     const out: StartupRun[] = [];
-    for (let i = 0; i < runs; i++) out.push(await startupOnce(stateDir));
+    for (let i = 0; i < runs; i++) {
+      const cache = join(stateDir, `compile-cache-${i}`);
+      out.push(await startupOnce(stateDir, cold ? { NODE_COMPILE_CACHE: cache } : {}));
+    }
     return out;
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
