@@ -54,3 +54,24 @@ test('on stop, a left-behind process that ignores the stop signal is killed afte
   const msgs = p.lines.map((l) => l.msg);
   assert.ok(msgs.includes('processes left by the app did not stop in time; sending SIGKILL'));
 });
+
+test('an app that crashes leaving a child: the child is stopped before the app is started again', async (t) => {
+  const script = `sleep 1000 & echo "left $!"; exec "$@"`;
+  const p = startPillion(
+    ['run', '--listen', '127.0.0.1:0', '--', '/bin/sh', '-c', script, 'sh', ...APP_CMD],
+    { bin: true },
+  );
+  t.after(() => p.kill());
+  const first = await leftPid(p);
+  const ready = await p.ready();
+  process.kill(Number(ready.app_pid), 'SIGKILL');
+  await p.waitForLog((l) => l.msg === 'app restarted', 'the restart');
+  assert.equal(alive(first), false, "the first instance's child is gone");
+  const msgs = p.lines.map((l) => l.msg);
+  assert.ok(
+    msgs.indexOf('the app left processes in its process group; stopping them') <
+      msgs.indexOf('app restarted'),
+  );
+  p.proc.kill('SIGTERM');
+  await p.exited;
+});
