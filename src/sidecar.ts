@@ -12,6 +12,7 @@ import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
+import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 import { retimed } from './supervisor/reconfigure.ts';
 
@@ -60,7 +61,7 @@ type Reloadable<S> = { prepare?: (next: S) => Promise<Prepared> };
 
 export class Sidecar {
   #cfg: RunConfig;
-  readonly #log: Logger;
+  readonly #log: Logger<SinkOutput>;
   #ingress: Ingress | undefined;
   #api: AppApi | undefined;
   #logs: Logs | undefined;
@@ -70,7 +71,7 @@ export class Sidecar {
   #reloading: Promise<unknown> = Promise.resolve();
   readonly reloads: ReloadStats = { applied: 0, rejected: 0, fields: {} };
 
-  constructor(cfg: RunConfig, log: Logger) {
+  constructor(cfg: RunConfig, log: Logger<SinkOutput>) {
     this.#cfg = cfg;
     this.#log = log;
   }
@@ -219,8 +220,8 @@ export class Sidecar {
       stopTimeoutMs: cfg.stopTimeoutMs,
       lifecycle: cfg.lifecycle,
       quiesce: (ms) => ingress.quiesce(ms),
+      capture: (stream, name, pid) => logs.capture(stream, name, pid),
       log: log.child('supervisor'),
-      out: log.output,
     });
     this.#supervisor = supervisor;
     const self = this;
@@ -231,6 +232,7 @@ export class Sidecar {
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
       whenReady: (ms) => supervisor.whenReady(ms),
+      notReadyReason: () => supervisor.notReadyReason(),
       // Once the app has been ready, a wait is a restart: held up to the restart window. Read
       // at each request, so a reload of either applies at once.
       get readyTimeoutMs() {
@@ -278,6 +280,7 @@ export class Sidecar {
       }
       stopping = true;
       this.#stopping = true; // readiness is false from now on
+      supervisor.beginStop(); // and the app is never started again
       shutdown(sig);
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);

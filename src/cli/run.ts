@@ -3,6 +3,7 @@ import { parseRunArgv, type RunArgs } from '../config/flags.ts';
 import { type Resolved, resolveConfig } from '../config/resolve.ts';
 import { ConfigWatcher } from '../config/watch.ts';
 import type { Logger } from '../core/log.ts';
+import type { SinkOutput } from '../logs/output.ts';
 import { Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { checkFiles } from './checks.ts';
@@ -45,7 +46,7 @@ export function prepareRun(
 }
 
 /** `pillion run`: resolves with the process exit code. */
-export async function runCommand(args: string[], log: Logger): Promise<number> {
+export async function runCommand(args: string[], log: Logger<SinkOutput>): Promise<number> {
   const r = prepareRun(args);
   if (!r) {
     process.stdout.write(RUN_HELP);

@@ -195,6 +195,16 @@ const App = Type.Object(
     restart_window: Type.Optional(
       duration('How long requests are held while the app restarts, before a 503.', '10s', true),
     ),
+    max_start_failures: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "Exits in a row before the app was ever ready that end Pillion with the app's exit code; 0: restart by policy forever.",
+        default: 5,
+        'x-live': false,
+        'x-app-restart': true,
+      }),
+    ),
     restart_on_change: Type.Optional(
       Type.Boolean({
         description:
@@ -564,6 +574,14 @@ const Logs = Type.Object(
             duration(
               'Join continuation lines (leading space or tab) to the line before, waiting at most this long; 0: off.',
               '0s',
+              false,
+            ),
+          ),
+          stderr_level: Type.Optional(
+            choice(
+              ['debug', 'info', 'warn', 'error'],
+              "Level of an app stderr line that does not name its own; a line's level prefix or JSON level field wins either way. `error` logs all such stderr as errors.",
+              'info',
               false,
             ),
           ),

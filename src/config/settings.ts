@@ -1,6 +1,7 @@
 // The resolved config as the concerns take it: every default filled in (from the schema),
 // durations in ms, sizes in bytes, paths absolute. Built once from the validated tree; nothing
 // downstream parses a string of the config again.
+import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
@@ -15,6 +16,8 @@ export interface LifecycleSettings {
   restart: 'never' | 'on-failure' | 'always';
   /** Undefined: no limit. */
   maxRestarts?: number;
+  /** Exits in a row before the app was ever ready that end Pillion; 0: never. */
+  maxStartFailures: number;
   backoff: { baseMs: number; capMs: number; resetAfterMs: number };
   restartWindowMs: number;
   drainDelayMs: number;
@@ -37,12 +40,15 @@ export interface LogsSettings {
   otlp?: { endpoint: string };
   bufferBytes: number;
   whenFull: 'block' | 'drop';
+  /** Where the stdout sink writes; Pillion's stdout unless embedded (a test's collector). */
+  stdoutDest?: Writable;
   app: {
     maxLineBytes: number;
     overLong: 'split' | 'truncate';
     json: boolean;
     levelPrefix: boolean;
     multilineMs: number;
+    stderrLevel: 'debug' | 'info' | 'warn' | 'error';
   };
   access: {
     format: 'json' | 'common' | 'combined';
@@ -153,6 +159,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     lifecycle: {
       restart: app.restart,
       ...(app.max_restarts !== undefined ? { maxRestarts: app.max_restarts } : {}),
+      maxStartFailures: app.max_start_failures,
       backoff: {
         baseMs: ms(app.backoff.base),
         capMs: ms(app.backoff.max),
@@ -201,6 +208,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         json: true,
         levelPrefix: true,
         multilineMs: ms(la.multiline),
+        stderrLevel: la.stderr_level,
       },
       access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
     },

@@ -51,21 +51,24 @@ export class LogOutput {
   }
 }
 
-/** Pillion's own structured events, in the same JSON shape as the app's lines. */
-export class Logger {
-  readonly #out: LogOutput;
+/**
+ * Pillion's own structured events, in the same JSON shape as the app's lines. `Out` keeps the
+ * output's own type, so the logs concern gets its sinks and counters without a runtime check.
+ */
+export class Logger<Out extends LogOutput = LogOutput> {
+  readonly #out: Out;
   readonly #source: string;
 
-  constructor(out: LogOutput, source = 'pillion') {
+  constructor(out: Out, source = 'pillion') {
     this.#out = out;
     this.#source = source;
   }
 
-  get output(): LogOutput {
+  get output(): Out {
     return this.#out;
   }
 
-  child(source: string): Logger {
+  child(source: string): Logger<Out> {
     return new Logger(this.#out, source);
   }
 

@@ -1,22 +1,21 @@
 // Logs owns where every log line goes: the app's stdout/stderr capture, the access log, the
 // sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
 // left to the other concerns.
+import type { Readable, Writable } from 'node:stream';
 import type { Concern, Prepared } from '../core/concern.ts';
-import type { Level, Logger, LogOutput } from '../core/log.ts';
+import type { Level, Logger } from '../core/log.ts';
 import {
   ACCESS_LOG_DEFAULTS,
   type AccessLog,
   type AccessLogOptions,
   createAccessLog,
 } from './access-log.ts';
-import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
-import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
+import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-log.ts';
 import { FILE_SINK_DEFAULTS, type FileSinkOptions } from './file-sink.ts';
 import type { OtlpOptions } from './otlp-sink.ts';
 import { DEFAULT_BUFFER_BYTES, SinkOutput, stdoutSink, type WhenFull } from './output.ts';
 import { prepareSinks } from './reload.ts';
 import { openSinks } from './sinks.ts';
-import type { MetricSample } from './stats.ts';
 
 export type LogFormat = 'json' | 'human';
 
@@ -27,6 +26,8 @@ export interface LogsOptions {
   level: Level;
   /** Write to Pillion's stdout (the default sink). */
   stdout: boolean;
+  /** Where the stdout sink writes; Pillion's stdout unless embedded (a test's collector). */
+  stdoutDest?: Writable;
   file?: FileSinkOptions;
   otlp?: OtlpOptions;
   /** Bound on each sink's queue, in bytes. */
@@ -64,12 +65,13 @@ export function createLogOutput(): SinkOutput {
 
 export class Logs implements Concern {
   readonly name = 'logs';
-  readonly #out: LogOutput;
+  readonly #out: SinkOutput;
   #opts: LogsOptions;
   readonly #log: Logger;
   #stopped: Promise<void> | undefined;
 
-  constructor(out: LogOutput, opts: LogsOptions, log: Logger) {
+  /** `out` is the output Pillion's logger writes to (createLogOutput): its sinks are set here. */
+  constructor(out: SinkOutput, opts: LogsOptions, log: Logger) {
     this.#out = out;
     this.#opts = opts;
     this.#log = log;
@@ -78,10 +80,8 @@ export class Logs implements Concern {
   /** Opens the sinks; a log file that cannot be opened throws LOG_FILE_UNWRITABLE. */
   async start(): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const o = this.#opts;
-    const sinks = openSinks(o, out);
-    out.appLog = o.app;
+    const sinks = await openSinks(o, out, this.#log);
     out.minLevel = o.level;
     out.setSinks(sinks);
     this.#log.info('logs ready', {
@@ -96,8 +96,7 @@ export class Logs implements Concern {
   /** Phase one of a reload of the sinks (logs/reload.ts): a file that cannot be opened throws. */
   async prepare(next: LogsOptions): Promise<Prepared> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return { commit() {}, async abort() {} };
-    return prepareSinks(out, next, (o) => {
+    return prepareSinks(out, next, this.#log, (o) => {
       this.#opts = o;
       out.minLevel = o.level;
     });
@@ -111,7 +110,6 @@ export class Logs implements Concern {
 
   async #stop(deadline: AbortSignal): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const aborted = new Promise<void>((resolve) => {
       if (deadline.aborted) resolve();
       deadline.addEventListener('abort', () => resolve(), { once: true });
@@ -137,14 +135,11 @@ export class Logs implements Concern {
     return createAccessLog(this.#out, this.#opts.access);
   }
 
-  /** The writer ingress uses for connection-level events; counted for /metrics. */
-  connectionLog(): ConnectionLog {
-    const out = this.#out;
-    return createConnectionLog(out, out instanceof SinkOutput ? out.stats.connectionEvents : {});
-  }
-
-  /** Counters for /metrics, among them pillion_log_lines_dropped_total{sink}. */
-  metrics(): MetricSample[] {
-    return this.#out instanceof SinkOutput ? this.#out.stats.samples() : [];
+  /**
+   * Captures one of the app's output streams with the configured app-log settings, counted in
+   * the output's stats (the supervisor gets this through the Sidecar).
+   */
+  capture(stream: Readable, name: 'stdout' | 'stderr', pid: number): Promise<void> {
+    return captureAppStream(stream, name, pid, this.#out, this.#opts.app, this.#out.stats);
   }
 }

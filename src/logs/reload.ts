@@ -2,6 +2,7 @@
 // a new collector) and changes nothing; commit swaps the sinks in and closes the ones left over;
 // abort closes what prepare opened. Lines keep flowing through the swap.
 import type { Prepared } from '../core/concern.ts';
+import type { Logger } from '../core/log.ts';
 import type { LogsOptions } from './index.ts';
 import type { SinkOutput, SinkSpec } from './output.ts';
 import { openSinks } from './sinks.ts';
@@ -10,10 +11,11 @@ import { openSinks } from './sinks.ts';
 export async function prepareSinks(
   out: SinkOutput,
   next: LogsOptions,
+  log: Logger,
   applied: (o: LogsOptions) => void,
 ): Promise<Prepared> {
   const before: readonly SinkSpec[] = out.sinks;
-  const after = openSinks(next, out, before);
+  const after = await openSinks(next, out, log, before);
   const kept = new Set(after.map((s) => s.dest));
   const opened = after.filter((s) => !before.some((b) => b.dest === s.dest));
   const dropped = before.filter((s) => !kept.has(s.dest));

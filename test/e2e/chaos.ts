@@ -8,7 +8,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { resolveRun } from '../../src/cli/run.ts';
-import { Logger, LogOutput } from '../../src/core/log.ts';
+import { Logger } from '../../src/core/log.ts';
+import { SinkOutput } from '../../src/logs/output.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
 import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
 
@@ -61,7 +62,9 @@ export async function startRig(
       cb();
     },
   });
-  const log = new Logger(new LogOutput(sink));
+  const log = new Logger(
+    new SinkOutput([{ name: 'stdout', dest: sink, bufferBytes: 1 << 24, whenFull: 'block' }]),
+  );
   // The rig's flags go through the same resolve as the CLI's.
   const flags = Object.entries(lifecycleFlags).flatMap(([k, v]) =>
     v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, v],
@@ -73,6 +76,8 @@ export async function startRig(
       ReturnType<typeof resolveRun>
     >
   ).resolved.settings;
+  // The logs concern sets the sinks when it starts: its stdout sink is this collector.
+  cfg.logs = { ...cfg.logs, stdoutDest: sink };
   const sidecar = new Sidecar(cfg, log);
   const exit = sidecar.run();
   await eventually(
