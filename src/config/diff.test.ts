@@ -31,3 +31,12 @@ test('a changed readiness check applies by restarting the app; its interval, liv
     { path: 'app.readiness.interval', apply: 'live' },
   ]);
 });
+
+test("a field a flag sets stays the flag's on reload: its change in the file is no change", () => {
+  const run = { values: new Map([['drain-timeout', '5s']]), command: ['app'] };
+  const at = (text: string) =>
+    resolveConfig({ run, file: 'p.yaml', text, env: { HOME: '/h' }, cwd: '/' }).tree;
+  const a = at('drain: { timeout: 1s }\n');
+  const b = at('drain: { timeout: 2s }\napp: { config: 1 }\n');
+  assert.deepEqual(changedFields(a, b), [{ path: 'app.config', apply: 'live' }]);
+});
