@@ -35,6 +35,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 256 
 const logging = log === 'log';
 
 const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }, (req, res) => {
+  const remote = req.socket.remoteAddress;
   const up = request(
     {
       host: '127.0.0.1',
@@ -50,7 +51,7 @@ const server = createServer({ cert: readFileSync(cert), key: readFileSync(key) }
       if (logging) {
         res.once('finish', () => {
           process.stdout.write(
-            `${req.socket.remoteAddress} - - [${new Date().toISOString()}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${upRes.headers['content-length'] ?? '-'}\n`,
+            `${remote} - - [${new Date().toISOString()}] "${req.method} ${req.url} HTTP/${req.httpVersion}" ${res.statusCode} ${upRes.headers['content-length'] ?? '-'}\n`,
           );
         });
       }

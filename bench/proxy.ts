@@ -31,7 +31,7 @@ const HELP = `Usage: npm run bench -- [options]
   --reps N                runs per case and contender, interleaved (default 3)
   --duration S            measured seconds per run (default 4)
   --warmup S              warm-up seconds per run, not counted (default 1)
-  --settle S              idle wait after the load before RSS is read again (default 1)
+  --settle S              idle wait after the load before RSS is read again (default 0.5)
   --retries N             repeats of a disturbed run (default 2)
   --disturb-pct P         a run is disturbed when others used more than P% of its core (default 10)
   --cpu-load LIST         cores of the harness, load generator and upstream (default 0)
@@ -43,6 +43,7 @@ const HELP = `Usage: npm run bench -- [options]
   --raw FILE              the run records, one JSON line each (default bench/results.jsonl)
   --include FILE          merge records of another script (e.g. gRPC) into the report; repeatable
   --report FILE           only rewrite the report from a raw file
+  --keep-runs             keep the scratch directory (each run's config and logs) and print it
   -h, --help              this text
 `;
 
@@ -66,6 +67,7 @@ const { values: o } = parseArgs({
     raw: { type: 'string' },
     include: { type: 'string', multiple: true, default: [] },
     report: { type: 'string' },
+    'keep-runs': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -80,7 +82,7 @@ const pick = (v: string | undefined, full: number, smoke: number): number =>
 const reps = pick(o.reps, 3, 1);
 const durationS = pick(o.duration, 4, 1);
 const warmupS = pick(o.warmup, 1, 0);
-const settleS = pick(o.settle, 1, 0);
+const settleS = pick(o.settle, 0.5, 0);
 const retries = pick(o.retries, 2, 0);
 const out = o.out ?? (quick ? undefined : join(ROOT, 'bench', 'RESULTS.md'));
 const raw = o.raw ?? (quick ? undefined : join(ROOT, 'bench', 'results.jsonl'));
@@ -144,13 +146,16 @@ function problems(r: RunRecord, c: BenchCase): string[] {
 function line(r: RunRecord): string {
   if (r.failed) return `FAILED ${r.failed}`;
   const f = (x: number | undefined, d = 0): string => (x ?? 0).toFixed(d);
-  return `${f(r.rps)} req/s, ${f(r.cpuUsPerReq, 1)} µs CPU/req, CPU ${f(r.proxyCpuPct)}%, p99 ${f((r.load?.p99Us ?? 0) / 1000, 2)} ms, RSS ${f(r.rssLoadMiB)} MiB (idle ${f(r.rssIdleMiB)}), other ${f(r.otherPct)}%${r.disturbed ? ' DISTURBED' : ''}`;
+  return `${f(r.rps)} req/s, ${f(r.cpuUsPerReq, 1)} µs CPU/req, CPU ${f(r.proxyCpuPct)}%, p99 ${f((r.load?.p99Us ?? 0) / 1000, 2)} ms, RSS ${f(r.rssLoadMiB)} MiB (idle ${f(r.rssIdleMiB)}), other ${f(r.otherPct)}%${r.disturbed ? ` DISTURBED (busiest others: ${r.othersBusy?.join(', ') || 'none'})` : ''}`;
 }
 
 async function main(): Promise<number> {
   pinSelf(o['cpu-load']);
   const scratch = makeScratch();
-  installCleanup(() => rmSync(scratch.dir, { recursive: true, force: true }));
+  installCleanup(() => {
+    if (o['keep-runs']) console.log(`kept ${scratch.dir}`);
+    else rmSync(scratch.dir, { recursive: true, force: true });
+  });
   const upPort = await freePort();
   const upstream = await startUpstream(upPort, scratch.www, scratch.dir, o['cpu-load']);
   const t0 = Date.now();
@@ -186,6 +191,7 @@ async function main(): Promise<number> {
     settleS,
     disturbPct: Number(o['disturb-pct']),
     peerAccessLog: o['peer-access-log'] !== 'off',
+    keepRuns: o['keep-runs'],
   };
   const plan =
     cases.flatMap((c) => runnable.filter((w) => applies(c, w)).map(() => c)).length * reps;
@@ -231,7 +237,7 @@ async function main(): Promise<number> {
     writeFileSync(out, report);
     log(`wrote ${out}${raw ? ` and ${raw}` : ''}`);
   } else {
-    const at = report.indexOf('## Targets');
+    const at = report.indexOf('## Checks');
     console.log(report.slice(at, report.indexOf('## Results per case')));
   }
   log(`load average after: ${meta.loadavgAfter}`);

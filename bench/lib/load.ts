@@ -3,6 +3,7 @@
 // own duration (-d / -D) and by an outer timeout that SIGKILLs it. Only 127.0.0.1 is targeted.
 import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { track } from './spawn.ts';
 
 export interface LoadResult {
   requests: number;
@@ -33,13 +34,19 @@ function exec(
   seconds: number,
 ): Promise<{ out: string; err?: string }> {
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       cmd,
       args,
       { env, timeout: (seconds + GUARD_S) * 1000, killSignal: 'SIGKILL', maxBuffer: 16 << 20 },
       (error, stdout, stderr) =>
-        resolve({ out: `${stdout}\n${stderr}`, err: error ? String(error.message) : undefined }),
+        resolve({
+          out: `${stdout}\n${stderr}`,
+          err: error
+            ? `${cmd} exited ${error.killed ? `killed by the ${seconds + GUARD_S} s guard` : (error.code ?? error.signal)}`
+            : undefined,
+        }),
     );
+    track(child);
   });
 }
 

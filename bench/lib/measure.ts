@@ -11,11 +11,14 @@ import { type TlsInfo, tlsProbe, verify } from './check.ts';
 import type { Contender } from './contenders.ts';
 import { h2load, type LoadResult, wrk } from './load.ts';
 import {
+  allTicks,
+  busiestOthers,
   CLK_TCK,
   coreBusy,
   coreTimes,
   parseCores,
   reapedChildTicks,
+  treePids,
   treeStatus,
   treeTicks,
 } from './proc.ts';
@@ -42,6 +45,8 @@ export interface MeasureContext {
   settleS: number;
   disturbPct: number;
   peerAccessLog: boolean;
+  /** Keep each run's directory (configs, logs) for inspection. */
+  keepRuns: boolean;
 }
 
 function runLoad(
@@ -124,6 +129,7 @@ export async function measure(
     const rssIdleKiB = treeStatus(pid, 'VmRSS');
     if (ctx.warmupS > 0) await runLoad(ctx, c, port, ctx.warmupS, runDir);
 
+    const all0 = allTicks();
     const px0 = treeTicks(pid);
     const up0 = treeTicks(ctx.upstream.pid);
     const cs0 = coreTimes();
@@ -143,6 +149,8 @@ export async function measure(
     clearTimeout(sampler);
     const wallS = (performance.now() - t0) / 1000;
     const cs1 = coreTimes();
+    const all1 = allTicks();
+    const mine = new Set([...treePids(pid), ...treePids(ctx.upstream.pid), process.pid]);
     const pxS = (treeTicks(pid) - px0) / CLK_TCK;
     const upS = (treeTicks(ctx.upstream.pid) - up0) / CLK_TCK;
     const self = process.cpuUsage(self0);
@@ -179,6 +187,7 @@ export async function measure(
       stealPct: steal,
       otherPct: other,
       disturbed: other > ctx.disturbPct,
+      othersBusy: busiestOthers(all0, all1, mine, wallS),
       rssIdleMiB: rssIdleKiB / MiB,
       rssLoadMiB: rssLoadKiB / MiB,
       rssAfterMiB: rssAfterKiB / MiB,
@@ -190,7 +199,7 @@ export async function measure(
   } finally {
     await stopTree(child);
     // Access logs of fast contenders run to tens of MB per run.
-    rmSync(runDir, { recursive: true, force: true });
+    if (!ctx.keepRuns) rmSync(runDir, { recursive: true, force: true });
   }
 }
 

@@ -58,6 +58,46 @@ export function reapedChildTicks(): number {
   return f ? Number(f[13]) + Number(f[14]) : 0;
 }
 
+/** CPU ticks and command name of every process now (to name what else kept the machine busy). */
+export function allTicks(): Map<number, { comm: string; ticks: number }> {
+  const out = new Map<number, { comm: string; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, {
+        comm: s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')),
+        ticks: Number(f[11]) + Number(f[12]),
+      });
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** The busiest processes between two snapshots, leaving out `mine`, as "comm PID N%" strings. */
+export function busiestOthers(
+  a: Map<number, { comm: string; ticks: number }>,
+  b: Map<number, { comm: string; ticks: number }>,
+  mine: Set<number>,
+  wallS: number,
+  top = 3,
+): string[] {
+  const rows: { label: string; pct: number }[] = [];
+  for (const [pid, now] of b) {
+    if (mine.has(pid)) continue;
+    const pct = (100 * (now.ticks - (a.get(pid)?.ticks ?? 0))) / CLK_TCK / wallS;
+    if (pct >= 1) rows.push({ label: `${now.comm} ${pid} ${pct.toFixed(0)}%`, pct });
+  }
+  return rows
+    .sort((x, y) => y.pct - x.pct)
+    .slice(0, top)
+    .map((r) => r.label);
+}
+
 /** A kB or count field of /proc/PID/status (VmRSS, VmHWM, Threads), summed over the tree. */
 export function treeStatus(root: number, key: 'VmRSS' | 'VmHWM' | 'Threads'): number {
   let sum = 0;

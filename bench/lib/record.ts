@@ -27,6 +27,8 @@ export interface RunRecord {
   /** % of a core on the contender's cores that went to other processes. */
   otherPct?: number;
   disturbed?: boolean;
+  /** The busiest other processes on the machine during the run ("comm PID N%"). */
+  othersBusy?: string[];
   rssIdleMiB?: number;
   rssLoadMiB?: number;
   rssAfterMiB?: number;

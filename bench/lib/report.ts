@@ -243,6 +243,38 @@ function targets(records: RunRecord[], meta: RunMeta): Target[] {
   return out;
 }
 
+/** Per contender: what every run checked before it measured, and what the load saw. */
+export function checks(records: RunRecord[], order: string[]): string {
+  const rows = order.flatMap((who) => {
+    const mine = records.filter((r) => r.contender === who);
+    if (mine.length === 0) return [];
+    const tlsOf = (kind: string): string =>
+      [
+        ...new Set(
+          mine
+            .filter((r) => r.tls?.cert.startsWith(kind))
+            .map((r) => `${r.tls?.protocol} ${r.tls?.cipher} ${r.tls?.group}`),
+        ),
+      ].join(', ') || '–';
+    const alpn = [...new Set(mine.map((r) => r.tls?.alpn).filter(Boolean))].join(', ') || '–';
+    const h2 = [
+      ...new Set(mine.filter((r) => r.case.startsWith('h2')).map((r) => r.load?.alpn ?? '?')),
+    ];
+    const churn = mine.filter((r) => r.case.startsWith('churn') && r.load?.tls);
+    const conns = churn.reduce((a, r) => a + (r.load?.tls?.connections ?? 0), 0);
+    const resumed = churn.reduce((a, r) => a + (r.load?.tls?.resumed ?? 0), 0);
+    const ok = mine.filter((r) => !r.failed).length;
+    return [
+      `| ${who} | ${ok} of ${mine.length} | ${tlsOf('EC')} | ${tlsOf('RSA')} | ${alpn} | ${h2.join(', ') || '–'} | ${churn.length ? `${resumed} of ${num(conns)}` : '–'} |`,
+    ];
+  });
+  return [
+    '| contender | runs that answered right (status 200, body size) | TLS, ECDSA cert | TLS, RSA cert | ALPN chosen (h2 and http/1.1 offered) | h2load ALPN | handshakes resumed in the churn cases |',
+    '|---|--:|---|---|---|---|--:|',
+    ...rows,
+  ].join('\n');
+}
+
 function overview(records: RunRecord[], cases: string[], order: string[]): string {
   const head = `| contender | ${cases.map((c) => `${c} µs/req (×nginx)`).join(' | ')} |`;
   const rows = order.flatMap((who) => {
@@ -293,6 +325,10 @@ export function writeReport(
     ...Object.entries(meta.descriptions).map(
       ([n, d]) => `| ${n} | ${meta.unavailable[n] ? `**${meta.unavailable[n]}**. ` : ''}${d} |`,
     ),
+    '',
+    '## Checks',
+    '',
+    checks(records, who),
     '',
     '## Targets (issue 12; Pillion, one worker, access log on, against nginx in the same run)',
     '',

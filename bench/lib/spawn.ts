@@ -18,6 +18,12 @@ export interface StartOptions {
   log: string;
 }
 
+/** Records a child started elsewhere (a load generator) so that exit and signals stop it too. */
+export function track(child: ChildProcess): void {
+  started.add(child);
+  child.once('exit', () => started.delete(child));
+}
+
 /** Starts `cmd` pinned to `cores` (a taskset list such as "1" or "0,1"). */
 export function startPinned(
   cores: string,
@@ -32,8 +38,7 @@ export function startPinned(
       env: opts.env ?? process.env,
       cwd: opts.cwd,
     });
-    started.add(child);
-    child.once('exit', () => started.delete(child));
+    track(child);
     return child;
   } finally {
     closeSync(fd);
