@@ -217,7 +217,10 @@ async function main(): Promise<number> {
           records.push(r);
           if (raw) appendFileSync(raw, `${JSON.stringify(r)}\n`);
           log(`${c.name} rep ${rep} ${who.name}: ${line(r)}`);
-          if (r.failed || !r.disturbed) {
+          // A disturbed run, or one that did not start (a port taken meanwhile by someone
+          // else on a shared machine), gets another attempt; a wrong answer does not.
+          const again = r.failed ? r.failed.startsWith('start:') : r.disturbed;
+          if (!again || attempt > retries) {
             for (const p of problems(r, c)) trouble.push(`${c.name} ${who.name} rep ${rep}: ${p}`);
             break;
           }

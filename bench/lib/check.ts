@@ -1,9 +1,9 @@
 // What each run checks before it measures: the TLS the contender negotiates (version, cipher,
 // key exchange group, certificate type, ALPN), that the case's request gets a 200 with the
 // expected body size, and, for HTTP/2 cases, that ALPN picks h2.
+import { execFile } from 'node:child_process';
 import { connect as h2connect } from 'node:http2';
 import { request } from 'node:https';
-import { connect } from 'node:tls';
 
 export interface TlsInfo {
   protocol: string;
@@ -13,34 +13,33 @@ export interface TlsInfo {
   alpn: string;
 }
 
-/** One TLS handshake offering h2 and http/1.1; what the server chose. */
+/** One handshake by the system OpenSSL (the library wrk and h2load use, so the key exchange
+ * group is the one the load saw), offering h2 and http/1.1: what the server chose. */
 export function tlsProbe(port: number): Promise<TlsInfo> {
   return new Promise((resolve, reject) => {
-    const s = connect({
-      host: '127.0.0.1',
-      port,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2', 'http/1.1'],
-    });
-    s.setTimeout(5000, () => s.destroy(new Error('TLS probe timed out')));
-    s.once('error', reject);
-    s.once('secureConnect', () => {
-      const key = s.getEphemeralKeyInfo() as { name?: string; type?: string } | null;
-      const peer = s.getPeerCertificate() as {
-        asn1Curve?: string;
-        bits?: number;
-        modulus?: string;
-      };
-      const info: TlsInfo = {
-        protocol: s.getProtocol() ?? '?',
-        cipher: s.getCipher().name,
-        group: key?.name ?? key?.type ?? '?',
-        cert: peer.asn1Curve ? `EC ${peer.asn1Curve}` : peer.modulus ? `RSA ${peer.bits}` : '?',
-        alpn: s.alpnProtocol || 'none',
-      };
-      s.end();
-      resolve(info);
-    });
+    const child = execFile(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${port}`, '-alpn', 'h2,http/1.1'],
+      { timeout: 5000, killSignal: 'SIGKILL' },
+      (_error, stdout, stderr) => {
+        const out = `${stdout}\n${stderr}`;
+        const session = /New, (\S+), Cipher is (\S+)/.exec(out);
+        if (!session) {
+          reject(new Error(`no TLS session: ${out.trim().slice(-200)}`));
+          return;
+        }
+        const sig = /Peer signature type: (\S+)/.exec(out)?.[1] ?? '?';
+        const bits = /Server public key is (\d+) bit/.exec(out)?.[1] ?? '?';
+        resolve({
+          protocol: session[1],
+          cipher: session[2],
+          group: /Server Temp Key: ([^,\n]+)/.exec(out)?.[1] ?? '?',
+          cert: `${sig} ${bits}`,
+          alpn: /ALPN protocol: (\S+)/.exec(out)?.[1] ?? 'none',
+        });
+      },
+    );
+    child.stdin?.end();
   });
 }
 
