@@ -217,9 +217,10 @@ async function main(): Promise<number> {
           records.push(r);
           if (raw) appendFileSync(raw, `${JSON.stringify(r)}\n`);
           log(`${c.name} rep ${rep} ${who.name}: ${line(r)}`);
-          // A disturbed run, or one that did not start (a port taken meanwhile by someone
-          // else on a shared machine), gets another attempt; a wrong answer does not.
-          const again = r.failed ? r.failed.startsWith('start:') : r.disturbed;
+          // A disturbed run, one that did not start (a port taken meanwhile by someone else on
+          // a shared machine) and one whose load tool hung get another attempt; a wrong answer
+          // does not.
+          const again = r.failed ? /^(start|hung):/.test(r.failed) : r.disturbed;
           if (!again || attempt > retries) {
             for (const p of problems(r, c)) trouble.push(`${c.name} ${who.name} rep ${rep}: ${p}`);
             break;

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchCase } from './cases.ts';
 import { type TlsInfo, tlsProbe, verify } from './check.ts';
 import type { Contender } from './contenders.ts';
-import { h2load, type LoadResult, wrk } from './load.ts';
+import { GUARD_S, h2load, type LoadResult, wrk } from './load.ts';
 import {
   allTicks,
   busiestOthers,
@@ -55,6 +55,7 @@ function runLoad(
   port: number,
   seconds: number,
   runDir: string,
+  guardS: number,
 ): Promise<LoadResult> {
   const url = `https://127.0.0.1:${port}${c.path}`;
   if (c.tool === 'h2load') {
@@ -64,6 +65,7 @@ function runLoad(
       streams: c.streams ?? 10,
       seconds,
       logFile: join(runDir, 'h2load.log'),
+      guardS,
     });
   }
   return wrk({
@@ -75,6 +77,7 @@ function runLoad(
     postBytes: c.postBytes,
     noresume: ctx.scratch.noresume,
     script: ctx.scratch.wrkScript,
+    guardS,
   });
 }
 
@@ -127,7 +130,7 @@ export async function measure(
     }
     await sleep(200);
     const rssIdleKiB = treeStatus(pid, 'VmRSS');
-    if (ctx.warmupS > 0) await runLoad(ctx, c, port, ctx.warmupS, runDir);
+    if (ctx.warmupS > 0) await runLoad(ctx, c, port, ctx.warmupS, runDir, GUARD_S.warmup);
 
     const all0 = allTicks();
     const px0 = treeTicks(pid);
@@ -145,7 +148,7 @@ export async function measure(
       },
       Math.max(ctx.durationS - 0.5, ctx.durationS / 2) * 1000,
     );
-    const load = await runLoad(ctx, c, port, ctx.durationS, runDir);
+    const load = await runLoad(ctx, c, port, ctx.durationS, runDir, GUARD_S.measured);
     clearTimeout(sampler);
     const wallS = (performance.now() - t0) / 1000;
     const cs1 = coreTimes();

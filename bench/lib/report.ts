@@ -3,7 +3,7 @@
 // met, and an overview. Hand-written notes between the notes markers survive a rewrite.
 import { existsSync, readFileSync } from 'node:fs';
 import type { BenchCase } from './cases.ts';
-import { errorCount } from './load.ts';
+import { errorCount, HUNG } from './load.ts';
 import type { RunMeta, RunRecord } from './record.ts';
 
 const SUBJECT = 'pillion';
@@ -100,9 +100,13 @@ function caseTable(
   let disturbed = 0;
   let repeated = 0;
   const resumed: string[] = [];
+  const hung: string[] = [];
   for (const who of order) {
     const s = summarize(records, c.name, who);
     if (!s) continue;
+    const attempts = records.filter((r) => r.case === c.name && r.contender === who);
+    const h = attempts.filter((r) => r.failed?.startsWith(HUNG)).length;
+    if (h) hung.push(`${who} ${h} of ${attempts.length} attempts`);
     for (const f of s.failed) notes.push(`${who} rep ${f.rep} failed: ${f.failed}`);
     if (s.runs.length === 0) {
       rows.push(`| ${who} | failed | | | | | | | | | | | | | ${s.failed.length} |`);
@@ -136,6 +140,12 @@ function caseTable(
   if (resumed.length) {
     out.push(
       `TLS connections resumed (counted in wrk by the no-resume shim): ${resumed.join(', ')}.`,
+      '',
+    );
+  }
+  if (hung.length) {
+    out.push(
+      `The load tool did not exit after its duration and was killed (the contender kept its connections open; such an attempt is repeated): ${hung.join(', ')}.`,
       '',
     );
   }
