@@ -28,10 +28,10 @@ export function versions(pillionNode: string): Record<string, string> {
   return {
     nginx: /nginx\/(\S+)/.exec(out('nginx', ['-v']))?.[1] ?? '?',
     haproxy: /HAProxy version (\S+)/.exec(out('haproxy', ['-v']))?.[1] ?? '?',
-    node,
-    'node (bench harness)': process.version,
-    openssl: out('openssl', ['version']),
+    'node (Pillion, node-naive)': node,
+    'system OpenSSL (nginx, HAProxy, wrk, h2load)':
+      /OpenSSL (\S+)/.exec(out('openssl', ['version']))?.[1] ?? '?',
     wrk: out('dpkg-query', ['-W', 'wrk']).split('\t')[1] ?? '?',
-    h2load: out('h2load', ['--version']),
+    h2load: /nghttp2\/(\S+)/.exec(out('h2load', ['--version']))?.[1] ?? '?',
   };
 }

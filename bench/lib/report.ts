@@ -150,7 +150,7 @@ function caseTable(
     );
   }
   out.push(
-    `Noise: largest run-to-run spread ${(100 * maxSpread).toFixed(0)}% of the median; steal up to ${maxSteal.toFixed(1)}%; ${repeated} attempt(s) repeated as disturbed${disturbed ? `, ${disturbed} run(s) kept although still disturbed after the retries` : ''}.`,
+    `Noise: largest run-to-run spread ${(100 * maxSpread).toFixed(0)}% of the median; steal up to ${maxSteal.toFixed(1)}%; ${repeated} attempt(s) repeated${disturbed ? `; ${disturbed} run(s) kept were still disturbed (no clean attempt within the retries)` : ''}.`,
     '',
   );
   for (const n of notes) out.push(`- ${n}`);
