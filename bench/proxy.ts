@@ -5,105 +5,41 @@
 // that checks every contender starts, answers with the right body sizes, negotiates TLS 1.3
 // (and h2 where offered) and that the churn cases really do full handshakes.
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { applies, type BenchCase, CASES } from './lib/cases.ts';
 import { allContenders, type Contender } from './lib/contenders.ts';
 import { errorCount } from './lib/load.ts';
 import { type MeasureContext, measure } from './lib/measure.ts';
 import { loadAverage, machine, versions } from './lib/meta.ts';
+import { type BenchOptions, CONTENDER_ORDER, HELP, parseOptions } from './lib/options.ts';
 import { probePillion } from './lib/pillion-build.ts';
-import type { RunMeta, RunRecord } from './lib/record.ts';
+import { type RunMeta, type RunRecord, readRecords } from './lib/record.ts';
 import { writeReport } from './lib/report.ts';
 import { makeScratch } from './lib/setup.ts';
 import { freePort, installCleanup, pinSelf, stopTree } from './lib/spawn.ts';
 import { startUpstream } from './lib/upstream.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const HELP = `Usage: npm run bench -- [options]
-
-  --quick                 smoke run: 1 run per case, 1 s, no warm-up or retries; checks and exits
-                          1 on any problem; writes no RESULTS.md unless --out is given
-  --cases LIST            comma-separated, from: ${CASES.map((c) => c.name).join(', ')}
-  --contenders LIST       from: nginx, haproxy, node-naive, pillion, pillion-nolog, pillion-w2
-  --reps N                runs per case and contender, interleaved (default 3)
-  --duration S            measured seconds per run (default 4)
-  --warmup S              warm-up seconds per run, not counted (default 1)
-  --settle S              idle wait after the load before RSS is read again (default 0.5)
-  --retries N             repeats of a disturbed run (default 2)
-  --disturb-pct P         a run is disturbed when others used more than P% of its core (default 10)
-  --cpu-load LIST         cores of the harness, load generator and upstream (default 0)
-  --cpu-proxy LIST        core of a one-worker contender (default 1)
-  --cpu-all LIST          cores of a multi-worker contender (default: every core)
-  --peer-access-log on|off  access logs of nginx, HAProxy and node-naive (default on)
-  --pillion-root DIR      the Pillion checkout to drive (default: this one)
-  --out FILE              the report (default bench/RESULTS.md; none with --quick)
-  --raw FILE              the run records, one JSON line each (default bench/results.jsonl)
-  --include FILE          merge records of another script (e.g. gRPC) into the report; repeatable
-  --report FILE           only rewrite the report from a raw file
-  --keep-runs             keep the scratch directory (each run's config and logs) and print it
-  -h, --help              this text
-`;
-
-const { values: o } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    cases: { type: 'string' },
-    contenders: { type: 'string' },
-    reps: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    settle: { type: 'string' },
-    retries: { type: 'string' },
-    'disturb-pct': { type: 'string', default: '10' },
-    'cpu-load': { type: 'string', default: '0' },
-    'cpu-proxy': { type: 'string', default: '1' },
-    'cpu-all': { type: 'string', default: `0-${cpus().length - 1}` },
-    'peer-access-log': { type: 'string', default: 'on' },
-    'pillion-root': { type: 'string', default: ROOT },
-    out: { type: 'string' },
-    raw: { type: 'string' },
-    include: { type: 'string', multiple: true, default: [] },
-    report: { type: 'string' },
-    'keep-runs': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+let o: BenchOptions;
+try {
+  o = parseOptions(process.argv.slice(2), ROOT);
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}\n\n${HELP}`);
+  process.exit(2);
+}
 if (o.help) {
   process.stdout.write(HELP);
   process.exit(0);
 }
 
-const quick = o.quick;
-const pick = (v: string | undefined, full: number, smoke: number): number =>
-  v === undefined ? (quick ? smoke : full) : Number(v);
-const reps = pick(o.reps, 3, 1);
-const durationS = pick(o.duration, 4, 1);
-const warmupS = pick(o.warmup, 1, 0);
-const settleS = pick(o.settle, 0.5, 0);
-const retries = pick(o.retries, 2, 0);
-const out = o.out ?? (quick ? undefined : join(ROOT, 'bench', 'RESULTS.md'));
-const raw = o.raw ?? (quick ? undefined : join(ROOT, 'bench', 'results.jsonl'));
-const ORDER = ['nginx', 'haproxy', 'node-naive', 'pillion', 'pillion-nolog', 'pillion-w2'];
-
-function readRaw(file: string): { meta?: RunMeta; records: RunRecord[] } {
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  const parsed = lines.map((l) => JSON.parse(l) as RunRecord | { meta: RunMeta });
-  const meta = parsed.find((p): p is { meta: RunMeta } => 'meta' in p)?.meta;
-  return { meta, records: parsed.filter((p): p is RunRecord => !('meta' in p)) };
-}
-
-function included(): RunRecord[] {
-  return (o.include ?? []).flatMap((f) => readRaw(f).records);
-}
+const included = (): RunRecord[] => o.include.flatMap((f) => readRecords(f).records);
 
 if (o.report) {
-  const { meta, records } = readRaw(o.report);
+  const { meta, records } = readRecords(o.report);
   if (!meta) throw new Error(`${o.report}: no meta line`);
-  const file = out ?? join(ROOT, 'bench', 'RESULTS.md');
-  writeFileSync(file, writeReport([...records, ...included()], meta, CASES, ORDER, file));
+  const file = o.out ?? join(ROOT, 'bench', 'RESULTS.md');
+  writeFileSync(file, writeReport([...records, ...included()], meta, CASES, CONTENDER_ORDER, file));
   console.log(`wrote ${file}`);
   process.exit(0);
 }
@@ -119,7 +55,7 @@ function choose<T extends { name: string }>(all: T[], list: string | undefined, 
   return all.filter((a) => names.includes(a.name));
 }
 
-const build = probePillion(o['pillion-root']);
+const build = probePillion(o.pillionRoot);
 const contenders = choose(allContenders(build), o.contenders, 'contender');
 const cases = choose(CASES, o.cases, 'case');
 const runnable = contenders.filter((c) => !c.unavailable);
@@ -150,31 +86,31 @@ function line(r: RunRecord): string {
 }
 
 async function main(): Promise<number> {
-  pinSelf(o['cpu-load']);
+  pinSelf(o.cpuLoad);
   const scratch = makeScratch();
   installCleanup(() => {
-    if (o['keep-runs']) console.log(`kept ${scratch.dir}`);
+    if (o.keepRuns) console.log(`kept ${scratch.dir}`);
     else rmSync(scratch.dir, { recursive: true, force: true });
   });
   const upPort = await freePort();
-  const upstream = await startUpstream(upPort, scratch.www, scratch.dir, o['cpu-load']);
+  const upstream = await startUpstream(upPort, scratch.www, scratch.dir, o.cpuLoad);
   const t0 = Date.now();
   const meta: RunMeta = {
     date: new Date().toISOString(),
     machine: machine(),
     versions: versions(build.node),
     knobs: {
-      reps,
-      duration: durationS,
-      warmup: warmupS,
-      settle: settleS,
-      retries,
-      disturbPct: Number(o['disturb-pct']),
-      cpuLoad: o['cpu-load'],
-      cpuProxy: o['cpu-proxy'],
-      cpuAll: o['cpu-all'],
-      peerAccessLog: o['peer-access-log'] !== 'off',
-      quick,
+      reps: o.reps,
+      duration: o.durationS,
+      warmup: o.warmupS,
+      settle: o.settleS,
+      retries: o.retries,
+      disturbPct: o.disturbPct,
+      cpuLoad: o.cpuLoad,
+      cpuProxy: o.cpuProxy,
+      cpuAll: o.cpuAll,
+      peerAccessLog: o.peerAccessLog,
+      quick: o.quick,
     },
     loadavgBefore: loadAverage(),
     unavailable: Object.fromEntries(
@@ -185,18 +121,19 @@ async function main(): Promise<number> {
   const ctx: MeasureContext = {
     scratch,
     upstream: { port: upPort, pid: upstream.pid ?? 0 },
-    placement: { load: o['cpu-load'], proxy: o['cpu-proxy'], all: o['cpu-all'] },
-    warmupS,
-    durationS,
-    settleS,
-    disturbPct: Number(o['disturb-pct']),
-    peerAccessLog: o['peer-access-log'] !== 'off',
-    keepRuns: o['keep-runs'],
+    placement: { load: o.cpuLoad, proxy: o.cpuProxy, all: o.cpuAll },
+    warmupS: o.warmupS,
+    durationS: o.durationS,
+    settleS: o.settleS,
+    disturbPct: o.disturbPct,
+    peerAccessLog: o.peerAccessLog,
+    keepRuns: o.keepRuns,
   };
+  const { reps, retries, raw, out, quick } = o;
   const plan =
     cases.flatMap((c) => runnable.filter((w) => applies(c, w)).map(() => c)).length * reps;
   log(
-    `${plan} runs, about ${Math.ceil((plan * (warmupS + durationS + settleS + 1.5)) / 60)} min without retries; load average ${meta.loadavgBefore}`,
+    `${plan} runs, about ${Math.ceil((plan * (o.warmupS + o.durationS + o.settleS + 1.5)) / 60)} min without retries; load average ${meta.loadavgBefore}`,
   );
 
   if (raw) {
@@ -236,7 +173,7 @@ async function main(): Promise<number> {
     const rest = readFileSync(raw, 'utf8').split('\n').slice(1).join('\n');
     writeFileSync(raw, `${JSON.stringify({ meta })}\n${rest}`);
   }
-  const report = writeReport([...records, ...included()], meta, CASES, ORDER, out);
+  const report = writeReport([...records, ...included()], meta, CASES, CONTENDER_ORDER, out);
   if (out) {
     writeFileSync(out, report);
     log(`wrote ${out}${raw ? ` and ${raw}` : ''}`);

@@ -1,12 +1,15 @@
 // One measured run as the bench records it (one JSON line each in the raw file). Another
 // script (bench/grpc.ts, say) that writes records of this shape can have them merged into the
 // report with `--include FILE`.
+import { readFileSync } from 'node:fs';
 import type { TlsInfo } from './check.ts';
 import type { LoadResult } from './load.ts';
 
 export interface RunRecord {
   ts: string;
   case: string;
+  /** The case's heading in the report, for a case this runner does not define itself. */
+  caseTitle?: string;
   contender: string;
   rep: number;
   attempt: number;
@@ -47,4 +50,12 @@ export interface RunMeta {
   unavailable: Record<string, string>;
   descriptions: Record<string, string>;
   durationS?: number;
+}
+
+/** Reads a raw file: a `{"meta": …}` line and one record per line. */
+export function readRecords(file: string): { meta?: RunMeta; records: RunRecord[] } {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const parsed = lines.map((l) => JSON.parse(l) as RunRecord | { meta: RunMeta });
+  const meta = parsed.find((p): p is { meta: RunMeta } => 'meta' in p)?.meta;
+  return { meta, records: parsed.filter((p): p is RunRecord => !('meta' in p)) };
 }

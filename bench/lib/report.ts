@@ -3,88 +3,12 @@
 // met, and an overview. Hand-written notes between the notes markers survive a rewrite.
 import { existsSync, readFileSync } from 'node:fs';
 import type { BenchCase } from './cases.ts';
-import { errorCount, HUNG } from './load.ts';
+import { HUNG } from './load.ts';
 import type { RunMeta, RunRecord } from './record.ts';
+import { ms, num, REF, ratio, summarize } from './summary.ts';
+import { targets } from './targets.ts';
 
-const SUBJECT = 'pillion';
-const REF = 'nginx';
 const NOTES = /<!-- notes:begin -->[\s\S]*?<!-- notes:end -->/;
-
-const median = (xs: number[]): number => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const num = (x: number, digits = 0): string =>
-  Number.isFinite(x)
-    ? x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : '–';
-const ratio = (a: number, b: number): string =>
-  Number.isFinite(a / b) && b > 0 ? (a / b).toFixed(2) : '–';
-const ms = (us: number): string => (us >= 10_000 ? (us / 1000).toFixed(1) : (us / 1000).toFixed(2));
-
-export interface Summary {
-  runs: RunRecord[];
-  failed: RunRecord[];
-  disturbedKept: number;
-  repeated: number;
-  rps: number;
-  rpsMin: number;
-  rpsMax: number;
-  cpu: number;
-  cpuPct: number;
-  p50: number;
-  p99: number;
-  rssLoad: number;
-  rssIdle: number;
-  rssAfter: number;
-  errors: number;
-}
-
-/** Per (case, contender): the first undisturbed attempt of each run (else its last attempt). */
-export function summarize(
-  records: RunRecord[],
-  caseName: string,
-  who: string,
-): Summary | undefined {
-  const mine = records.filter((r) => r.case === caseName && r.contender === who);
-  if (mine.length === 0) return undefined;
-  const byRep = new Map<number, RunRecord[]>();
-  for (const r of mine) byRep.set(r.rep, [...(byRep.get(r.rep) ?? []), r]);
-  const runs: RunRecord[] = [];
-  const failed: RunRecord[] = [];
-  let disturbedKept = 0;
-  for (const attempts of byRep.values()) {
-    attempts.sort((a, b) => a.attempt - b.attempt);
-    const ok = attempts.filter((r) => !r.failed);
-    const pick = ok.find((r) => !r.disturbed) ?? ok.at(-1);
-    if (pick) {
-      runs.push(pick);
-      if (pick.disturbed) disturbedKept++;
-    } else failed.push(attempts[attempts.length - 1]);
-  }
-  const m = (f: (r: RunRecord) => number | undefined): number =>
-    median(runs.map(f).filter((x): x is number => x !== undefined));
-  const rps = runs.map((r) => r.rps ?? 0);
-  return {
-    runs,
-    failed,
-    disturbedKept,
-    repeated: mine.length - byRep.size,
-    rps: median(rps),
-    rpsMin: Math.min(...rps),
-    rpsMax: Math.max(...rps),
-    cpu: m((r) => r.cpuUsPerReq),
-    cpuPct: m((r) => r.proxyCpuPct),
-    p50: m((r) => r.load?.p50Us),
-    p99: m((r) => r.load?.p99Us),
-    rssLoad: m((r) => r.rssLoadMiB),
-    rssIdle: m((r) => r.rssIdleMiB),
-    rssAfter: m((r) => r.rssAfterMiB),
-    errors: runs.reduce((a, r) => a + (r.load ? errorCount(r.load) : 0), 0),
-  };
-}
 
 function caseTable(
   records: RunRecord[],
@@ -158,102 +82,6 @@ function caseTable(
   return out.join('\n');
 }
 
-interface Target {
-  label: string;
-  measured: string;
-  met: boolean | undefined;
-}
-
-function targets(records: RunRecord[], meta: RunMeta): Target[] {
-  const get = (c: string, who = SUBJECT): Summary | undefined => {
-    const s = summarize(records, c, who);
-    return s && s.runs.length > 0 ? s : undefined;
-  };
-  const out: Target[] = [];
-  const cpuTarget = (label: string, c: string, max: number): void => {
-    const p = get(c);
-    const n = get(c, REF);
-    if (!p || !n) {
-      out.push({
-        label,
-        measured:
-          c === 'grpc-unary'
-            ? 'not in this data: bench/grpc.ts measures it (merge its records with --include)'
-            : 'not measured in this run',
-        met: undefined,
-      });
-      return;
-    }
-    const r = p.cpu / n.cpu;
-    out.push({
-      label,
-      measured: `${r.toFixed(2)}× (${num(p.cpu, 1)} vs ${num(n.cpu, 1)} µs)`,
-      met: r <= max,
-    });
-  };
-  cpuTarget('12 B keep-alive: CPU/req ≤ 1.5× nginx', 'h1-small', 1.5);
-  cpuTarget('16 KiB: CPU/req ≤ 1.2× nginx', 'h1-16k', 1.2);
-  cpuTarget('1 MiB: CPU/req ≤ 1.2× nginx', 'h1-1m', 1.2);
-  for (const c of ['churn-ecdsa', 'churn-rsa']) {
-    const label = `full-handshake churn (${c.slice(6).toUpperCase()}): req/s ≥ 0.9× nginx`;
-    const p = get(c);
-    const n = get(c, REF);
-    if (!p || !n) out.push({ label, measured: 'not measured in this run', met: undefined });
-    else {
-      const r = p.rps / n.rps;
-      out.push({
-        label,
-        measured: `${r.toFixed(2)}× (${num(p.rps)} vs ${num(n.rps)} req/s)`,
-        met: r >= 0.9,
-      });
-    }
-  }
-  cpuTarget('HTTP/2 small: CPU/req ≤ 2.5× nginx', 'h2-small', 2.5);
-  cpuTarget('gRPC unary: CPU/req ≤ 2× nginx grpc_pass', 'grpc-unary', 2);
-  const cases = [...new Set(records.map((r) => r.case))];
-  let worst: { c: string; r: number } | undefined;
-  let rssLoad: { c: string; v: number } | undefined;
-  let rssIdle: { c: string; v: number } | undefined;
-  for (const c of cases) {
-    const p = get(c);
-    const n = get(c, REF);
-    if (!p) continue;
-    if (n && (!worst || p.p99 / n.p99 > worst.r)) worst = { c, r: p.p99 / n.p99 };
-    if (!rssLoad || p.rssLoad > rssLoad.v) rssLoad = { c, v: p.rssLoad };
-    if (!rssIdle || p.rssIdle > rssIdle.v) rssIdle = { c, v: p.rssIdle };
-  }
-  out.push({
-    label: 'p99 ≤ 1.5× nginx in every case',
-    measured: worst ? `worst ${worst.r.toFixed(2)}× (${worst.c})` : 'not measured',
-    met: worst ? worst.r <= 1.5 : undefined,
-  });
-  out.push({
-    label: 'RSS under load ≤ 80 MiB',
-    measured: rssLoad ? `max ${num(rssLoad.v, 1)} MiB (${rssLoad.c})` : 'not measured',
-    met: rssLoad ? rssLoad.v <= 80 : undefined,
-  });
-  out.push({
-    label: 'RSS idle ≤ 50 MiB',
-    measured: rssIdle ? `max ${num(rssIdle.v, 1)} MiB (${rssIdle.c}, after start)` : 'not measured',
-    met: rssIdle ? rssIdle.v <= 50 : undefined,
-  });
-  const w2 = get('h1-small', 'pillion-w2');
-  const w1 = get('h1-small');
-  const label = '`workers: 2`: req/s ≥ 1.6× one worker (h1-small), or CPU/req flat';
-  if (meta.unavailable['pillion-w2'])
-    out.push({ label, measured: meta.unavailable['pillion-w2'], met: undefined });
-  else if (!w2 || !w1) out.push({ label, measured: 'not measured in this run', met: undefined });
-  else {
-    out.push({
-      label,
-      measured: `${(w2.rps / w1.rps).toFixed(2)}× req/s; CPU/req ${(w2.cpu / w1.cpu).toFixed(2)}× one worker's`,
-      met: w2.rps / w1.rps >= 1.6,
-    });
-  }
-  return out;
-}
-
-/** Per contender: what every run checked before it measured, and what the load saw. */
 export function checks(records: RunRecord[], order: string[]): string {
   const rows = order.flatMap((who) => {
     const mine = records.filter((r) => r.contender === who);
@@ -353,7 +181,13 @@ export function writeReport(
     '',
     '## Results per case',
     '',
-    ...cases.map((c) => caseTable(records, { name: c, title: known.get(c) ?? c }, who)),
+    ...cases.map((c) =>
+      caseTable(
+        records,
+        { name: c, title: known.get(c) ?? records.find((r) => r.case === c)?.caseTitle ?? c },
+        who,
+      ),
+    ),
     '## Overview: µs of CPU per request (×nginx)',
     '',
     overview(records, cases, who),

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { CASES } from '../../bench/lib/cases.ts';
 import type { LoadResult } from '../../bench/lib/load.ts';
 import type { RunMeta, RunRecord } from '../../bench/lib/record.ts';
-import { summarize, writeReport } from '../../bench/lib/report.ts';
+import { writeReport } from '../../bench/lib/report.ts';
+import { summarize } from '../../bench/lib/summary.ts';
 
 function load(p99Us: number, requests: number): LoadResult {
   const errors = { connect: 0, read: 0, write: 0, status: 0, timeout: 0 };
@@ -93,4 +94,17 @@ test('targets are met or not met against nginx in the same data, and missing one
   assert.match(md, /\| RSS under load ≤ 80 MiB \| max 90\.0 MiB \(h1-16k\) \| not met \|/);
   assert.match(md, /gRPC unary[^\n]*bench\/grpc\.ts[^\n]*\| – \|/);
   assert.match(md, /`workers: 2`[^\n]*not available in this build \| – \|/);
+});
+
+test('records of another script (gRPC unary) fill in their target and get their own table', () => {
+  const records = [
+    run('grpc-unary', 'nginx', 1, { rps: 1000, cpu: 50, p99: 1000 }),
+    run('grpc-unary', 'pillion', 1, { rps: 800, cpu: 90, p99: 1200 }),
+  ].map((r) => ({ ...r, caseTitle: 'gRPC unary calls' }));
+  const md = writeReport(records, meta, CASES, ['nginx', 'pillion']);
+  assert.match(
+    md,
+    /\| gRPC unary: CPU\/req ≤ 2× nginx grpc_pass \| 1\.80× \(90\.0 vs 50\.0 µs\) \| met \|/,
+  );
+  assert.match(md, /### grpc-unary: gRPC unary calls\n/);
 });
