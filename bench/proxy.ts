@@ -16,7 +16,7 @@ import { type BenchOptions, CONTENDER_ORDER, HELP, parseOptions } from './lib/op
 import { probePillion } from './lib/pillion-build.ts';
 import { type RunMeta, type RunRecord, readRecords } from './lib/record.ts';
 import { writeReport } from './lib/report.ts';
-import { makeScratch } from './lib/setup.ts';
+import { makeScratch, missingTools } from './lib/setup.ts';
 import { freePort, installCleanup, pinSelf, stopTree } from './lib/spawn.ts';
 import { startUpstream } from './lib/upstream.ts';
 
@@ -86,6 +86,13 @@ function line(r: RunRecord): string {
 }
 
 async function main(): Promise<number> {
+  const missing = missingTools();
+  if (missing.length) {
+    console.error(
+      `bench: ${missing.join(', ')} not found on PATH; run bash scripts/bench-deps.sh (as root) first`,
+    );
+    return 2;
+  }
   pinSelf(o.cpuLoad);
   const scratch = makeScratch();
   installCleanup(() => {

@@ -1,7 +1,7 @@
 // Scratch material for one bench run, under a fresh temporary directory: self-signed
 // certificates (ECDSA P-256 and RSA 2048, SAN 127.0.0.1), the upstream's bodies (12 B, 16 KiB,
 // 1 MiB) and the wrk no-resume shim built from noresume.c.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,6 +44,13 @@ function cert(dir: string, name: CertKind, keyArgs: string[]): { cert: string; k
     { stdio: 'ignore' },
   );
   return out;
+}
+
+const TOOLS = ['nginx', 'haproxy', 'wrk', 'h2load', 'gcc', 'openssl', 'taskset'];
+
+/** The tools the bench drives that are not installed (scripts/bench-deps.sh installs them). */
+export function missingTools(): string[] {
+  return TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 }
 
 export function makeScratch(): Scratch {
