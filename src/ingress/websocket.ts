@@ -2,14 +2,21 @@
 // only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
 // is passed on and the connection closed, so no bytes after it are ever tunnelled. HTTP/2
 // extended CONNECT (ws-h2.ts) opens the same kind of tunnel (ws-tunnel.ts), tracked here too.
-import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import { type IncomingHttpHeaders, request } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
-import { rawErrorResponse, upstreamErrorCode } from './error-status.ts';
-import { checkH1, type Target } from './guard.ts';
+import {
+  appTimeout,
+  errorBodyBytes,
+  rawErrorResponse,
+  statusOf,
+  upstreamErrorCode,
+} from './error-status.ts';
+import { headersObject } from './exchange.ts';
+import type { H1Head, Target } from './guard.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { Upstream } from './proxy.ts';
@@ -22,22 +29,6 @@ export interface TunnelDeps {
   limits: EdgeLimits;
   /** Logs and counts one connection-level rejection (a frame or message over the caps). */
   reject(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void;
-}
-
-/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
-export function isWebSocketUpgrade(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  const connection = req.headers.connection;
-  return (
-    req.method === 'GET' &&
-    typeof upgrade === 'string' &&
-    upgrade.trim().toLowerCase() === 'websocket' &&
-    typeof connection === 'string' &&
-    connection
-      .toLowerCase()
-      .split(',')
-      .some((t) => t.trim() === 'upgrade')
-  );
 }
 
 /** Serialises a response head for a socket no longer owned by the HTTP server. */
@@ -62,50 +53,63 @@ export class WebSocketTunnels {
     return this.#open.size;
   }
 
-  /** The HTTP/1 server's `upgrade` event, for requests `isWebSocketUpgrade` accepted. */
-  handle = (req: IncomingMessage, client: Socket, early: Buffer): void => {
+  /**
+   * A WebSocket upgrade read by the HTTP/1.1 engine: `verdict` is the guard's target, or the
+   * code it was refused with. `early` holds the client's bytes read after the head.
+   */
+  handle = (
+    req: H1Head,
+    verdict: Target | ErrorCode,
+    client: Socket,
+    early: Buffer,
+    draining: boolean,
+  ): void => {
     const start = performance.now();
     const lim = this.#deps.limits;
     let status = 0;
     let bytes = 0;
     let error: string | undefined;
+    const requestId = crypto.randomUUID();
     const log = (): void =>
       this.#deps.accessLog({
         method: 'GET',
-        path: req.url ?? '/',
+        path: typeof verdict === 'string' ? '-' : verdict.path,
         status,
         durationMs: performance.now() - start,
         bytes,
-        protocol: `HTTP/${req.httpVersion}`,
+        protocol: `HTTP/${req.version}`,
         remote: client.remoteAddress ?? '',
-        requestId: '',
+        requestId,
         error,
       });
-    const refuse = (code: ErrorCode, status_: number): void => {
-      status = status_;
+    const refuse = (code: ErrorCode): void => {
+      status = statusOf(code);
       error = code;
+      bytes = errorBodyBytes(code);
       client.end(rawErrorResponse(code), () => client.destroy());
       log();
     };
     client.on('error', () => {});
-    const verdict = checkH1(req, lim);
-    const up = this.#deps.upstream();
     // An upgrade request carries no body (RFC 6455 §4.1); one that claims one is refused.
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined ||
-      (req.headers['content-length'] ?? '0') !== '0';
-    if (!verdict.ok || hasBody) {
-      refuse(verdict.ok ? ErrorCode.REQUEST_INVALID : verdict.code, 400);
+    const hasBody = req.transferEncoding !== undefined || (req.contentLength ?? '0') !== '0';
+    if (typeof verdict === 'string' || hasBody) {
+      refuse(typeof verdict === 'string' ? verdict : ErrorCode.REQUEST_INVALID);
       return;
     }
+    if (draining) {
+      refuse(ErrorCode.DRAINING);
+      return;
+    }
+    const up = this.#deps.upstream();
     if (!up) {
-      refuse(ErrorCode.APP_NOT_READY, 503);
+      refuse(ErrorCode.APP_NOT_READY);
       return;
     }
-    const headers = upstreamHeaders(req.headers, {
+    const target = verdict;
+    const headers = upstreamHeaders(headersObject(req.raw), {
       remote: client.remoteAddress ?? '',
-      host: verdict.target.authority,
-      requestId: crypto.randomUUID(),
+      host: target.authority,
+      requestId,
       forwardedFor: lim.forwardedFor,
     });
     headers.connection = 'Upgrade';
@@ -114,14 +118,14 @@ export class WebSocketTunnels {
       host: up.host,
       port: up.port,
       method: 'GET',
-      path: verdict.target.path,
+      path: target.path,
       headers,
       setHost: false,
       agent: false,
     });
-    out.setTimeout(lim.upstreamTimeoutMs, () => out.destroy());
+    out.setTimeout(lim.upstreamTimeoutMs, () => out.destroy(appTimeout()));
     out.on('error', (err: NodeJS.ErrnoException) => {
-      if (status === 0) refuse(upstreamErrorCode(err), 502);
+      if (status === 0) refuse(upstreamErrorCode(err));
     });
     client.once('close', () => {
       if (status === 0) out.destroy();

@@ -8,7 +8,7 @@ import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
-import { statusOf, upstreamErrorCode } from './error-status.ts';
+import { appTimeout, statusOf, upstreamErrorCode } from './error-status.ts';
 import type { Target } from './guard.ts';
 import { downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { TunnelDeps } from './websocket.ts';
@@ -43,6 +43,7 @@ export function handleH2WebSocket(
   open: OpenTunnel,
 ): void {
   const start = performance.now();
+  const requestId = randomUUID();
   const remote = stream.session?.socket?.remoteAddress ?? '';
   let status = 0;
   let bytes = 0;
@@ -56,7 +57,7 @@ export function handleH2WebSocket(
       bytes,
       protocol: 'HTTP/2',
       remote,
-      requestId: '',
+      requestId,
       error,
     });
   stream.on('error', () => {});
@@ -75,7 +76,12 @@ export function handleH2WebSocket(
     return;
   }
   const key = randomBytes(16).toString('base64');
-  const out = upstreamHeaders(headers, { remote, host: target.authority, requestId: randomUUID() });
+  const out = upstreamHeaders(headers, {
+    remote,
+    host: target.authority,
+    requestId,
+    forwardedFor: deps.limits.forwardedFor,
+  });
   out.connection = 'Upgrade';
   out.upgrade = 'websocket';
   out['sec-websocket-key'] = key;
@@ -89,7 +95,7 @@ export function handleH2WebSocket(
     setHost: false,
     agent: false,
   });
-  req.setTimeout(deps.limits.upstreamTimeoutMs, () => req.destroy());
+  req.setTimeout(deps.limits.upstreamTimeoutMs, () => req.destroy(appTimeout()));
   req.on('error', (err: NodeJS.ErrnoException) => {
     if (status === 0) refuse(upstreamErrorCode(err));
   });
