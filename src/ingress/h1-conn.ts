@@ -13,6 +13,7 @@ import type { EdgeLimits } from './limits.ts';
 import {
   llhttp,
   type OnHeadersComplete,
+  PARSER_RESOURCE,
   type ParseError,
   type Parser,
   STOP_AFTER_HEAD,
@@ -108,7 +109,7 @@ export class H1Conn implements H1Wire {
 
   #init(): void {
     const { Parser } = llhttp();
-    this.#parser.initialize(Parser.REQUEST, {}, this.#deps.limits.maxHeaderBytes, 0);
+    this.#parser.initialize(Parser.REQUEST, PARSER_RESOURCE, this.#deps.limits.maxHeaderBytes, 0);
     this.#needInit = false;
     this.#fields = [];
     this.#url = '';

@@ -20,6 +20,8 @@ export interface H1Wire {
 
 const CRLF = '\r\n';
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
+/** Bodies up to this size are written with their head as one string. */
+const SMALL = 2048;
 
 export class H1Exchange implements Exchange {
   readonly protocol: string;
@@ -127,6 +129,13 @@ export class H1Exchange implements Exchange {
     } else forceClose = true; // an HTTP/1.0 client reads to the close
     head += `${framing}${this.#connection(forceClose || this.#closeAfter)}${CRLF}`;
     const socket = this.#wire.socket;
+    if (end && first !== undefined && first.length <= SMALL && !this.#chunked && !this.#noBody) {
+      // A small whole response goes as one string: one write, no writev of two chunks.
+      this.bytes += first.length;
+      socket.write(head + first.toString('latin1'), 'latin1');
+      this.#finish(true);
+      return;
+    }
     socket.cork();
     socket.write(head, 'latin1');
     if (first && first.length > 0) this.write(first);

@@ -47,6 +47,12 @@ export const STOP_AFTER_HEAD = 2;
 /** The return value that tells a response parser the message has no body (HEAD). */
 export const SKIP_BODY = 1;
 
+/**
+ * The async resource every parser is initialised with: one object, not one per message (the
+ * engine keeps no async context per request).
+ */
+export const PARSER_RESOURCE: object = {};
+
 function load(): { Parser: ParserClass; methods: string[] } {
   const why = (what: string, cause?: unknown): PillionError =>
     new PillionError(

@@ -8,6 +8,7 @@ import { downstreamFields } from './head.ts';
 import {
   llhttp,
   type OnHeadersComplete,
+  PARSER_RESOURCE,
   type ParseError,
   type Parser,
   SKIP_BODY,
@@ -102,7 +103,7 @@ export class UpstreamConn {
 
   #init(): void {
     const { Parser } = llhttp();
-    this.#parser.initialize(Parser.RESPONSE, {}, this.#pool.maxHeaderBytes, 0);
+    this.#parser.initialize(Parser.RESPONSE, PARSER_RESOURCE, this.#pool.maxHeaderBytes, 0);
     this.#needInit = false;
     this.#fields = [];
   }
