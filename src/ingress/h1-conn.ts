@@ -4,6 +4,7 @@
 // (its checks of the head run, its framing is strict), and a head llhttp reaches behind one is
 // held. So exactly one exchange is in flight per connection and nothing pipelined behind it is
 // served before its response ends. Timeouts are deadlines checked by one coarse sweep (sweep.ts), not timers.
+import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../core/errors.ts';
 import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
@@ -82,6 +83,7 @@ export class H1Conn implements H1Wire {
   #url = '';
   #feeding = false;
   #paused = false;
+  #consumed = false;
 
   constructor(socket: TLSSocket, deps: H1Deps) {
     this.socket = socket;
@@ -95,12 +97,14 @@ export class H1Conn implements H1Wire {
     p[Parser.kOnHeadersComplete] = this.#onHeadersComplete;
     p[Parser.kOnBody] = this.#onBody;
     p[Parser.kOnMessageComplete] = this.#onMessageComplete;
+    p[Parser.kOnExecute] = this.#onExecute;
     this.#init();
-    this.deadline = deps.sweep.now + deps.limits.headersTimeoutMs;
+    this.deadline = performance.now() + deps.limits.headersTimeoutMs;
     socket.on('data', this.#onData);
     socket.on('error', () => {});
     socket.once('close', this.#onClose);
     deps.sweep.add(this);
+    this.#consume();
   }
 
   draining(): boolean {
@@ -120,7 +124,7 @@ export class H1Conn implements H1Wire {
     if (this.#bodyDone) this.#begunNext = true;
     if (this.#state === HEAD && this.phase === IDLE) {
       this.phase = HEADERS;
-      this.deadline = this.#deps.sweep.now + this.#deps.limits.headersTimeoutMs;
+      this.deadline = performance.now() + this.#deps.limits.headersTimeoutMs;
     }
   };
 
@@ -200,6 +204,7 @@ export class H1Conn implements H1Wire {
   }
 
   #pause(): void {
+    this.#unconsume();
     if (this.#paused) return;
     this.#paused = true;
     this.socket.pause();
@@ -212,46 +217,13 @@ export class H1Conn implements H1Wire {
   }
 
   #feed(chunk: Buffer): void {
-    let buf = chunk;
-    while (buf.length > 0) {
+    let buf: Buffer | null = chunk;
+    while (buf !== null && buf.length > 0) {
       switch (this.#state) {
-        case HEAD: {
-          if (this.#needInit) this.#init();
-          this.#headReady = false;
-          this.#chunkedHead = false;
-          this.#bodyDone = false;
-          this.#begunNext = false;
-          this.#early = [];
-          const r = this.#parser.execute(buf);
-          const head = this.#head as H1Head;
-          if (typeof r !== 'number') {
-            if (this.#headReady && this.#bodyDone) {
-              // A whole chunked request, then bytes llhttp refused: serve it, then refuse them.
-              this.#pendingError = r;
-              this.#start(head, EMPTY);
-            } else this.#parseError(r);
-            return;
-          }
-          if (!this.#headReady) {
-            // A stop without a head is a parse error llhttp reported as an upgrade pause.
-            if (r < buf.length) this.#parseError(undefined);
-            return;
-          }
-          buf = buf.subarray(r);
-          if (this.#chunkedHead) {
-            const rest = this.#afterChunked(buf);
-            if (!this.#start(head, EMPTY) && rest.length > 0 && this.#state !== GONE)
-              this.#keep(rest);
-            return;
-          }
-          this.#needInit = true;
-          if (this.#start(head, buf) || this.#state === GONE) return;
-          if (this.#state === WAIT && buf.length > 0) {
-            this.#keep(buf);
-            return;
-          }
+        case HEAD:
+          this.#prepareHead();
+          buf = this.#afterHead(this.#parser.execute(buf), buf);
           break;
-        }
         case BODY_LENGTH: {
           const take = Math.min(this.#remaining, buf.length);
           const part = take === buf.length ? buf : buf.subarray(0, take);
@@ -263,22 +235,9 @@ export class H1Conn implements H1Wire {
           else if (!more) this.#pause();
           break;
         }
-        case BODY_CHUNKED: {
-          const r = this.#parser.execute(buf);
-          if (typeof r !== 'number') {
-            if (this.#bodyDone) {
-              // The body was whole; the error is in what the client pipelined behind it.
-              this.#pendingError = r;
-              this.#bodyEnd();
-            } else this.#bodyError(r);
-            return;
-          }
-          if (!this.#bodyDone) return;
-          const rest = this.#afterChunked(buf.subarray(r));
-          this.#bodyEnd();
-          if (rest.length > 0) this.#keep(rest);
+        case BODY_CHUNKED:
+          this.#afterChunk(this.#parser.execute(buf), buf);
           return;
-        }
         case WAIT:
           this.#keep(buf);
           return;
@@ -286,6 +245,124 @@ export class H1Conn implements H1Wire {
           return;
       }
     }
+  }
+
+  /** Readies the parser for a head: initialised if it stopped after the last one. */
+  #prepareHead(): void {
+    if (this.#needInit) this.#init();
+    this.#headReady = false;
+    this.#chunkedHead = false;
+    this.#bodyDone = false;
+    this.#begunNext = false;
+    if (this.#early.length > 0) this.#early = [];
+  }
+
+  /**
+   * After llhttp ran over `buf` (or, while it reads the socket itself, over the read it was
+   * handed) for a head: the bytes left to go on with, or null.
+   */
+  #afterHead(r: number | ParseError, buf: Buffer | undefined): Buffer | null {
+    const head = this.#head as H1Head;
+    if (typeof r !== 'number') {
+      if (this.#headReady && this.#bodyDone) {
+        // A whole chunked request, then bytes llhttp refused: serve it, then refuse them.
+        this.#pendingError = r;
+        this.#start(head, EMPTY);
+      } else this.#parseError(r);
+      return null;
+    }
+    if (!this.#headReady) {
+      // A stop without a head is a parse error llhttp reported as an upgrade pause.
+      if (r < (buf ?? this.#parser.getCurrentBuffer()).length) this.#parseError(undefined);
+      return null;
+    }
+    const rest = (buf ?? this.#parser.getCurrentBuffer()).subarray(r);
+    if (this.#chunkedHead) {
+      const left = this.#afterChunked(rest);
+      if (!this.#start(head, EMPTY) && left.length > 0 && this.#state !== GONE) this.#keep(left);
+      return null;
+    }
+    this.#needInit = true;
+    if (this.#start(head, rest) || this.#state === GONE) return null;
+    if (this.#state === WAIT) {
+      if (rest.length > 0) this.#keep(rest);
+      return null;
+    }
+    return rest;
+  }
+
+  /** After llhttp ran over more of a chunked body. */
+  #afterChunk(r: number | ParseError, buf: Buffer | undefined): void {
+    if (typeof r !== 'number') {
+      if (this.#bodyDone) {
+        // The body was whole; the error is in what the client pipelined behind it.
+        this.#pendingError = r;
+        this.#bodyEnd();
+      } else this.#bodyError(r);
+      return;
+    }
+    if (!this.#bodyDone) return;
+    const rest = this.#afterChunked((buf ?? this.#parser.getCurrentBuffer()).subarray(r));
+    this.#bodyEnd();
+    if (rest.length > 0) this.#keep(rest);
+  }
+
+  /** llhttp ran in C++ over a read of the socket (consume mode). */
+  #onExecute = (r: number | ParseError): void => {
+    // Out of consume mode while this runs: a read that a write of ours brings on (TLS can
+    // read as it writes) goes to the socket's own path and is kept, in order, not lost.
+    this.#unconsume();
+    this.#feeding = true;
+    try {
+      let rest: Buffer | null = null;
+      if (this.#state === HEAD) rest = this.#afterHead(r, undefined);
+      else if (this.#state === BODY_CHUNKED) this.#afterChunk(r, undefined);
+      if (rest !== null && rest.length > 0) this.#feed(rest);
+    } finally {
+      this.#feeding = false;
+    }
+    this.#goOn();
+  };
+
+  /** Reads on: bytes kept while busy are parsed first, then llhttp reads the socket again. */
+  #goOn(): void {
+    const stash = this.#stash;
+    if (stash && this.#state !== WAIT && this.#state !== GONE) {
+      this.#stash = null;
+      this.#feeding = true;
+      try {
+        this.#feed(stash);
+      } finally {
+        this.#feeding = false;
+      }
+    }
+    const s = this.#state;
+    if (this.#stash || (s !== HEAD && s !== BODY_LENGTH && s !== BODY_CHUNKED)) return;
+    if (s === HEAD) this.#prepareHead();
+    if (s !== BODY_LENGTH) this.#consume();
+    if (this.#paused) {
+      this.#paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /**
+   * llhttp reads the socket itself while a head (or a chunked body) is read: no Buffer and no
+   * stream event per read. Only when nothing waits in the socket's own buffer, so bytes stay
+   * in order.
+   */
+  #consume(): void {
+    if (this.#consumed || this.socket.readableLength > 0 || this.socket.destroyed) return;
+    const handle = (this.socket as unknown as { _handle: object | null })._handle;
+    if (!handle) return;
+    this.#parser.consume(handle);
+    this.#consumed = true;
+  }
+
+  #unconsume(): void {
+    if (!this.#consumed) return;
+    this.#consumed = false;
+    this.#parser.unconsume();
   }
 
   /**
@@ -316,7 +393,8 @@ export class H1Conn implements H1Wire {
       s.off('data', this.#onData);
       s.off('close', this.#onClose);
       deps.sweep.delete(this);
-      this.#parser.close();
+      this.#unconsume();
+      closeLater(this.#parser);
       // Out of flowing mode with no reader: bytes wait in the socket until the tunnel reads
       // them (as node:http leaves an upgraded socket).
       s.pause();
@@ -407,7 +485,7 @@ export class H1Conn implements H1Wire {
     // A head already begun behind a chunked body keeps its mark.
     this.#begun = this.#begunNext && !this.#needInit;
     this.#bodyDone = false;
-    this.deadline = this.#deps.sweep.now + this.#deps.limits.keepAliveTimeoutMs;
+    this.deadline = performance.now() + this.#deps.limits.keepAliveTimeoutMs;
     if (this.#feeding) process.nextTick(() => this.#next());
     else this.#next();
   }
@@ -421,36 +499,28 @@ export class H1Conn implements H1Wire {
       this.#parseError(err);
       return;
     }
-    this.#feeding = true;
-    try {
-      const head = this.#pendingHead;
-      let taken = false;
-      if (head && hasTransferEncoding(head)) {
+    const head = this.#pendingHead;
+    if (head) {
+      this.#pendingHead = null;
+      if (hasTransferEncoding(head)) {
         // Held behind a chunked body, its own body was skipped with llhttp's checks of its
         // head: it is refused, never guessed at.
-        this.#pendingHead = null;
         this.#refuse('PIPELINED_CHUNKED', ErrorCode.REQUEST_INVALID);
         return;
       }
-      if (head) {
-        this.#pendingHead = null;
-        const stash = this.#stash;
-        this.#stash = null;
-        taken = this.#start(head, stash ?? EMPTY);
-        if (!taken && stash) this.#stash = stash;
-      }
       const stash = this.#stash;
       this.#stash = null;
-      if (stash && !taken && this.#state !== GONE) this.#feed(stash);
-    } finally {
-      this.#feeding = false;
-    }
-    if (this.#state === HEAD || this.#state === BODY_LENGTH || this.#state === BODY_CHUNKED) {
-      if (this.#paused) {
-        this.#paused = false;
-        this.socket.resume();
+      this.#feeding = true;
+      let taken: boolean;
+      try {
+        taken = this.#start(head, stash ?? EMPTY);
+      } finally {
+        this.#feeding = false;
       }
+      if (taken) return;
+      if (stash) this.#stash = this.#stash ? Buffer.concat([stash, this.#stash]) : stash;
     }
+    this.#goOn();
   }
 
   /** The sweep: a passed deadline ends the connection (408 for slow headers). */
@@ -489,7 +559,8 @@ export class H1Conn implements H1Wire {
   #onClose = (): void => {
     this.#state = GONE;
     this.#deps.sweep.delete(this);
-    this.#parser.close();
+    this.#unconsume();
+    closeLater(this.#parser);
     const ex = this.#ex;
     this.#ex = null;
     if (ex && !ex.over) {
@@ -500,6 +571,14 @@ export class H1Conn implements H1Wire {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Frees a parser's native half on a later turn: this may run inside the parser's own read
+ * callback (an upgrade found in a read it consumed), and freeing it there corrupts the heap.
+ */
+function closeLater(parser: Parser): void {
+  setImmediate(() => parser.close());
+}
 
 function hasTransferEncoding(head: H1Head): boolean {
   const raw = head.raw;

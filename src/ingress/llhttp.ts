@@ -21,6 +21,11 @@ export type OnHeadersComplete = (
 export interface Parser {
   initialize(kind: number, resource: object, maxHeaderSize: number, lenient: number): void;
   execute(data: Buffer): number | ParseError;
+  /** Reads the stream itself: llhttp runs in C++ on each read, then kOnExecute is called. */
+  consume(handle: object): void;
+  unconsume(): void;
+  /** A copy of the read kOnExecute was called for. */
+  getCurrentBuffer(): Buffer;
   finish(): ParseError | undefined;
   close(): void;
   [key: number]: unknown;
@@ -36,6 +41,7 @@ interface ParserClass {
   kOnHeadersComplete: number;
   kOnBody: number;
   kOnMessageComplete: number;
+  kOnExecute: number;
 }
 
 /**
@@ -68,6 +74,10 @@ function load(): { Parser: ParserClass; methods: string[] } {
   }
   const P = mod.HTTPParser;
   if (typeof P !== 'function' || !Array.isArray(mod.methods)) throw why('no HTTPParser');
+  for (const m of ['initialize', 'execute', 'consume', 'unconsume', 'getCurrentBuffer', 'close']) {
+    if (typeof (P.prototype as Record<string, unknown>)[m] !== 'function')
+      throw why(`HTTPParser.prototype.${m} is missing`);
+  }
   for (const k of [
     'REQUEST',
     'RESPONSE',
@@ -76,6 +86,7 @@ function load(): { Parser: ParserClass; methods: string[] } {
     'kOnHeadersComplete',
     'kOnBody',
     'kOnMessageComplete',
+    'kOnExecute',
   ] as const) {
     if (typeof P[k] !== 'number') throw why(`HTTPParser.${k} is missing`);
   }

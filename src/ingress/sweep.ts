@@ -1,5 +1,7 @@
-// One coarse timer for the deadlines of every client connection (headers, keep-alive): a
-// connection keeps a deadline number, not a timer, so a request costs no timer work.
+// One coarse timer for the deadlines of every client connection (headers, keep-alive) and app
+// connection (upstream timeout, idle): each keeps a deadline number, not a timer, so a request
+// costs no timer work. Deadlines are set from a fresh clock: a tick delayed by a busy event
+// loop must not make a deadline already past (an idle connection closed as a request arrives).
 import { performance } from 'node:perf_hooks';
 
 /** Something with a deadline the sweep checks. */
@@ -10,8 +12,6 @@ export interface Expiring {
 export class Sweep {
   readonly #items = new Set<Expiring>();
   readonly #timer: NodeJS.Timeout;
-  /** The sweep's clock (ms), advanced at each tick: deadlines are set from it, not from a clock call. */
-  now = performance.now();
 
   /** `intervalMs` bounds how late a deadline is acted on. */
   constructor(intervalMs: number) {
@@ -20,7 +20,6 @@ export class Sweep {
   }
 
   add(item: Expiring): void {
-    this.now = performance.now();
     this.#items.add(item);
   }
 
@@ -39,7 +38,6 @@ export class Sweep {
 
   #tick(): void {
     const now = performance.now();
-    this.now = now;
     for (const item of this.#items) item.expire(now);
   }
 

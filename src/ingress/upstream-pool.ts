@@ -2,7 +2,9 @@
 // Content-Length body is passed on as the socket's own chunks, counted, with the parser out of
 // the way; chunked and read-to-close bodies stay on llhttp, so their framing is checked. A
 // response llhttp refuses becomes a 502 and its connection is closed, never reused.
+
 import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
 import { downstreamFields } from './head.ts';
 import {
@@ -119,7 +121,7 @@ export class UpstreamConn {
     this.#complete = false;
     this.#first = [];
     this.#init();
-    this.lastActive = this.#pool.sweep.now;
+    this.lastActive = performance.now();
     const s = this.socket;
     s.cork();
     s.write(head, 'latin1');
@@ -129,7 +131,7 @@ export class UpstreamConn {
 
   /** More of a streamed request body. */
   write(chunk: Buffer | string): boolean {
-    this.lastActive = this.#pool.sweep.now;
+    this.lastActive = performance.now();
     return typeof chunk === 'string'
       ? this.socket.write(chunk, 'latin1')
       : this.socket.write(chunk);
@@ -211,7 +213,7 @@ export class UpstreamConn {
   };
 
   #onData = (chunk: Buffer): void => {
-    this.lastActive = this.#pool.sweep.now;
+    this.lastActive = performance.now();
     if (this.#state !== BUSY || !this.#sink) {
       // Bytes from an idle connection are no response to anything: never reuse it.
       this.#kill();
