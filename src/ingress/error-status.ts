@@ -60,6 +60,11 @@ export function statusOf(code: ErrorCode): number {
   return (RESPONSES[code] ?? FALLBACK).status;
 }
 
+/** The text of the error response for `code`. */
+export function textOf(code: ErrorCode): string {
+  return (RESPONSES[code] ?? FALLBACK).text;
+}
+
 /** The body bytes of the error response for `code`. */
 export function errorBodyBytes(code: ErrorCode): number {
   const r = RESPONSES[code] ?? FALLBACK;
