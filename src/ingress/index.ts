@@ -12,7 +12,7 @@ import {
   type TLSSocket,
   type Server as TlsServer,
 } from 'node:tls';
-import type { Concern } from '../core/concern.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { H2Exchange } from './exchange.ts';
@@ -31,6 +31,19 @@ import type { TlsMaterial } from './tls-context.ts';
 import { WebSocketTunnels } from './websocket.ts';
 import { isH2WebSocket } from './ws-h2.ts';
 
+/** The part of the config a reload can change live (Ingress.prepare). */
+export interface IngressSlice {
+  host: string;
+  port: number;
+  limits?: Partial<EdgeLimits>;
+}
+
+/** Where a listening server is bound. */
+function boundAddress(server: TlsServer): { host: string; port: number } | undefined {
+  const addr = server.address();
+  return addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : undefined;
+}
+
 export interface IngressOptions extends ProxyDeps {
   host: string;
   port: number;
@@ -38,21 +51,23 @@ export interface IngressOptions extends ProxyDeps {
   log: Logger;
 }
 
-export class Ingress implements Concern {
+export class Ingress implements Concern<IngressSlice> {
   readonly name = 'ingress';
-  readonly #opts: IngressOptions;
+  #opts: IngressOptions;
   readonly #proxy: AppProxy;
-  readonly #tls: TlsServer;
-  readonly #h2: Http2Server;
+  #tls: TlsServer;
+  /** Listeners replaced by a reload, closed to new connections; theirs finish. */
+  readonly #retired = new Set<TlsServer>();
+  #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
-  readonly #limits: EdgeLimits;
+  #limits: EdgeLimits;
   readonly #rejections: Rejections;
   readonly #tunnels: WebSocketTunnels;
   readonly #sweep: Sweep;
-  readonly #h1: H1Deps;
+  #h1: H1Deps;
   readonly #fdLimit = openFileLimit();
-  readonly #cap: number;
+  #cap: number;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
@@ -74,20 +89,17 @@ export class Ingress implements Concern {
     this.#sweep = new Sweep(
       Math.max(10, Math.min(250, lim.headersTimeoutMs / 4, lim.keepAliveTimeoutMs / 4)),
     );
-    this.#h1 = this.#h1Deps();
-    this.#h2 = this.#h2Server();
-    this.#tls = this.#tlsServer();
-    // Past the cap a connection is closed at accept, before any TLS work. The cap stays under
-    // the open-file limit, so a flood is refused here, counted, instead of meeting EMFILE.
+    this.#h1 = this.#h1Deps(lim);
+    this.#h2 = this.#h2Server(lim);
     this.#cap = connectionCap(lim.maxConnections, this.#fdLimit);
-    this.#tls.maxConnections = this.#cap;
+    this.#tls = this.#tlsServer(lim, this.#cap);
   }
 
   /** What the HTTP/1.1 engine hands requests, upgrades and refusals to. */
-  #h1Deps(): H1Deps {
+  #h1Deps(lim: EdgeLimits): H1Deps {
     const rejections = this.#rejections;
     return {
-      limits: this.#limits,
+      limits: lim,
       sweep: this.#sweep,
       draining: () => this.#draining,
       serve: (ex, refused) => this.#proxy.handle(ex, refused),
@@ -99,8 +111,7 @@ export class Ingress implements Concern {
   }
 
   /** HTTP/2 on the core stream API: each stream is checked, then proxied or tunnelled. */
-  #h2Server(): Http2Server {
-    const lim = this.#limits;
+  #h2Server(lim: EdgeLimits): Http2Server {
     const rejections = this.#rejections;
     const h2 = createH2Server({
       settings: {
@@ -148,9 +159,8 @@ export class Ingress implements Concern {
   }
 
   /** The TLS listener: per-source cap, handshake failures logged, ALPN picks the protocol. */
-  #tlsServer(): TlsServer {
+  #tlsServer(lim: EdgeLimits, cap: number): TlsServer {
     const { tls: material, log } = this.#opts;
-    const lim = this.#limits;
     const rejections = this.#rejections;
     const tls = createTlsServer(
       {
@@ -165,6 +175,9 @@ export class Ingress implements Concern {
       },
       (socket) => this.#dispatch(socket),
     );
+    // Past the cap a connection is closed at accept, before any TLS work. The cap stays under
+    // the open-file limit, so a flood is refused here, counted, instead of meeting EMFILE.
+    tls.maxConnections = cap;
     tls.on('drop', (d?: { remoteAddress?: string }) =>
       rejections.recordFlood('MAX_CONNECTIONS', d?.remoteAddress),
     );
@@ -221,31 +234,8 @@ export class Ingress implements Concern {
 
   async start(): Promise<void> {
     const { host, port, log, tls } = this.#opts;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException): void => {
-        const why =
-          err.code === 'EADDRINUSE'
-            ? 'address already in use'
-            : err.code === 'EACCES'
-              ? 'permission denied'
-              : err.message;
-        reject(
-          new PillionError(
-            ErrorCode.LISTEN_FAILED,
-            `cannot listen on ${host}:${port}: ${why} (${err.code}); choose another with --listen HOST:PORT`,
-            { cause: err },
-          ),
-        );
-      };
-      this.#tls.once('error', onError);
-      this.#tls.listen({ host, port }, () => {
-        this.#tls.off('error', onError);
-        this.#tls.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
-        resolve();
-      });
-    });
-    const addr = this.#tls.address();
-    if (addr && typeof addr === 'object') this.#address = { host: addr.address, port: addr.port };
+    await this.#listen(this.#tls, host, port);
+    this.#address = boundAddress(this.#tls);
     log.info('ingress listening', {
       address: this.#address?.host,
       port: this.#address?.port,
@@ -266,6 +256,74 @@ export class Ingress implements Concern {
         cap: this.#cap,
       });
     }
+  }
+
+  /** Binds `server`; a failure is a PILLION_LISTEN_FAILED and leaves nothing bound. */
+  #listen(server: TlsServer, host: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => {
+        const why =
+          err.code === 'EADDRINUSE'
+            ? 'address already in use'
+            : err.code === 'EACCES'
+              ? 'permission denied'
+              : err.message;
+        reject(
+          new PillionError(
+            ErrorCode.LISTEN_FAILED,
+            `cannot listen on ${host}:${port}: ${why} (${err.code}); choose another with --listen HOST:PORT`,
+            { cause: err },
+          ),
+        );
+      };
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        server.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Phase one of a reload of the ingress slice {host, port, limits}: a changed address is bound
+   * now, beside the running listener (a bind failure throws and leaves it untouched). Commit
+   * moves new connections to it and closes the old listener to new ones (its connections
+   * finish); new limits apply to connections accepted after the commit.
+   */
+  async prepare(next: IngressSlice): Promise<Prepared> {
+    const lim = resolveLimits(next.limits);
+    const cap = connectionCap(lim.maxConnections, this.#fdLimit);
+    const cur = this.#opts;
+    const moved = next.host !== cur.host || next.port !== cur.port;
+    const server = moved ? this.#tlsServer(lim, cap) : undefined;
+    if (server) await this.#listen(server, next.host, next.port);
+    return {
+      commit: () => {
+        this.#opts = { ...this.#opts, host: next.host, port: next.port, limits: next.limits };
+        this.#limits = lim;
+        this.#cap = cap;
+        this.#h1 = this.#h1Deps(lim);
+        this.#h2 = this.#h2Server(lim);
+        this.#proxy.setLimits(lim);
+        if (server) {
+          const old = this.#tls;
+          this.#retired.add(old);
+          old.close(() => this.#retired.delete(old));
+          this.#tls = server;
+          this.#address = boundAddress(server);
+          this.#opts.log.info('ingress listening', {
+            address: this.#address?.host,
+            port: this.#address?.port,
+            protocols: ['h2', 'http/1.1'],
+            max_connections: cap,
+          });
+        } else this.#tls.maxConnections = cap;
+      },
+      abort: async () => {
+        if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
   }
 
   /**
@@ -290,7 +348,10 @@ export class Ingress implements Concern {
   async stop(deadline: AbortSignal): Promise<void> {
     if (!this.#address) return;
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.#tls.close(() => resolve()));
+    const servers = [this.#tls, ...this.#retired];
+    const closed = Promise.all(
+      servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+    ).then(() => {});
     this.#closeIdle(); // idle keep-alive connections; busy ones close after their response
     for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
     this.#tunnels.closeAll(); // close code 1001 (going away) both ways

@@ -43,7 +43,8 @@ const LAST_CHUNK = '0\r\n\r\n';
 /** Forwards client exchanges to the app over pooled keep-alive connections, streaming both ways. */
 export class AppProxy {
   readonly deps: ProxyDeps;
-  readonly limits: EdgeLimits;
+  /** Read per request, so a reload's new limits apply to the requests that follow it. */
+  limits: EdgeLimits;
   readonly pool: UpstreamPool;
   /** Exchanges not yet over, so drain can cut them at its deadline. */
   readonly live = new Set<Forward>();
@@ -55,6 +56,11 @@ export class AppProxy {
     this.deps = deps;
     this.limits = resolveLimits(deps.limits);
     this.pool = new UpstreamPool(this.limits.upstreamTimeoutMs, this.limits.maxHeaderBytes);
+  }
+
+  /** New limits for the requests that follow (the pool keeps its upstream timeout). */
+  setLimits(lim: EdgeLimits): void {
+    this.limits = lim;
   }
 
   /** Closes pooled connections to the app. */
