@@ -43,6 +43,13 @@ const BODY_CHUNKED: number = 2;
 const WAIT: number = 3;
 const GONE: number = 4;
 
+/**
+ * Added to the keep-alive timeout before an idle connection is closed, as node:http's
+ * keepAliveTimeoutBuffer (1 s) did: a client that sends its next request just as the timeout
+ * runs out is not cut (it would see its request fail with no answer).
+ */
+const KEEP_ALIVE_GRACE_MS = 1000;
+
 /** Deadlines the sweep checks. */
 const NONE: number = 0;
 const HEADERS: number = 1;
@@ -485,7 +492,7 @@ export class H1Conn implements H1Wire {
     // A head already begun behind a chunked body keeps its mark.
     this.#begun = this.#begunNext && !this.#needInit;
     this.#bodyDone = false;
-    this.deadline = performance.now() + this.#deps.limits.keepAliveTimeoutMs;
+    this.deadline = performance.now() + this.#deps.limits.keepAliveTimeoutMs + KEEP_ALIVE_GRACE_MS;
     if (this.#feeding) process.nextTick(() => this.#next());
     else this.#next();
   }
