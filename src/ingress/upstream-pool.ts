@@ -83,6 +83,8 @@ export class UpstreamConn {
   #interim = false;
   #fields: string[] = [];
   lastActive = 0;
+  /** Reading paused while the client catches up; resumed only then (a resume costs a tick). */
+  #paused = false;
 
   constructor(pool: UpstreamPool, key: string, up: Upstream) {
     this.#pool = pool;
@@ -129,6 +131,11 @@ export class UpstreamConn {
     s.uncork();
   }
 
+  #pause(): void {
+    this.#paused = true;
+    this.socket.pause();
+  }
+
   /** More of a streamed request body. */
   write(chunk: Buffer | string): boolean {
     this.lastActive = performance.now();
@@ -143,6 +150,8 @@ export class UpstreamConn {
 
   /** The app reads again after the client caught up. */
   resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
     this.socket.resume();
   }
 
@@ -201,7 +210,7 @@ export class UpstreamConn {
 
   #onBody = (chunk: Buffer): void => {
     if (!this.#headSent) this.#first.push(chunk);
-    else if (this.#sink && !this.#sink.data(chunk)) this.socket.pause();
+    else if (this.#sink && !this.#sink.data(chunk)) this.#pause();
   };
 
   #onMessageComplete = (): void => {
@@ -288,7 +297,7 @@ export class UpstreamConn {
     const more = sink.data(take === chunk.length ? chunk : chunk.subarray(0, take));
     if (this.#state === DEAD) return;
     if (this.#remaining > 0) {
-      if (!more) this.socket.pause();
+      if (!more) this.#pause();
       return;
     }
     if (chunk.length > take) this.#keepAlive = false;
@@ -305,7 +314,7 @@ export class UpstreamConn {
       this.#kill();
       return;
     }
-    this.socket.resume();
+    this.resume();
     this.#state = IDLE;
     this.#needInit = false;
     this.#pool.release(this, this.#key);
