@@ -1,5 +1,5 @@
 // Request checks run before anything reaches the app: one canonical request upstream, or a 4xx
-// and nothing upstream. Node's strict parser has already refused what it cannot frame.
+// and nothing upstream. llhttp (strict) has already refused what it cannot frame.
 import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode } from '../core/errors.ts';
 import type { EdgeLimits } from './limits.ts';
@@ -68,6 +68,31 @@ export function scanHead(h: H1Head): void {
     else if (len === 6 && name.toLowerCase() === 'expect') h.expect = raw[i + 1];
     if (name.includes('_')) h.underscore = true;
   }
+}
+
+/** True when the head has a Transfer-Encoding field (its body is llhttp's to frame). */
+export function hasTransferEncoding(head: H1Head): boolean {
+  const raw = head.raw;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
+
+/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(head: H1Head): boolean {
+  if (head.method !== 'GET') return false;
+  let upgrade = false;
+  let connection = false;
+  const raw = head.raw;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = (raw[i] as string).toLowerCase();
+    const v = (raw[i + 1] as string).toLowerCase();
+    if (n === 'upgrade') upgrade = v.trim() === 'websocket';
+    else if (n === 'connection') connection ||= v.split(',').some((t) => t.trim() === 'upgrade');
+  }
+  return upgrade && connection;
 }
 
 /** Checks an HTTP/1.x request head llhttp has parsed (strictly) and scanHead has read. */

@@ -8,7 +8,14 @@ import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../core/errors.ts';
 import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
-import { checkH1, type H1Head, scanHead, type Target } from './guard.ts';
+import {
+  checkH1,
+  type H1Head,
+  hasTransferEncoding,
+  isWebSocketUpgrade,
+  scanHead,
+  type Target,
+} from './guard.ts';
 import { H1Exchange, type H1Wire } from './h1-exchange.ts';
 import type { EdgeLimits } from './limits.ts';
 import {
@@ -585,28 +592,4 @@ const EMPTY = Buffer.alloc(0);
  */
 function closeLater(parser: Parser): void {
   setImmediate(() => parser.close());
-}
-
-function hasTransferEncoding(head: H1Head): boolean {
-  const raw = head.raw;
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = raw[i] as string;
-    if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') return true;
-  }
-  return false;
-}
-
-/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
-export function isWebSocketUpgrade(head: H1Head): boolean {
-  if (head.method !== 'GET') return false;
-  let upgrade = false;
-  let connection = false;
-  const raw = head.raw;
-  for (let i = 0; i < raw.length; i += 2) {
-    const n = (raw[i] as string).toLowerCase();
-    const v = (raw[i + 1] as string).toLowerCase();
-    if (n === 'upgrade') upgrade = v.trim() === 'websocket';
-    else if (n === 'connection') connection ||= v.split(',').some((t) => t.trim() === 'upgrade');
-  }
-  return upgrade && connection;
 }
