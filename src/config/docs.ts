@@ -37,7 +37,7 @@ is relative to the file's directory; one given by a flag, to the working directo
 
 Pillion watches the directory of the config file (and of its target, when the file is a
 symlink), so an edit in place, an atomic rename and a Kubernetes ConfigMap \`..data\` symlink
-swap are all seen; \`SIGHUP\` to Pillion reloads the file too, as it does for NGINX (set
+swap are all seen (other files in that directory, such as a log file, are ignored); \`SIGHUP\` to Pillion reloads the file too, as it does for NGINX (set
 \`app.forward_sighup: true\` or \`--forward-sighup\` to pass SIGHUP to the app instead, as
 Pillion did before). A changed file is resolved with the flags the way \`pillion run\` resolves
 it, and validated whole first. If it is invalid, it is rejected: the errors are logged

@@ -108,3 +108,36 @@ test('follows a ConfigMap-style ..data symlink swap', async () => {
   assert.deepEqual(seen, ['/b', '/c']);
   w.close();
 });
+
+test('a file written without pause beside the config does not hold back a reload', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-watch-'));
+  const file = join(dir, 'pillion.yaml');
+  writeFileSync(file, 'drain: { timeout: 1s }\n');
+  const seen: unknown[] = [];
+  const w = new ConfigWatcher({
+    file,
+    apply: async (text) => {
+      seen.push(parseConfig(text, file, {}).config.drain);
+    },
+    applied: () => {},
+    rejected: () => {},
+  });
+  w.start();
+  // A log file in the same directory, appended to more often than the settle time (as an
+  // access log under load is): each write is a directory event.
+  let writes = 0;
+  const log = setInterval(
+    () => writeFileSync(join(dir, 'p.log'), `${writes++}\n`, { flag: 'a' }),
+    5,
+  );
+  try {
+    writeFileSync(join(dir, 'tmp'), 'drain: { timeout: 2s }\n');
+    renameSync(join(dir, 'tmp'), file);
+    await until(() => seen.length === 1, 'reload while the log file is written');
+    assert.deepEqual(seen, [{ timeout: '2s' }]);
+    assert.ok(writes > 0);
+  } finally {
+    clearInterval(log);
+    w.close();
+  }
+});

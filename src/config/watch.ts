@@ -2,8 +2,15 @@
 // Kubernetes ConfigMap `..data` symlink swap all show there), and each new text is parsed and
 // validated whole before anything is applied.
 import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import {
+  type FSWatcher,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  watch,
+} from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from './load.ts';
 
 export interface ConfigWatchOptions {
@@ -29,14 +36,18 @@ export interface ReloadCounts {
 
 /** How long a burst of file events settles before the file is read (an editor writes twice). */
 const SETTLE_MS = 100;
-/** Poll period: catches a change the watch missed (e.g. the directory was replaced). */
+/**
+ * Poll period: catches a change the watch missed (e.g. the directory was replaced). The poll
+ * reads at once, never through the settle timer, so that no stream of events can delay it.
+ */
 const POLL_MS = 2000;
 
 export class ConfigWatcher {
   readonly #opts: ConfigWatchOptions;
   readonly #path: string;
   readonly counts: ReloadCounts;
-  #watchers = new Map<string, FSWatcher>();
+  /** Per watched directory, the names in it whose events can change the config's text. */
+  #watchers = new Map<string, { w: FSWatcher; names: Set<string> }>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
   /** The text in force: recorded only once it was applied. */
@@ -57,36 +68,57 @@ export class ConfigWatcher {
 
   start(): void {
     this.#rewatch();
-    this.#poll = setInterval(() => this.#changed(), POLL_MS);
+    this.#poll = setInterval(() => this.#enqueue(), POLL_MS);
     this.#poll.unref();
   }
 
   /**
    * Watches the file's directory (renames and symlink swaps show there) and, when the file is
    * a symlink, its target's directory too (an edit in place of the target shows only there).
+   * Only events naming the file, its target or the link's first step (a ConfigMap's `..data`)
+   * count: another file in the same directory (a log file written at each request) would
+   * otherwise restart the settle timer at every write, and under load it never fires.
    */
   #rewatch(): void {
-    const dirs = new Set([dirname(this.#path)]);
+    const names = new Map<string, Set<string>>();
+    const add = (dir: string, name: string): void => {
+      const set = names.get(dir) ?? new Set<string>();
+      set.add(name);
+      names.set(dir, set);
+    };
+    add(dirname(this.#path), basename(this.#path));
     try {
-      dirs.add(dirname(realpathSync(this.#path)));
+      if (lstatSync(this.#path).isSymbolicLink()) {
+        const link = readlinkSync(this.#path);
+        if (!isAbsolute(link)) add(dirname(this.#path), link.split(/[\\/]/)[0] as string);
+      }
+      const target = realpathSync(this.#path);
+      add(dirname(target), basename(target));
     } catch {
       // Gone for a moment during a swap: the next change or poll looks again.
     }
-    for (const [dir, w] of this.#watchers) {
-      if (!dirs.has(dir)) {
+    for (const [dir, { w }] of this.#watchers) {
+      if (!names.has(dir)) {
         w.close();
         this.#watchers.delete(dir);
       }
     }
-    for (const dir of dirs) {
-      if (this.#watchers.has(dir)) continue;
+    for (const [dir, wanted] of names) {
+      const had = this.#watchers.get(dir);
+      if (had) {
+        had.names = wanted;
+        continue;
+      }
       try {
-        const w = watch(dir, { persistent: false }, () => this.#changed());
+        const w = watch(dir, { persistent: false }, (_event, name) => {
+          // No name given (some platforms): it may be the file.
+          if (name === null || this.#watchers.get(dir)?.names.has(String(name))) this.#changed();
+        });
         w.on('error', () => {
           w.close();
           this.#watchers.delete(dir);
         });
-        this.#watchers.set(dir, w);
+        this.#watchers.set(dir, { w, names: wanted });
       } catch {
         // The directory cannot be watched: the poll still sees changes.
       }
@@ -95,7 +127,7 @@ export class ConfigWatcher {
 
   close(): void {
     this.#closed = true;
-    for (const w of this.#watchers.values()) w.close();
+    for (const { w } of this.#watchers.values()) w.close();
     this.#watchers.clear();
     clearInterval(this.#poll);
     clearTimeout(this.#settle);
@@ -125,10 +157,12 @@ export class ConfigWatcher {
 
   #changed(): void {
     clearTimeout(this.#settle);
-    this.#settle = setTimeout(() => {
-      this.#busy = this.#busy.then(() => this.#reload());
-    }, SETTLE_MS);
+    this.#settle = setTimeout(() => this.#enqueue(), SETTLE_MS);
     this.#settle.unref();
+  }
+
+  #enqueue(): void {
+    this.#busy = this.#busy.then(() => this.#reload());
   }
 
   async #reload(force = false): Promise<void> {
