@@ -104,9 +104,15 @@ export class SecretStore {
     }
   }
 
+  /**
+   * Reads the secrets again SETTLE_MS after the first event of a burst. A pending read is not
+   * pushed back by later events: another file in the directory (a log written at each request)
+   * would otherwise keep restarting the timer, and the change would never be read.
+   */
   #changed(): void {
-    clearTimeout(this.#settle);
+    if (this.#settle) return;
     this.#settle = setTimeout(async () => {
+      this.#settle = undefined;
       for (const [name, ref] of Object.entries(this.#refs)) {
         if (ref.file === undefined) continue;
         const h = await this.#hash(name);
