@@ -2,6 +2,7 @@
 // turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { AppApi } from './admin/app-api.ts';
 import type { SecretRef } from './config/schema.ts';
 import type { Concern } from './core/concern.ts';
@@ -12,6 +13,7 @@ import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
+import { WorkerPool } from './workers/pool.ts';
 
 export interface RunConfig {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -41,6 +43,8 @@ export interface RunConfig {
   logs?: Partial<LogsOptions>;
   /** Ingress limits and timeouts over the defaults in docs/edge.md. */
   limits?: Partial<EdgeLimits>;
+  /** `ingress.workers`, `auto` resolved: data-path processes sharing the port (default 1). */
+  workers?: number;
 }
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
@@ -169,22 +173,42 @@ export class Sidecar {
     });
     this.#supervisor = supervisor;
     const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
-    const ingress = new Ingress({
-      host: cfg.listenHost,
-      port: cfg.listenPort,
-      tls,
-      log: log.child('ingress'),
+    const ingressDeps = {
       upstream: () => supervisor.upstream(),
-      whenReady: (ms) => supervisor.whenReady(ms),
+      whenReady: (ms: number) => supervisor.whenReady(ms),
       notReadyReason: () => supervisor.notReadyReason(),
-      // Once the app has been ready, a wait is a restart: held up to the restart window.
-      get readyTimeoutMs() {
-        return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
-      },
-      accessLog: logs.accessLog(),
-      limits: cfg.limits,
-    });
-    this.#ingress = ingress;
+    };
+    // Once the app has been ready, a wait is a restart: held up to the restart window.
+    const readyTimeoutMs = (): number =>
+      supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
+    const workers = cfg.workers ?? 1;
+    // workers > 1: the Ingress runs in each worker process (worker-main.ts), none here.
+    const ingress =
+      workers > 1
+        ? new WorkerPool({
+            ...ingressDeps,
+            readyTimeoutMs,
+            count: workers,
+            host: cfg.listenHost,
+            port: cfg.listenPort,
+            entry: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
+            ingress: { tls, limits: cfg.limits, access: logsOptions(cfg.logs).access },
+            writeLines: (lines) => log.output.write(lines),
+            log: log.child('workers'),
+          })
+        : new Ingress({
+            ...ingressDeps,
+            host: cfg.listenHost,
+            port: cfg.listenPort,
+            get readyTimeoutMs() {
+              return readyTimeoutMs();
+            },
+            tls,
+            log: log.child('ingress'),
+            accessLog: logs.accessLog(),
+            limits: cfg.limits,
+          });
+    if (ingress instanceof Ingress) this.#ingress = ingress;
 
     let shutdown: (sig: NodeJS.Signals) => void = () => {};
     const stopRequested = new Promise<NodeJS.Signals>((resolve) => {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LoadedConfig } from '../config/load.ts';
@@ -31,6 +31,7 @@ const OPTIONS = {
   'stop-timeout': { type: 'string' },
   'ready-timeout': { type: 'string' },
   'state-dir': { type: 'string' },
+  workers: { type: 'string' },
   config: { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h' },
   ...LIFECYCLE_OPTIONS,
@@ -110,6 +111,7 @@ export function parseRunArgs(
     certFile: values.cert ?? fc?.ingress?.tls?.cert,
     keyFile: values.key ?? fc?.ingress?.tls?.key,
     stateDir: values['state-dir'] ?? fc?.state_dir ?? defaultStateDir(env),
+    workers: parseWorkers(values.workers, fc?.ingress?.workers),
     drainTimeoutMs: duration(
       values['drain-timeout'],
       '--drain-timeout',
@@ -253,6 +255,18 @@ function parsePort(text: string, flag: string, allowZero = false): number {
     throw usageError(`${flag}: '${text}' is not a TCP port (1-65535)`, 'pillion run');
   }
   return n;
+}
+
+/** `--workers N|auto` over `ingress.workers`; `auto` is one per available core. */
+function parseWorkers(flag: string | undefined, file: number | 'auto' | undefined): number {
+  if (flag !== undefined && flag !== 'auto' && !/^[1-9]\d*$/.test(flag)) {
+    throw usageError(
+      `--workers: '${flag}' is not a whole number of at least 1, or auto`,
+      'pillion run',
+    );
+  }
+  const v = flag === undefined ? (file ?? 1) : flag === 'auto' ? 'auto' : Number(flag);
+  return v === 'auto' ? availableParallelism() : v;
 }
 
 function parseListen(text: string): [string, number] {

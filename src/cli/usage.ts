@@ -40,6 +40,8 @@ Flags:
   --state-dir DIR        where the generated certificate is kept
                          (default $PILLION_STATE_DIR, else $XDG_STATE_HOME/pillion,
                           else ~/.local/state/pillion)
+  --workers N|auto       data-path worker processes sharing the port (default 1; auto: one
+                         per core; above 1 needs Linux, see docs/edge.md)
 
 Lifecycle (see docs/lifecycle.md):
   --restart POLICY       never | on-failure | always (default on-failure)

@@ -214,6 +214,15 @@ const App = Type.Object(
 const Ingress = Type.Object(
   {
     listen: Type.Optional(listen('Where HTTPS is served (`--listen`).', '0.0.0.0:8443')),
+    workers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')], {
+        description:
+          'Data-path worker processes sharing the listening port (`--workers`); `auto` is one per available core. Above 1 needs Linux and Node >= 22.12 (SO_REUSEPORT).',
+        default: 1,
+        'x-live': false,
+        'x-expected': 'a whole number of at least 1, or auto',
+      }),
+    ),
     tls: Type.Optional(
       Type.Object(
         {

@@ -35,6 +35,11 @@ export interface IngressOptions extends ProxyDeps {
   port: number;
   tls: TlsMaterial;
   log: Logger;
+  /**
+   * Bind with SO_REUSEPORT, so several worker processes share the port and the kernel spreads
+   * connections over them (Linux; Node >= 22.12). Off by default.
+   */
+  reusePort?: boolean;
 }
 
 export class Ingress implements Concern {
@@ -214,7 +219,7 @@ export class Ingress implements Concern {
   }
 
   async start(): Promise<void> {
-    const { host, port, log, tls } = this.#opts;
+    const { host, port, log, tls, reusePort } = this.#opts;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const why =
@@ -232,7 +237,7 @@ export class Ingress implements Concern {
         );
       };
       this.#tls.once('error', onError);
-      this.#tls.listen({ host, port }, () => {
+      this.#tls.listen(reusePort ? { host, port, reusePort } : { host, port }, () => {
         this.#tls.off('error', onError);
         this.#tls.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
         resolve();

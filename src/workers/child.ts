@@ -1,0 +1,104 @@
+// The worker side of the IPC channel: the supervisor's state as the primary last sent it,
+// answered locally so a request never waits on a round trip, and log lines sent back whole.
+import { Writable } from 'node:stream';
+import { LogOutput } from '../core/log.ts';
+import type { Address, FromWorker, ReadyState } from './protocol.ts';
+
+/** Sends one message to the primary; the fork channel keeps them in order. */
+export type SendToPrimary = (msg: FromWorker) => void;
+
+/**
+ * Readiness as the primary relays it. Cheap to read per request: upstream() is a field read;
+ * whenReady() waits for the next state message that carries an address, or the timeout.
+ */
+export class ReadyMirror {
+  #state: ReadyState;
+  readonly #waiters = new Set<(up: Address | undefined) => void>();
+
+  constructor(state: ReadyState) {
+    this.#state = state;
+  }
+
+  upstream(): Address | undefined {
+    return this.#state.up ?? undefined;
+  }
+
+  notReadyReason(): string | undefined {
+    return this.#state.up ? undefined : (this.#state.reason ?? undefined);
+  }
+
+  get readyTimeoutMs(): number {
+    return this.#state.readyTimeoutMs;
+  }
+
+  whenReady(timeoutMs: number): Promise<Address | undefined> {
+    const up = this.#state.up;
+    if (up) return Promise.resolve(up);
+    return new Promise((resolve) => {
+      const done = (u: Address | undefined): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        resolve(u);
+      };
+      const timer = setTimeout(done, timeoutMs, undefined);
+      this.#waiters.add(done);
+    });
+  }
+
+  /** A state message from the primary; held requests go on once it has an address. */
+  apply(state: ReadyState): void {
+    this.#state = state;
+    const up = state.up;
+    if (up) for (const w of [...this.#waiters]) w(up);
+  }
+
+  /** Not ready until the primary says otherwise (it is about to restart the app). */
+  hold(): void {
+    this.#state = { ...this.#state, up: null };
+  }
+}
+
+/**
+ * A LogOutput whose lines go to the primary, which writes them through its own sinks. Lines
+ * written in one turn of the event loop travel as one message (one IPC write instead of one per
+ * access line); each message holds whole lines only, so the primary never interleaves them.
+ */
+export class PrimaryLogOutput extends LogOutput {
+  readonly #send: SendToPrimary;
+  #pending = '';
+  #scheduled = false;
+  readonly #flush = (): void => this.flushNow();
+
+  constructor(send: SendToPrimary) {
+    // Never written: write() is replaced below, so the base's dest only satisfies its type.
+    super(new Writable({ write: (_c, _e, cb) => cb() }));
+    this.#send = send;
+  }
+
+  override write(lines: string): boolean {
+    this.#pending += lines;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+    return true;
+  }
+
+  override whenWritable(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  override flush(): Promise<void> {
+    this.flushNow();
+    return Promise.resolve();
+  }
+
+  /** Sends what is pending now (before the worker exits). */
+  flushNow(): void {
+    this.#scheduled = false;
+    if (this.#pending === '') return;
+    const lines = this.#pending;
+    this.#pending = '';
+    this.#send({ t: 'log', lines });
+  }
+}
