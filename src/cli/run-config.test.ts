@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ConfigError } from '../config/load.ts';
@@ -104,6 +104,24 @@ describe('pillion run with a config file', () => {
     );
     assert.equal(flagged?.logs?.whenFull, 'block');
     assert.equal(flagged?.logs?.format, 'json');
+  });
+
+  test('ingress.workers reaches the run, auto as the available cores; --workers wins', () => {
+    const dir = dirWith({
+      'pillion.yaml': 'app: { command: [node, app.js] }\ningress: { workers: auto }\n',
+    });
+    assert.equal(resolveRunConfig([], ENV, dir)?.workers, availableParallelism());
+    assert.equal(resolveRunConfig(['--workers', '3'], ENV, dir)?.workers, 3);
+    for (const bad of ['0', '01', '1.5', 'two']) {
+      assert.throws(
+        () => resolveRunConfig(['--workers', bad], ENV, dir),
+        (err: unknown) =>
+          err instanceof PillionError &&
+          err.code === ErrorCode.USAGE &&
+          err.message.includes(`--workers: '${bad}'`),
+        bad,
+      );
+    }
   });
 
   test('ingress.limits reaches the RunConfig in bytes and milliseconds, only the fields set', () => {

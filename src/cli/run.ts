@@ -111,7 +111,7 @@ export function parseRunArgs(
     certFile: values.cert ?? fc?.ingress?.tls?.cert,
     keyFile: values.key ?? fc?.ingress?.tls?.key,
     stateDir: values['state-dir'] ?? fc?.state_dir ?? defaultStateDir(env),
-    workers: parseWorkers(values.workers, fc?.ingress?.workers),
+    ...workersOf(values.workers, fc?.ingress?.workers),
     drainTimeoutMs: duration(
       values['drain-timeout'],
       '--drain-timeout',
@@ -257,16 +257,23 @@ function parsePort(text: string, flag: string, allowZero = false): number {
   return n;
 }
 
-/** `--workers N|auto` over `ingress.workers`; `auto` is one per available core. */
-function parseWorkers(flag: string | undefined, file: number | 'auto' | undefined): number {
+/**
+ * `--workers N|auto` over `ingress.workers`, set only when one is given (absent: 1, in this
+ * process); `auto` is one per available core.
+ */
+function workersOf(
+  flag: string | undefined,
+  file: number | 'auto' | undefined,
+): { workers?: number } {
   if (flag !== undefined && flag !== 'auto' && !/^[1-9]\d*$/.test(flag)) {
     throw usageError(
       `--workers: '${flag}' is not a whole number of at least 1, or auto`,
       'pillion run',
     );
   }
-  const v = flag === undefined ? (file ?? 1) : flag === 'auto' ? 'auto' : Number(flag);
-  return v === 'auto' ? availableParallelism() : v;
+  const v = flag === undefined ? file : flag === 'auto' ? 'auto' : Number(flag);
+  if (v === undefined) return {};
+  return { workers: v === 'auto' ? availableParallelism() : v };
 }
 
 function parseListen(text: string): [string, number] {

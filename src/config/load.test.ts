@@ -298,7 +298,9 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   [
     'an unknown key that looks like a pasted value is not echoed',
     'ingress:\n  "hunter2 s3cret/x": 1\n',
-    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls, limits, forwarded_for'],
+    [
+      '2:3: ingress.<key>: unknown key; expected one of: listen, workers, tls, limits, forwarded_for',
+    ],
   ],
   [
     'several problems at once, in file order',
