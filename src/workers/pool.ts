@@ -180,8 +180,8 @@ export class WorkerPool implements Concern {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const slot: Slot = { id, child, exited };
     this.#slots.set(id, slot);
+    // The newest state, which the others may not have yet: the next push sends it to all.
     const state = this.#state();
-    this.#sent = JSON.stringify(state);
     return new Promise((resolve, reject) => {
       let listening = false;
       child.on('message', (msg: FromWorker) => {

@@ -1,0 +1,151 @@
+// `npm run bench:workers`: req/s and CPU per request of `--workers 1` against `--workers 2`,
+// HTTPS HTTP/1.1 through Pillion (attach mode) to a small NGINX upstream, with wrk. CPU is
+// Pillion's whole process tree (primary and workers, utime+stime from /proc), so the cost of
+// relaying access lines over IPC is counted. Runs are bounded in time and go to 127.0.0.1 only.
+// BENCH_ENTRY=path/to/src/main.ts measures another checkout's Pillion (e.g. before workers).
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { selfSignedPair } from '../src/ingress/self-signed.ts';
+
+const run = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = 32;
+const MAIN = process.env.BENCH_ENTRY ?? fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const COUNTS = (process.env.BENCH_WORKERS ?? '1,2,1,2').split(',').map(Number);
+const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+
+const dir = mkdtempSync(join(tmpdir(), 'pillion-bench-'));
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = createServer();
+      s.once('error', () => resolve(true));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** utime+stime in clock ticks of `pid` and its child processes (the workers), recursively. */
+function treeTicks(pid: number): number {
+  let ticks = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(f[11]) + Number(f[12]);
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
+    for (const k of kids ? kids.split(' ') : []) ticks += treeTicks(Number(k));
+  } catch {}
+  return ticks;
+}
+
+async function wrk(url: string, seconds: number): Promise<{ requests: number; rps: number }> {
+  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, url], {
+    timeout: (seconds + 30) * 1000,
+  });
+  if (/Non-2xx|Socket errors/.test(stdout)) console.error(`wrk: ${stdout}`);
+  return {
+    requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]),
+  };
+}
+
+async function measure(workers: number, up: number, pair: { certFile: string; keyFile: string }) {
+  const port = await freePort();
+  const p = spawn(
+    process.execPath,
+    [
+      MAIN,
+      'run',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--app-port',
+      String(up),
+      '--cert',
+      pair.certFile,
+      '--key',
+      pair.keyFile,
+      ...(workers > 1 ? ['--workers', String(workers)] : []),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PILLION_STATE_DIR: dir } },
+  );
+  children.push(p);
+  await waitForPort(port);
+  await sleep(1000);
+  const url = `https://127.0.0.1:${port}/`;
+  await wrk(url, 2); // warm-up, discarded
+  const before = treeTicks(p.pid as number);
+  const r = await wrk(url, SECONDS);
+  const cpuUs = ((treeTicks(p.pid as number) - before) * TICK_US) / r.requests;
+  p.kill('SIGTERM');
+  await new Promise((resolve) => p.once('exit', resolve));
+  return { workers, rps: r.rps, cpu_us_per_request: cpuUs };
+}
+
+async function main(): Promise<void> {
+  const pair = await selfSignedPair(join(dir, 'state'));
+  const up = await freePort();
+  writeFileSync(
+    join(dir, 'upstream.conf'),
+    `worker_processes 1; pid ${dir}/up.pid; error_log stderr error;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000;
+  server { listen 127.0.0.1:${up}; location / { return 200 "hello from upstream\\n"; } } }`,
+  );
+  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'upstream.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(nginx);
+  await waitForPort(up);
+  const results: Awaited<ReturnType<typeof measure>>[] = [];
+  for (const n of COUNTS) {
+    const r = await measure(n, up, pair);
+    results.push(r);
+    console.log(
+      `workers ${n}: ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpu_us_per_request.toFixed(1)} us CPU/request`,
+    );
+  }
+  const avg = (n: number, k: 'rps' | 'cpu_us_per_request'): number => {
+    const rs = results.filter((r) => r.workers === n);
+    return rs.reduce((s, r) => s + r[k], 0) / rs.length;
+  };
+  if (COUNTS.includes(1) && COUNTS.includes(2)) {
+    console.log(
+      `workers 2 / workers 1: req/s ${(avg(2, 'rps') / avg(1, 'rps')).toFixed(2)}, CPU/request ${(avg(2, 'cpu_us_per_request') / avg(1, 'cpu_us_per_request')).toFixed(2)}`,
+    );
+  }
+  console.log(
+    JSON.stringify({
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      cores: (await import('node:os')).availableParallelism(),
+      results,
+    }),
+  );
+}
+
+await main();
+process.exit(0);
