@@ -49,13 +49,21 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** utime+stime in clock ticks of `pid` and its child processes (the workers), recursively. */
-function treeTicks(pid: number): number {
-  let ticks = 0;
+/** utime+stime in clock ticks of `pid` alone. */
+function ownTicks(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(f[11]) + Number(f[12]);
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** utime+stime in clock ticks of `pid` and its child processes (the workers), recursively. */
+function treeTicks(pid: number): number {
+  let ticks = ownTicks(pid);
+  try {
     const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim();
     for (const k of kids ? kids.split(' ') : []) ticks += treeTicks(Number(k));
   } catch {}
@@ -97,12 +105,15 @@ async function measure(workers: number, up: number, pair: { certFile: string; ke
   await sleep(1000);
   const url = `https://127.0.0.1:${port}/`;
   await wrk(url, 2); // warm-up, discarded
-  const before = treeTicks(p.pid as number);
+  const pid = p.pid as number;
+  const before = treeTicks(pid);
+  const primaryBefore = ownTicks(pid);
   const r = await wrk(url, SECONDS);
-  const cpuUs = ((treeTicks(p.pid as number) - before) * TICK_US) / r.requests;
+  const cpuUs = ((treeTicks(pid) - before) * TICK_US) / r.requests;
+  const primaryUs = ((ownTicks(pid) - primaryBefore) * TICK_US) / r.requests;
   p.kill('SIGTERM');
   await new Promise((resolve) => p.once('exit', resolve));
-  return { workers, rps: r.rps, cpu_us_per_request: cpuUs };
+  return { workers, rps: r.rps, cpu_us_per_request: cpuUs, primary_us_per_request: primaryUs };
 }
 
 async function main(): Promise<void> {
@@ -125,7 +136,7 @@ http { access_log off; keepalive_requests 100000;
     const r = await measure(n, up, pair);
     results.push(r);
     console.log(
-      `workers ${n}: ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpu_us_per_request.toFixed(1)} us CPU/request`,
+      `workers ${n}: ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpu_us_per_request.toFixed(1)} us CPU/request (primary ${r.primary_us_per_request.toFixed(1)})`,
     );
   }
   const avg = (n: number, k: 'rps' | 'cpu_us_per_request'): number => {

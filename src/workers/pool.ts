@@ -2,6 +2,7 @@
 // supervisor's state to them, writes their lines, sums their counters, and replaces one that
 // dies. The Ingress itself runs in each worker (worker-main.ts); the app stays in the primary.
 import { type ChildProcess, fork } from 'node:child_process';
+import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
@@ -92,6 +93,7 @@ export class WorkerPool implements Concern {
 
   async start(): Promise<void> {
     const { count, port, log } = this.#opts;
+    if (port !== 0) await portFree(this.#opts.host, port);
     // The first worker binds the port (the real one when 0 was asked); the others join it.
     this.#port = port;
     try {
@@ -255,4 +257,26 @@ export class WorkerPool implements Concern {
   #send(s: Slot, msg: ToWorker): void {
     if (s.child.connected) s.child.send(msg);
   }
+}
+
+/**
+ * Fails when anything listens on the port already. With SO_REUSEPORT a second Pillion of the
+ * same user would join the first one's port and take half its connections without an error; a
+ * plain bind first is refused instead (EADDRINUSE), as with one worker.
+ */
+function portFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') return resolve(); // the workers' own listen reports it
+      reject(
+        new PillionError(
+          ErrorCode.LISTEN_FAILED,
+          `cannot listen on ${host}:${port}: address already in use (EADDRINUSE); choose another with --listen HOST:PORT`,
+          { cause: err },
+        ),
+      );
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
