@@ -1,6 +1,6 @@
 // A data-path worker process (ingress.workers > 1): one Ingress on the shared port with
 // SO_REUSEPORT, the supervisor's state mirrored from the primary over IPC (workers/child.ts),
-// its log and access lines sent to the primary, which writes them. Started by workers/pool.ts.
+// its log and access lines written to a pipe the primary reads and writes through its sinks. Started by workers/pool.ts.
 
 import { PillionError } from './core/errors.ts';
 import { Logger } from './core/log.ts';
@@ -9,7 +9,7 @@ import type { EdgeLimits } from './ingress/limits.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
-import { PrimaryLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
+import { BatchedLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
 import type { ToWorker, WorkerInit } from './workers/protocol.ts';
 
 /** What the Sidecar passes through the pool to each worker's Ingress (`WorkerInit.ingress`). */
@@ -34,7 +34,7 @@ process.once('message', (init: WorkerInit) => {
 });
 
 async function run(init: WorkerInit): Promise<void> {
-  const out = new PrimaryLogOutput(send);
+  const out = new BatchedLogOutput(process.stdout);
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
   const opts = init.ingress as WorkerIngress;

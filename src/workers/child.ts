@@ -1,6 +1,6 @@
 // The worker side of the IPC channel: the supervisor's state as the primary last sent it,
-// answered locally so a request never waits on a round trip, and log lines sent back whole.
-import { Writable } from 'node:stream';
+// answered locally so a request never waits on a round trip, and log lines written whole.
+import type { Writable } from 'node:stream';
 import { LogOutput } from '../core/log.ts';
 import type { Address, FromWorker, ReadyState } from './protocol.ts';
 
@@ -59,20 +59,20 @@ export class ReadyMirror {
 }
 
 /**
- * A LogOutput whose lines go to the primary, which writes them through its own sinks. Lines
- * written in one turn of the event loop travel as one message (one IPC write instead of one per
- * access line); each message holds whole lines only, so the primary never interleaves them.
+ * A LogOutput on the pipe the primary reads (the worker's stdout): lines written in one turn
+ * of the event loop go out in one write, whole lines only. The primary writes what it reads
+ * up to the last newline through its own sinks, so lines of different workers never
+ * interleave. A pipe rather than IPC messages: no JSON around each line on either side.
  */
-export class PrimaryLogOutput extends LogOutput {
-  readonly #send: SendToPrimary;
+export class BatchedLogOutput extends LogOutput {
+  readonly #dest: Writable;
   #pending = '';
   #scheduled = false;
   readonly #flush = (): void => this.flushNow();
 
-  constructor(send: SendToPrimary) {
-    // Never written: write() is replaced below, so the base's dest only satisfies its type.
-    super(new Writable({ write: (_c, _e, cb) => cb() }));
-    this.#send = send;
+  constructor(dest: Writable) {
+    super(dest);
+    this.#dest = dest;
   }
 
   override write(lines: string): boolean {
@@ -84,21 +84,17 @@ export class PrimaryLogOutput extends LogOutput {
     return true;
   }
 
-  override whenWritable(): Promise<void> {
-    return Promise.resolve();
-  }
-
   override flush(): Promise<void> {
     this.flushNow();
-    return Promise.resolve();
+    return super.flush();
   }
 
-  /** Sends what is pending now (before the worker exits). */
+  /** Writes what is pending now (before the worker reports or exits). */
   flushNow(): void {
     this.#scheduled = false;
     if (this.#pending === '') return;
     const lines = this.#pending;
     this.#pending = '';
-    this.#send({ t: 'log', lines });
+    this.#dest.write(lines);
   }
 }

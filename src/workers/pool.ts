@@ -177,9 +177,11 @@ export class WorkerPool implements Concern {
   /** Forks worker `id` and resolves with the port it listens on once it does. */
   #spawn(id: number): Promise<number> {
     const { entry, host, ingress, log } = this.#opts;
-    // stdout is not the worker's: its lines come over IPC, so they never interleave with ours.
-    const child = fork(entry, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // The worker's stdout is a pipe to us: its lines are written here, whole.
+    const child = fork(entry, [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    // 'close' comes once the pipe has ended too, so every line of the worker has been written.
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    this.#relayLines(child);
     const slot: Slot = { id, child, exited };
     this.#slots.set(id, slot);
     // The newest state, which the others may not have yet: the next push sends it to all.
@@ -188,9 +190,6 @@ export class WorkerPool implements Concern {
       let listening = false;
       child.on('message', (msg: FromWorker) => {
         switch (msg.t) {
-          case 'log':
-            this.#opts.writeLines(msg.lines);
-            return;
           case 'listening':
             listening = true;
             resolve(msg.port);
@@ -222,6 +221,29 @@ export class WorkerPool implements Concern {
         this.#replace(id, listening ? 0 : RETRY_MS);
       });
       this.#send(slot, { t: 'init', id, host, port: this.#port, state, ingress });
+    });
+  }
+
+  /**
+   * Writes the worker's output up to its last newline; a read may end mid-line, and the rest
+   * waits for the next read, so a line is never cut or mixed with another worker's.
+   */
+  #relayLines(child: ChildProcess): void {
+    const stdout = child.stdout;
+    if (!stdout) return;
+    let tail = '';
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      const end = chunk.lastIndexOf('\n');
+      if (end === -1) {
+        tail += chunk;
+        return;
+      }
+      this.#opts.writeLines(tail + chunk.slice(0, end + 1));
+      tail = chunk.slice(end + 1);
+    });
+    stdout.on('end', () => {
+      if (tail !== '') this.#opts.writeLines(`${tail}\n`);
     });
   }
 

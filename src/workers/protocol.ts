@@ -46,7 +46,6 @@ export interface WorkerCounters {
 export type FromWorker =
   | { t: 'listening'; port: number }
   | { t: 'failed'; code: string; message: string }
-  | { t: 'log'; lines: string }
   | { t: 'quiesced'; seq: number }
   | ({ t: 'stats'; seq: number } & WorkerCounters)
   | { t: 'stopped' };
