@@ -173,41 +173,39 @@ export class Sidecar {
     });
     this.#supervisor = supervisor;
     const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
-    const ingressDeps = {
-      upstream: () => supervisor.upstream(),
-      whenReady: (ms: number) => supervisor.whenReady(ms),
-      notReadyReason: () => supervisor.notReadyReason(),
-    };
-    // Once the app has been ready, a wait is a restart: held up to the restart window.
-    const readyTimeoutMs = (): number =>
-      supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
-    const workers = cfg.workers ?? 1;
     // workers > 1: the Ingress runs in each worker process (worker-main.ts), none here.
-    const ingress =
-      workers > 1
+    const pool =
+      (cfg.workers ?? 1) > 1
         ? new WorkerPool({
-            ...ingressDeps,
-            readyTimeoutMs,
-            count: workers,
+            count: cfg.workers ?? 1,
             host: cfg.listenHost,
             port: cfg.listenPort,
             entry: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
             ingress: { tls, limits: cfg.limits, access: logsOptions(cfg.logs).access },
+            upstream: () => supervisor.upstream(),
+            notReadyReason: () => supervisor.notReadyReason(),
+            readyTimeoutMs: () => (supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs),
             writeLines: (lines) => log.output.write(lines),
             log: log.child('workers'),
           })
-        : new Ingress({
-            ...ingressDeps,
-            host: cfg.listenHost,
-            port: cfg.listenPort,
-            get readyTimeoutMs() {
-              return readyTimeoutMs();
-            },
-            tls,
-            log: log.child('ingress'),
-            accessLog: logs.accessLog(),
-            limits: cfg.limits,
-          });
+        : undefined;
+    const ingress =
+      pool ??
+      new Ingress({
+        host: cfg.listenHost,
+        port: cfg.listenPort,
+        tls,
+        log: log.child('ingress'),
+        upstream: () => supervisor.upstream(),
+        whenReady: (ms) => supervisor.whenReady(ms),
+        notReadyReason: () => supervisor.notReadyReason(),
+        // Once the app has been ready, a wait is a restart: held up to the restart window.
+        get readyTimeoutMs() {
+          return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
+        },
+        accessLog: logs.accessLog(),
+        limits: cfg.limits,
+      });
     if (ingress instanceof Ingress) this.#ingress = ingress;
 
     let shutdown: (sig: NodeJS.Signals) => void = () => {};
