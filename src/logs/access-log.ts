@@ -115,9 +115,10 @@ export function createAccessLog(
     };
   }
   const worker = o.worker;
-  const fns = o.fields.map(
-    (f) => [f, f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]] as const,
-  );
+  // Without workers the field is dropped here, so one process formats exactly as before.
+  const fns = o.fields
+    .filter((f) => f !== 'worker' || worker !== undefined)
+    .map((f) => [f, f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]] as const);
   return (e) => {
     const path = pathOf(e.path);
     const rec: Record<string, unknown> = {};
