@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { APP_CMD, alive, eventually, h1Request, type LogLine, startPillion } from './harness.ts';
+import {
+  APP_CMD,
+  alive,
+  eventually,
+  h1Request,
+  type LogLine,
+  readEvents,
+  startPillion,
+  tempDir,
+} from './harness.ts';
 
 const access = (lines: LogLine[]): LogLine[] => lines.filter((l) => l.source === 'access');
 
 test('workers: 2 holds requests until the app is ready, spreads connections over both workers, writes one whole line per request, and SIGTERM drains both and exits with the app code', async (t) => {
+  const events = join(tempDir(), 'events');
   const p = startPillion(
     [
       'run',
@@ -17,7 +28,7 @@ test('workers: 2 holds requests until the app is ready, spreads connections over
       '--',
       ...APP_CMD,
     ],
-    { env: { APP_LISTEN_DELAY_MS: '1500', APP_EXIT_ON_TERM: '7' } },
+    { env: { APP_LISTEN_DELAY_MS: '1500', APP_EXIT_ON_TERM: '7', APP_EVENTS: events } },
   );
   t.after(() => p.kill());
   const started = await p.waitForLog((l) => l.msg === 'workers listening', 'workers listening');
@@ -73,8 +84,26 @@ test('workers: 2 holds requests until the app is ready, spreads connections over
   const paths = new Set(lines.map((l) => l.path));
   for (let i = 0; i < total; i++) assert.ok(paths.has(`/load/${i}`), `/load/${i} logged`);
 
+  // Slow requests in flight on both workers when SIGTERM comes: the drain lets them finish.
+  const slow = Array.from({ length: 12 }, (_, i) => h1Request(port, `/slow?ms=1500&i=${i}`));
+  await eventually(
+    () => readEvents(events).filter((e) => e.startsWith('request GET /slow')).length === 12,
+    10_000,
+    'slow requests at the app',
+  );
   p.proc.kill('SIGTERM');
+  assert.deepEqual(
+    (await Promise.all(slow)).map((r) => r.status),
+    Array(12).fill(200),
+  );
   assert.equal(await p.exited, 7, 'the app code');
+  // Every line is in once Pillion has exited.
+  const slowWorkers = new Set(
+    access(p.lines)
+      .filter((l) => String(l.path).startsWith('/slow'))
+      .map((l) => l.worker),
+  );
+  assert.equal(slowWorkers.size, 2, 'slow requests were in flight on both workers');
   assert.equal(p.lines.filter((l) => l.msg === 'ingress stopped').length, 2);
   const stoppedAt = p.lines.findIndex((l) => l.msg === 'workers stopped');
   const appStopAt = p.lines.findIndex((l) => l.msg === 'stopping app');
