@@ -19,6 +19,11 @@ const CONNECTIONS = 32;
 const MAIN = process.env.BENCH_ENTRY ?? fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const COUNTS = (process.env.BENCH_WORKERS ?? '1,2,1,2').split(',').map(Number);
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
+// BENCH_PIN=1: Pillion (all its processes) on CPU 1, wrk and the upstream on CPU 0. Both
+// settings then have one core, so CPU per request shows the workers' own cost, not contention.
+const PIN = process.env.BENCH_PIN === '1';
+const pinned = (cpu: number, cmd: string, args: string[]): [string, string[]] =>
+  PIN ? ['taskset', ['-c', String(cpu), cmd, ...args]] : [cmd, args];
 
 const dir = mkdtempSync(join(tmpdir(), 'pillion-bench-'));
 const children: ChildProcess[] = [];
@@ -71,9 +76,12 @@ function treeTicks(pid: number): number {
 }
 
 async function wrk(url: string, seconds: number): Promise<{ requests: number; rps: number }> {
-  const { stdout } = await run('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, url], {
-    timeout: (seconds + 30) * 1000,
-  });
+  const { stdout } = await run(
+    ...pinned(0, 'wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, url]),
+    {
+      timeout: (seconds + 30) * 1000,
+    },
+  );
   if (/Non-2xx|Socket errors/.test(stdout)) console.error(`wrk: ${stdout}`);
   return {
     requests: Number(/(\d+) requests in/.exec(stdout)?.[1]),
@@ -84,8 +92,7 @@ async function wrk(url: string, seconds: number): Promise<{ requests: number; rp
 async function measure(workers: number, up: number, pair: { certFile: string; keyFile: string }) {
   const port = await freePort();
   const p = spawn(
-    process.execPath,
-    [
+    ...pinned(1, process.execPath, [
       MAIN,
       'run',
       '--listen',
@@ -97,7 +104,7 @@ async function measure(workers: number, up: number, pair: { certFile: string; ke
       '--key',
       pair.keyFile,
       ...(workers > 1 ? ['--workers', String(workers)] : []),
-    ],
+    ]),
     { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PILLION_STATE_DIR: dir } },
   );
   children.push(p);
@@ -126,9 +133,12 @@ events { worker_connections 4096; }
 http { access_log off; keepalive_requests 100000;
   server { listen 127.0.0.1:${up}; location / { return 200 "hello from upstream\\n"; } } }`,
   );
-  const nginx = spawn('nginx', ['-p', dir, '-c', join(dir, 'upstream.conf'), '-g', 'daemon off;'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const nginx = spawn(
+    ...pinned(0, 'nginx', ['-p', dir, '-c', join(dir, 'upstream.conf'), '-g', 'daemon off;']),
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   children.push(nginx);
   await waitForPort(up);
   const results: Awaited<ReturnType<typeof measure>>[] = [];
