@@ -149,13 +149,24 @@ http { access_log off; keepalive_requests 100000;
       `workers ${n}: ${r.rps.toFixed(0).padStart(6)} req/s  ${r.cpu_us_per_request.toFixed(1)} us CPU/request (primary ${r.primary_us_per_request.toFixed(1)})`,
     );
   }
-  const avg = (n: number, k: 'rps' | 'cpu_us_per_request'): number => {
-    const rs = results.filter((r) => r.workers === n);
-    return rs.reduce((s, r) => s + r[k], 0) / rs.length;
+  // Median and spread of the alternating runs: single runs on a shared machine differ widely.
+  const stats = (n: number, k: 'rps' | 'cpu_us_per_request'): [number, number, number] => {
+    const v = results
+      .filter((r) => r.workers === n)
+      .map((r) => r[k])
+      .sort((x, y) => x - y);
+    return [v[Math.floor((v.length - 1) / 2)], v[0], v[v.length - 1]];
   };
+  for (const n of [...new Set(COUNTS)]) {
+    const [rps, rLo, rHi] = stats(n, 'rps');
+    const [cpu, cLo, cHi] = stats(n, 'cpu_us_per_request');
+    console.log(
+      `workers ${n} median: ${rps.toFixed(0)} req/s (${rLo.toFixed(0)}-${rHi.toFixed(0)}), ${cpu.toFixed(1)} us CPU/request (${cLo.toFixed(1)}-${cHi.toFixed(1)})`,
+    );
+  }
   if (COUNTS.includes(1) && COUNTS.includes(2)) {
     console.log(
-      `workers 2 / workers 1: req/s ${(avg(2, 'rps') / avg(1, 'rps')).toFixed(2)}, CPU/request ${(avg(2, 'cpu_us_per_request') / avg(1, 'cpu_us_per_request')).toFixed(2)}`,
+      `workers 2 / workers 1 (medians): req/s ${(stats(2, 'rps')[0] / stats(1, 'rps')[0]).toFixed(2)}, CPU/request ${(stats(2, 'cpu_us_per_request')[0] / stats(1, 'cpu_us_per_request')[0]).toFixed(2)}`,
     );
   }
   console.log(

@@ -35,6 +35,9 @@ process.once('message', (init: WorkerInit) => {
 
 async function run(init: WorkerInit): Promise<void> {
   const out = new BatchedLogOutput(process.stdout);
+  // A worker that dies of an uncaught error still writes what it held (the pipe write is
+  // synchronous on Linux).
+  process.on('exit', () => out.flushNow());
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
   const opts = init.ingress as WorkerIngress;

@@ -58,9 +58,14 @@ export class ReadyMirror {
   }
 }
 
+/** Most bytes held before a write, and longest a line waits (lost if the worker is SIGKILLed). */
+const FLUSH_BYTES = 16 * 1024;
+const FLUSH_MS = 5;
+
 /**
- * A LogOutput on the pipe the primary reads (the worker's stdout): lines written in one turn
- * of the event loop go out in one write, whole lines only. The primary writes what it reads
+ * A LogOutput on the pipe the primary reads (the worker's stdout): lines are gathered for up
+ * to 5 ms or 16 KiB and go out in one write, whole lines only (bench/workers.ts: a write per
+ * event-loop turn cost the primary 9-13 µs a request in reads and wake-ups, this 4-7). The primary writes what it reads
  * up to the last newline through its own sinks, so lines of different workers never
  * interleave. A pipe rather than IPC messages: no JSON around each line on either side.
  */
@@ -77,9 +82,10 @@ export class BatchedLogOutput extends LogOutput {
 
   override write(lines: string): boolean {
     this.#pending += lines;
-    if (!this.#scheduled) {
+    if (this.#pending.length >= FLUSH_BYTES) this.flushNow();
+    else if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      setTimeout(this.#flush, FLUSH_MS);
     }
     return true;
   }
