@@ -13,7 +13,7 @@ import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
-import { WorkerPool } from './workers/pool.ts';
+import { WorkerPool } from './workers/index.ts';
 
 export interface RunConfig {
   /** The app's command; absent means attach to an app already listening on appPort. */

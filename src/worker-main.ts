@@ -1,6 +1,6 @@
 // A data-path worker process (ingress.workers > 1): one Ingress on the shared port with
 // SO_REUSEPORT, the supervisor's state mirrored from the primary over IPC (workers/child.ts),
-// its log and access lines written to a pipe the primary reads and writes through its sinks. Started by workers/pool.ts.
+// its log and access lines written to a pipe the primary reads and writes through its sinks. Started by workers/index.ts.
 
 import { PillionError } from './core/errors.ts';
 import { Logger } from './core/log.ts';

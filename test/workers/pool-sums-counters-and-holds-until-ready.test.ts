@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Logger, LogOutput } from '../../src/core/log.ts';
 import { loadTlsMaterial } from '../../src/ingress/tls-context.ts';
-import { WorkerPool } from '../../src/workers/pool.ts';
+import { WorkerPool } from '../../src/workers/index.ts';
 import { alive, eventually, tempDir } from '../e2e/harness.ts';
 
 const ENTRY = fileURLToPath(new URL('../../src/worker-main.ts', import.meta.url));

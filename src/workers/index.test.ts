@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, PillionError } from '../core/errors.ts';
-import { checkWorkers } from './pool.ts';
+import { checkWorkers } from './index.ts';
 
 test('workers > 1 is refused where SO_REUSEPORT does not balance, or Node lacks reusePort', () => {
   const cases: [number, string, string, boolean][] = [
