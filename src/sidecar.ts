@@ -168,6 +168,7 @@ export class Sidecar {
       stopTimeoutMs: cfg.stopTimeoutMs,
       lifecycle: cfg.lifecycle,
       quiesce: (ms) => ingress.quiesce(ms),
+      onUpstream: () => pool?.relay(),
       capture: (stream, name, pid) => logs.capture(stream, name, pid),
       log: log.child('supervisor'),
     });

@@ -27,12 +27,12 @@ export interface PoolOptions {
 }
 
 /**
- * How often the supervisor's state is compared with what the workers were last sent. The
- * supervisor has no change event; a compare of a few fields costs well under 1 µs, and 10 ms
- * is the most a held request waits past the app's readiness. A restart needs no poll: quiesce()
- * sends the state first.
+ * While the app is not ready, how often the reason (its text changes with the back-off) and
+ * the wait are compared with what the workers were last sent. Address changes need no poll:
+ * the supervisor calls relay() (onUpstream), and quiesce() sends the state first. While the
+ * app is ready nothing runs, so an idle Pillion does not wake for this.
  */
-const RELAY_MS = 10;
+const REASON_MS = 250;
 /** Pause before starting a replacement again when the last one died before it listened. */
 const RETRY_MS = 1000;
 /** How long a worker told to give up its drain may take to exit before it is killed. */
@@ -73,6 +73,7 @@ export class WorkerPool implements Concern {
   #seq = 0;
   #port = 0;
   #relay: NodeJS.Timeout | undefined;
+  #started = false;
   #sent = '';
   #stopping = false;
 
@@ -103,12 +104,27 @@ export class WorkerPool implements Concern {
       await this.stop(AbortSignal.timeout(2000));
       throw err;
     }
-    this.#relay = setInterval(() => this.#push(), RELAY_MS);
+    this.#started = true;
+    this.relay();
     log.info('workers listening', {
       workers: count,
       port: this.#port,
       pids: [...this.#slots.values()].map((s) => s.child.pid),
     });
+  }
+
+  /** Sends the supervisor's state to the workers now, if it changed (the supervisor's onUpstream). */
+  relay(): void {
+    if (!this.#started || this.#stopping) return;
+    this.#push();
+    // The reason may change without an address change: looked at again while not ready.
+    const waiting = this.#opts.upstream() === undefined;
+    if (waiting && !this.#relay) {
+      this.#relay = setInterval(() => this.relay(), REASON_MS);
+    } else if (!waiting && this.#relay) {
+      clearInterval(this.#relay);
+      this.#relay = undefined;
+    }
   }
 
   /** Holds new requests in every worker and waits until none is in flight to the app. */

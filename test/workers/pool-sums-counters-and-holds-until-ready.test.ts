@@ -82,6 +82,7 @@ test('a pool of 2 holds requests until the relayed state is ready, sums both wor
   assert.equal(waiting.inflight, 0);
   assert.equal(appSeen, 0, 'nothing sent to the app before it is ready');
   ready = true;
+  pool.relay(); // as the supervisor does on a change (onUpstream)
   assert.deepEqual(await held, Array(12).fill(200));
   const c = await pool.counters();
   assert.equal(c.openConnections, 12, 'connections summed over the workers');
