@@ -108,3 +108,32 @@ test('follows a ConfigMap-style ..data symlink swap', async () => {
   assert.deepEqual(seen, ['/b', '/c']);
   w.close();
 });
+
+test('a file beside the config that is written all the time does not hold a change back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pillion-watch-'));
+  const file = join(dir, 'pillion.yaml');
+  writeFileSync(file, 'drain: { timeout: 1s }\n');
+  const applied: string[] = [];
+  const w = new ConfigWatcher({
+    file,
+    apply: async (text) => {
+      applied.push(text);
+    },
+    applied: () => {},
+    rejected: () => {},
+  });
+  w.start();
+  // A log file in the same directory, appended to every 10 ms (more often than the settle
+  // time), for at most 5 s.
+  let writes = 0;
+  const busy = setInterval(() => writeFileSync(join(dir, 'p.log'), `line ${++writes}\n`), 10);
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    writeFileSync(file, 'drain: { timeout: 2s }\n');
+    await until(() => applied.length === 1, 'reload while the log file is written');
+    assert.equal(applied[0], 'drain: { timeout: 2s }\n');
+  } finally {
+    clearInterval(busy);
+    w.close();
+  }
+});

@@ -29,6 +29,11 @@ export interface ReloadCounts {
 
 /** How long a burst of file events settles before the file is read (an editor writes twice). */
 const SETTLE_MS = 100;
+/**
+ * Longest a change waits for the burst to settle: the directory watched may hold a file that is
+ * written all the time (a log file under load), whose events alone would postpone it forever.
+ */
+const MAX_SETTLE_MS = 1000;
 /** Poll period: catches a change the watch missed (e.g. the directory was replaced). */
 const POLL_MS = 2000;
 
@@ -39,6 +44,8 @@ export class ConfigWatcher {
   #watchers = new Map<string, FSWatcher>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
+  /** When the first event of the burst now settling came (0: none). */
+  #burstAt = 0;
   /** The text in force: recorded only once it was applied. */
   #lastHash: string;
   /** Text that failed validation: tried again only once it changes. */
@@ -124,10 +131,14 @@ export class ConfigWatcher {
   }
 
   #changed(): void {
+    const now = performance.now();
+    this.#burstAt ||= now;
     clearTimeout(this.#settle);
+    const wait = Math.max(0, Math.min(SETTLE_MS, this.#burstAt + MAX_SETTLE_MS - now));
     this.#settle = setTimeout(() => {
+      this.#burstAt = 0;
       this.#busy = this.#busy.then(() => this.#reload());
-    }, SETTLE_MS);
+    }, wait);
     this.#settle.unref();
   }
 
