@@ -3,6 +3,7 @@
 // concerns. The work itself stays in the concerns.
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { AppApi } from './admin/app-api.ts';
 import type { FieldChange } from './config/diff.ts';
 import type { Settings } from './config/settings.ts';
@@ -15,6 +16,8 @@ import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 import { retimed } from './supervisor/reconfigure.ts';
+import type { WorkerIngress } from './worker-main.ts';
+import { WorkerPool } from './workers/index.ts';
 
 /** The resolved config Pillion runs with (config/settings.ts): every concern's slice, typed. */
 export type RunConfig = Settings;
@@ -59,10 +62,18 @@ const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'
 /** A concern that can take part in a reload of the slice `S`. */
 type Reloadable<S> = { prepare?: (next: S) => Promise<Prepared> };
 
+/** What serves HTTPS: the Ingress in this process, or the pool of worker processes running one each. */
+type Front = Concern & {
+  quiesce(timeoutMs: number): Promise<void>;
+  readonly address: { host: string; port: number } | undefined;
+};
+
 export class Sidecar {
   #cfg: RunConfig;
   readonly #log: Logger<SinkOutput>;
   #ingress: Ingress | undefined;
+  /** The data-path workers (ingress.workers > 1), in place of #ingress. */
+  #pool: WorkerPool | undefined;
   #api: AppApi | undefined;
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
@@ -76,8 +87,14 @@ export class Sidecar {
     this.#log = log;
   }
 
+  /** The Ingress in this process; undefined with workers (see `workers`). */
   get ingress(): Ingress | undefined {
     return this.#ingress;
+  }
+
+  /** The data-path worker processes, when ingress.workers > 1. */
+  get workers(): WorkerPool | undefined {
+    return this.#pool;
   }
 
   /** The config in force. */
@@ -113,8 +130,9 @@ export class Sidecar {
     const live = changes.filter((c) => c.apply === 'live');
     const touched = new Set(live.map((c) => owner(c.path)));
     const needRestart = changes.filter((c) => c.apply === 'restart').map((c) => c.path);
-    const ingress = this.#ingress as (Ingress & Reloadable<IngressSlice>) | undefined;
-    // An ingress that cannot reload keeps its fields for the next start.
+    // An ingress that cannot reload keeps its fields for the next start. The worker pool is
+    // one: each worker's Ingress was built from the settings at start (docs/edge.md, Workers).
+    const ingress = (this.#ingress ?? this.#pool) as (Front & Reloadable<IngressSlice>) | undefined;
     const ingressLive = typeof ingress?.prepare === 'function';
     const applied = live
       .filter((c) => owner(c.path) !== 'ingress' || ingressLive || !ingress)
@@ -220,29 +238,59 @@ export class Sidecar {
       stopTimeoutMs: cfg.stopTimeoutMs,
       lifecycle: cfg.lifecycle,
       quiesce: (ms) => ingress.quiesce(ms),
+      onUpstream: () => pool?.relay(),
       capture: (stream, name, pid) => logs.capture(stream, name, pid),
       log: log.child('supervisor'),
     });
     this.#supervisor = supervisor;
-    const self = this;
-    const ingress = new Ingress({
-      host: cfg.listenHost,
-      port: cfg.listenPort,
+    // Once the app has been ready, a wait is a restart: held up to the restart window. Read at
+    // each request (or relay to the workers), so a reload of either applies at once.
+    const readyTimeoutMs = (): number => {
+      const c = this.#cfg;
+      return supervisor.everReady ? c.lifecycle.restartWindowMs : c.readyTimeoutMs;
+    };
+    // workers > 1: the Ingress runs in each worker process (worker-main.ts), none here; each
+    // is built from the same settings as the one below.
+    const workerIngress: WorkerIngress = {
       tls,
-      log: log.child('ingress'),
-      upstream: () => supervisor.upstream(),
-      whenReady: (ms) => supervisor.whenReady(ms),
-      notReadyReason: () => supervisor.notReadyReason(),
-      // Once the app has been ready, a wait is a restart: held up to the restart window. Read
-      // at each request, so a reload of either applies at once.
-      get readyTimeoutMs() {
-        const c = self.#cfg;
-        return supervisor.everReady ? c.lifecycle.restartWindowMs : c.readyTimeoutMs;
-      },
-      accessLog: logs.accessLog(),
       limits: cfg.limits,
-    });
-    this.#ingress = ingress;
+      access: cfg.logs.access,
+      level: cfg.logs.level,
+    };
+    const pool =
+      cfg.workers > 1
+        ? new WorkerPool({
+            count: cfg.workers,
+            host: cfg.listenHost,
+            port: cfg.listenPort,
+            entry: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
+            ingress: workerIngress,
+            upstream: () => supervisor.upstream(),
+            notReadyReason: () => supervisor.notReadyReason(),
+            readyTimeoutMs,
+            writeLines: (lines) => log.output.write(lines),
+            log: log.child('workers'),
+          })
+        : undefined;
+    this.#pool = pool;
+    const front: Front =
+      pool ??
+      new Ingress({
+        host: cfg.listenHost,
+        port: cfg.listenPort,
+        tls,
+        log: log.child('ingress'),
+        upstream: () => supervisor.upstream(),
+        whenReady: (ms) => supervisor.whenReady(ms),
+        notReadyReason: () => supervisor.notReadyReason(),
+        get readyTimeoutMs() {
+          return readyTimeoutMs();
+        },
+        accessLog: logs.accessLog(),
+        limits: cfg.limits,
+      });
+    if (front instanceof Ingress) this.#ingress = front;
+    const ingress = front;
     // The HTTPS port is bound before the app starts: with the port taken, Pillion exits before
     // the app has run (and done its migrations).
     concerns.push(ingress);
@@ -332,7 +380,7 @@ export class Sidecar {
   }
 
   /** Once the app is first ready: the one line that says where to point a browser. */
-  async #announce(supervisor: Supervisor, ingress: Ingress): Promise<void> {
+  async #announce(supervisor: Supervisor, ingress: Front): Promise<void> {
     const up = await supervisor.whenReady(2 ** 31 - 1);
     const at = ingress.address;
     if (!up || !at) return;

@@ -35,6 +35,7 @@ export const FLAGS: readonly Flag[] = [
   f('app-port', 'app.port', 'N'),
   f('cert', 'ingress.tls.cert', 'FILE'),
   f('key', 'ingress.tls.key', 'FILE'),
+  f('workers', 'ingress.workers', 'N|auto'),
   f('drain-timeout', 'drain.timeout', 'D'),
   f('drain-delay', 'drain.delay', 'D'),
   f('stop-timeout', 'app.stop_timeout', 'D'),

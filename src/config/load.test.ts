@@ -70,6 +70,16 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['2:9: app.port: expected a whole number from 1 to 65535, got 0'],
   ],
   [
+    'ingress.workers is zero',
+    'ingress:\n  workers: 0\n',
+    ['2:12: ingress.workers: expected a whole number of at least 1, or auto, got 0'],
+  ],
+  [
+    'ingress.workers is a word other than auto',
+    'ingress:\n  workers: all\n',
+    ['2:12: ingress.workers: expected a whole number of at least 1, or auto, got a string'],
+  ],
+  [
     'app.port is a decimal',
     'app:\n  port: 80.5\n',
     ['2:9: app.port: expected a whole number from 1 to 65535, got 80.5'],
@@ -298,7 +308,9 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   [
     'an unknown key that looks like a pasted value is not echoed',
     'ingress:\n  "hunter2 s3cret/x": 1\n',
-    ['2:3: ingress.<key>: unknown key; expected one of: listen, tls, limits, forwarded_for'],
+    [
+      '2:3: ingress.<key>: unknown key; expected one of: listen, workers, tls, limits, forwarded_for',
+    ],
   ],
   [
     'several problems at once, in file order',

@@ -331,6 +331,15 @@ const App = Type.Object(
 const Ingress = Type.Object(
   {
     listen: Type.Optional(listen('Where HTTPS is served.', '0.0.0.0:8443', true)),
+    workers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.Literal('auto')], {
+        description:
+          'Data-path worker processes sharing the listening port; `auto` is one per available core. Above 1 needs Linux and Node >= 22.12 (SO_REUSEPORT), and a reload applies the other `ingress` fields only at the next start (docs/edge.md).',
+        default: 1,
+        'x-live': false,
+        'x-expected': 'a whole number of at least 1, or auto',
+      }),
+    ),
     tls: Type.Optional(
       Type.Object(
         {
@@ -494,6 +503,7 @@ export const ACCESS_FIELD_NAMES = [
   'referer',
   'user_agent',
   'headers',
+  'worker',
 ] as const;
 
 const Logs = Type.Object(
@@ -598,7 +608,8 @@ const Logs = Type.Object(
           fields: Type.Optional(
             Type.Array(Type.Union(ACCESS_FIELD_NAMES.map((f) => Type.Literal(f))), {
               description: 'JSON fields of access lines, in order.',
-              default: ACCESS_FIELD_NAMES.slice(0, 14),
+              // `worker` is written only by a data-path worker (ingress.workers > 1).
+              default: [...ACCESS_FIELD_NAMES.slice(0, 14), 'worker'],
               'x-live': false,
             }),
           ),

@@ -1,6 +1,7 @@
 // The resolved config as the concerns take it: every default filled in (from the schema),
 // durations in ms, sizes in bytes, paths absolute. Built once from the validated tree; nothing
 // downstream parses a string of the config again.
+import { availableParallelism } from 'node:os';
 import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
@@ -83,6 +84,8 @@ export interface Settings {
   command?: string[];
   listenHost: string;
   listenPort: number;
+  /** `ingress.workers`, `auto` resolved to the available cores: data-path processes (1: none). */
+  workers: number;
   appPort?: number;
   certFile?: string;
   keyFile?: string;
@@ -144,6 +147,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     ...(app.command ? { command: app.command } : {}),
     listenHost: host,
     listenPort: port,
+    workers: ingress.workers === 'auto' ? availableParallelism() : (ingress.workers as number),
     ...(app.port !== undefined ? { appPort: app.port } : {}),
     ...(ingress.tls ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key } : {}),
     stateDir: t.state_dir as string,

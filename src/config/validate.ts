@@ -213,10 +213,29 @@ function walkMeasure(
 }
 
 function walkEnum(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {
-  const choices = (s.anyOf ?? []).map((b) => b.const);
-  const got = isScalar(node) ? scalarValue(node, path, ctx) : { ok: true, value: nodeKind(node) };
+  const branches = s.anyOf ?? [];
+  const choices = branches.filter((b) => b.const !== undefined).map((b) => b.const);
+  const got = isScalar(node)
+    ? scalarValue(node, path, ctx)
+    : { ok: true, value: nodeKind(node), expanded: false };
   if (!got.ok) return undefined;
   if (choices.includes(got.value)) return got.value;
+  // A number or a named value (`workers: 4 | auto`): the number branch checked as a scalar.
+  if (choices.length < branches.length) {
+    let v = got.value;
+    // A flag's or the environment's text is read as the number it is (`--workers 4`); a
+    // leading zero is no number here.
+    if (got.expanded && typeof v === 'string' && /^(0|[1-9]\d*)(\.\d+)?$/.test(v)) v = Number(v);
+    const fits = branches.some(
+      (b) =>
+        typeof v === 'number' &&
+        (b.type === 'integer' ? Number.isInteger(v) : b.type === 'number') &&
+        (b.minimum === undefined || v >= b.minimum),
+    );
+    if (fits) return v;
+    const what = typeof v === 'number' ? String(v) : describe(v);
+    return issue(ctx, node, path, `expected ${expected(s)}, got ${what}`);
+  }
   const names = choices.map(String);
   const near = typeof got.value === 'string' ? didYouMean(got.value, names) : undefined;
   return issue(

@@ -49,6 +49,11 @@ export interface IngressOptions extends ProxyDeps {
   port: number;
   tls: TlsMaterial;
   log: Logger;
+  /**
+   * Bind with SO_REUSEPORT, so several worker processes share the port and the kernel spreads
+   * connections over them (Linux; Node >= 22.12). Off by default.
+   */
+  reusePort?: boolean;
 }
 
 export class Ingress implements Concern<IngressSlice> {
@@ -277,7 +282,9 @@ export class Ingress implements Concern<IngressSlice> {
         );
       };
       server.once('error', onError);
-      server.listen({ host, port }, () => {
+      // Each worker's own listener on the shared port (ingress.workers > 1).
+      const reusePort = this.#opts.reusePort === true;
+      server.listen(reusePort ? { host, port, reusePort } : { host, port }, () => {
         server.off('error', onError);
         server.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
         resolve();

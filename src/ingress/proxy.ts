@@ -150,16 +150,32 @@ class Forward implements ResponseSink {
       // A RST_STREAM read in the same batch as its HEADERS closes the stream after this turn:
       // wait one turn, so a reset stream never starts a request to the app (Rapid Reset).
       setImmediate(() => {
-        if (!this.#gone) this.#begin(up);
+        if (!this.#gone) this.#begin();
       });
-    } else if (up) this.#begin(up);
+    } else if (up) this.#begin();
     else void this.#hold().then((ready) => this.#ready(ready));
   }
 
   #ready(up: Upstream | undefined): void {
     if (this.#gone) return;
-    if (up) this.#begin(up);
+    if (up) this.#begin();
     else this.#refuse(Codes.APP_NOT_READY);
+  }
+
+  /**
+   * Sends to the app as it is now. A restart may have begun since the request was read (a
+   * turn for HTTP/2, a body being buffered): its quiesce waits only for requests already
+   * sent, so an address read before would send this one to the app being stopped.
+   */
+  #sendNow(): void {
+    const up = this.#proxy.deps.upstream();
+    if (up) this.#send(up);
+    else
+      void this.#hold().then((ready) => {
+        if (this.#gone) return;
+        if (ready) this.#send(ready);
+        else this.#refuse(Codes.APP_NOT_READY);
+      });
   }
 
   #hold(): Promise<Upstream | undefined> {
@@ -182,7 +198,7 @@ class Forward implements ResponseSink {
     failWith(ex, code);
   }
 
-  #begin(up: Upstream): void {
+  #begin(): void {
     const ex = this.#ex;
     // HTTP/2 checks content-length against the DATA only at END_STREAM (RFC 9113 §8.1.1),
     // so a short declared body is read whole first too: a mismatch never reaches the app.
@@ -190,7 +206,7 @@ class Forward implements ResponseSink {
     const buffer =
       ex.hasBody && (declared < 0 || (ex.protocol === 'HTTP/2' && declared <= BUFFER_BYTES));
     if (!buffer) {
-      this.#send(up);
+      this.#sendNow();
       return;
     }
     const lim = this.#proxy.limits;
@@ -198,7 +214,7 @@ class Forward implements ResponseSink {
     void bufferBody(ex.body, BUFFER_BYTES, pace, lim.maxBodyBytes).then((b) => {
       if (b.ok) {
         this.#buffered = b;
-        this.#send(up);
+        this.#sendNow();
       } else if (b.code) this.#refuse(b.code);
       else ex.error ??= 'client request body ended early';
     });

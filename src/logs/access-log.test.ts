@@ -133,3 +133,17 @@ describe('access log', () => {
     });
   });
 });
+
+test('the worker field is written only by a worker’s access log', () => {
+  const one = logOf({});
+  one.log(ENTRY);
+  assert.equal('worker' in JSON.parse(one.lines()[0]), false);
+  const w = logOf({ worker: 2 });
+  w.log(ENTRY);
+  const rec = JSON.parse(w.lines()[0]);
+  assert.equal(rec.worker, 2);
+  assert.equal(Object.keys(rec).at(-1), 'worker');
+  const picked = logOf({ worker: 1, fields: ['worker', 'status'] });
+  picked.log(ENTRY);
+  assert.deepEqual(JSON.parse(picked.lines()[0]), { worker: 1, status: 200 });
+});

@@ -28,6 +28,8 @@ export interface AccessLogOptions {
   fields: readonly string[];
   /** Query parameters whose values are logged as [REDACTED]. */
   redactQuery: readonly string[];
+  /** The data-path worker (1..N) writing these lines, when `ingress.workers` > 1. */
+  worker?: number;
 }
 
 /** Every field a JSON access line can carry. */
@@ -49,11 +51,12 @@ export const ACCESS_FIELDS = [
   'referer',
   'user_agent',
   'headers',
+  'worker',
 ] as const;
 
 export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
   format: 'json',
-  fields: ACCESS_FIELDS.slice(0, 14),
+  fields: [...ACCESS_FIELDS.slice(0, 14), 'worker'],
   redactQuery: [],
 };
 
@@ -78,6 +81,8 @@ const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
   referer: (e) => header(e, 'referer'),
   user_agent: (e) => header(e, 'user-agent'),
   headers: (e) => (e.headers ? redactHeaders(e.headers) : undefined),
+  // Set per writer in createAccessLog; absent (left out) with one worker.
+  worker: () => undefined,
 };
 
 function header(e: AccessEntry, name: string): string | undefined {
@@ -109,7 +114,11 @@ export function createAccessLog(
       out.write(`${line}\n`);
     };
   }
-  const fns = o.fields.map((f) => [f, FIELDS[f as keyof typeof FIELDS]] as const);
+  const worker = o.worker;
+  // Without workers the field is dropped here, so one process formats exactly as before.
+  const fns = o.fields
+    .filter((f) => f !== 'worker' || worker !== undefined)
+    .map((f) => [f, f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]] as const);
   return (e) => {
     const path = pathOf(e.path);
     const rec: Record<string, unknown> = {};

@@ -365,6 +365,7 @@ export class Supervisor implements Concern {
     }
     // Waiters also learn when no instance will become ready (stopping or done).
     if (u || this.#done || this.#stopping) for (const w of [...this.#waiters]) w(u);
+    this.#opts.onUpstream?.();
   }
 
   /** True while `inst` is the instance that should be serving. */

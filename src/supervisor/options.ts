@@ -80,6 +80,8 @@ export interface SupervisorOptions {
    * once no request is in flight to the app (the ingress passes this in through the Sidecar).
    */
   quiesce?: (timeoutMs: number) => Promise<void>;
+  /** Called whenever the app's address changes (ready, not ready): worker processes hear of it. */
+  onUpstream?: () => void;
   /** Turns the app's stdout and stderr into log lines (the logs concern, through the Sidecar). */
   capture: CaptureStream;
   log: Logger;

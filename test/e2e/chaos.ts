@@ -46,6 +46,7 @@ export async function freePort(): Promise<number> {
 /** Starts a Sidecar in this process with the fixture app on a fixed port. */
 export async function startRig(
   lifecycleFlags: Record<string, string | boolean> = {},
+  extra: Partial<RunConfig> = {},
 ): Promise<Rig> {
   const dir = tempDir();
   const events = join(dir, 'events');
@@ -71,23 +72,26 @@ export async function startRig(
   );
   const run = ['--listen', '127.0.0.1:0', '--app-port', String(appPort), '--state-dir', dir];
   run.push('--stop-timeout', '5s', ...flags, '--', ...APP_CMD, String(appPort));
-  const cfg: RunConfig = (
-    resolveRun(run, { ...process.env, PILLION_CONFIG: '' }) as NonNullable<
-      ReturnType<typeof resolveRun>
-    >
-  ).resolved.settings;
+  const cfg: RunConfig = {
+    ...(
+      resolveRun(run, { ...process.env, PILLION_CONFIG: '' }) as NonNullable<
+        ReturnType<typeof resolveRun>
+      >
+    ).resolved.settings,
+    ...extra,
+  };
   // The logs concern sets the sinks when it starts: its stdout sink is this collector.
   cfg.logs = { ...cfg.logs, stdoutDest: sink };
   const sidecar = new Sidecar(cfg, log);
   const exit = sidecar.run();
-  await eventually(
-    () => sidecar.isReady() && sidecar.ingress?.address !== undefined,
-    15_000,
-    'ready',
-  );
+  // With workers, the port is in the pool's `workers listening` line.
+  const listenPort = (): number | undefined =>
+    sidecar.ingress?.address?.port ??
+    (lines.find((l) => l.msg === 'workers listening')?.port as number | undefined);
+  await eventually(() => sidecar.isReady() && listenPort() !== undefined, 15_000, 'ready');
   return {
     sidecar,
-    port: sidecar.ingress?.address?.port as number,
+    port: listenPort() as number,
     events,
     lines,
     exit,

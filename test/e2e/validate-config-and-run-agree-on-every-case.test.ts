@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { prepareRun } from '../../src/cli/run.ts';
@@ -64,6 +65,7 @@ const cases: Case[] = [
     yaml: '',
     expect: (s) => {
       assert.equal(s.listenPort, 8443);
+      assert.equal(s.workers, 1);
       assert.equal(s.listenHost, '0.0.0.0');
       assert.equal(s.logs.bufferBytes, 16 * 1024 ** 2);
       assert.equal(s.drainTimeoutMs, 10_000);
@@ -289,7 +291,29 @@ const cases: Case[] = [
     flags: ['--cert', A_CRT, '--key', A_KEY],
     expect: (s) => assert.equal(s.certFile, A_CRT),
   },
+  {
+    name: 'ingress.workers: auto is one per available core',
+    yaml: 'ingress: { workers: auto }\n',
+    expect: (s) => assert.equal(s.workers, availableParallelism()),
+  },
+  {
+    name: '--workers wins over ingress.workers',
+    yaml: 'ingress: { workers: auto }\n',
+    flags: ['--workers', '3'],
+    expect: (s) => assert.equal(s.workers, 3),
+  },
+  {
+    name: 'ingress.workers from the environment is read as a number',
+    yaml: 'ingress:\n  workers: ${WORKERS}\n',
+    env: { WORKERS: '2' },
+    expect: (s) => assert.equal(s.workers, 2),
+  },
   // Invalid: the same message from validate and run.
+  ...['0', '01', '1.5', 'two'].map((bad) => ({
+    name: `--workers ${bad} is no worker count`,
+    flags: ['--workers', bad],
+    error: /--workers: ingress\.workers: expected a whole number of at least 1, or auto, got /,
+  })),
   {
     name: 'logs.buffer under 64 KiB (validate said valid, run refused a flag never given)',
     yaml: 'logs: {buffer: 1KiB}\n',
