@@ -20,7 +20,7 @@ import { connectionCap, openFileLimit } from './fd-budget.ts';
 import { checkH2 } from './guard.ts';
 import { H1Conn, type H1Deps } from './h1-conn.ts';
 import { H2Guard } from './h2-guard.ts';
-import { type EdgeLimits, resolveLimits } from './limits.ts';
+import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
@@ -253,8 +253,9 @@ export class Ingress implements Concern<IngressSlice> {
       max_connections: this.#cap,
     });
     if (this.#cap < this.#limits.maxConnections) {
-      // A warning only when the cap was asked for; the default lowered is expected.
-      const set = this.#opts.limits?.maxConnections !== undefined;
+      // A warning only when the cap was asked for; the default lowered is expected. The
+      // resolved config always carries a value: one other than the default was asked for.
+      const set = this.#limits.maxConnections !== DEFAULT_LIMITS.maxConnections;
       log[set ? 'warn' : 'info']('connection cap lowered to fit the open-file limit', {
         max_connections: this.#limits.maxConnections,
         open_file_limit: this.#fdLimit,

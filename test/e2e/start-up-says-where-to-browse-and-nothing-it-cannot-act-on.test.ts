@@ -30,3 +30,24 @@ test('a command that is not found is said once, with no warning before it', asyn
     'pillion: cannot start the app: command not found: no-such-command-pillion; check the name or give a full path\n',
   );
 });
+
+test('under a low open-file limit, a default start lowers the connection cap without a warning', async (t) => {
+  // 4,096 descriptors hold fewer than the default 10,000 connections: the cap is lowered, as
+  // expected, and said at info. A warning is kept for a max_connections the user asked for.
+  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', ...APP_CMD], {
+    wrap: ['prlimit', '--nofile=4096', '--'],
+  });
+  t.after(() => p.kill());
+  await p.ready();
+  const lowered = await p.waitForLog(
+    (l) => l.msg === 'connection cap lowered to fit the open-file limit',
+    'the cap line',
+  );
+  assert.equal(lowered.level, 'info');
+  assert.deepEqual(
+    p.lines.filter((l) => l.level === 'warn' || l.level === 'error').map((l) => l.msg),
+    [],
+  );
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+});
