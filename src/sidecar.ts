@@ -18,6 +18,8 @@ export interface RunConfig {
   listenHost: string;
   listenPort: number;
   appPort?: number;
+  /** `app.protocol`: HTTP/1.1 to the app (default) or cleartext HTTP/2. */
+  appProtocol?: 'http1' | 'h2c';
   certFile?: string;
   keyFile?: string;
   stateDir: string;
@@ -181,6 +183,7 @@ export class Sidecar {
       },
       accessLog: logs.accessLog(),
       limits: cfg.limits,
+      appProtocol: cfg.appProtocol,
     });
     this.#ingress = ingress;
 

@@ -120,6 +120,14 @@ describe('pillion run with a config file', () => {
     assert.equal(resolveRunConfig([], ENV, none)?.limits, undefined);
   });
 
+  test('app.protocol reaches the RunConfig, and --app-protocol wins', () => {
+    const dir = dirWith({ 'pillion.yaml': 'app:\n  command: [x]\n  protocol: h2c\n' });
+    assert.equal(resolveRunConfig([], ENV, dir)?.appProtocol, 'h2c');
+    assert.equal(resolveRunConfig(['--app-protocol', 'http1'], ENV, dir)?.appProtocol, 'http1');
+    const none = dirWith({ 'pillion.yaml': 'app:\n  command: [x]\n' });
+    assert.equal(resolveRunConfig([], ENV, none)?.appProtocol, undefined);
+  });
+
   test('every flag overrides its field of the file', () => {
     const dir = dirWith({ 'pillion.yaml': FULL });
     const cfg = resolveRunConfig(

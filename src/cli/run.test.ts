@@ -186,6 +186,10 @@ describe('parseRunArgs', () => {
     assertUsage(['-x', '--', 'app'], /-x/);
   });
 
+  test('an --app-protocol other than http1 or h2c is a usage error naming both', () => {
+    assertUsage(['--app-protocol', 'h2', '--', 'app'], /--app-protocol: 'h2' is not http1 or h2c/);
+  });
+
   test('a flag missing its value is a usage error', () => {
     assertUsage(['--listen'], /--listen/);
   });

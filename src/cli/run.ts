@@ -16,6 +16,7 @@ import { RUN_HELP, usageError } from './usage.ts';
 const OPTIONS = {
   listen: { type: 'string' },
   'app-port': { type: 'string' },
+  'app-protocol': { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
   'drain-timeout': { type: 'string' },
@@ -120,6 +121,8 @@ export function parseRunArgs(
     lifecycle: parseLifecycleFlags({ ...lifecycleFlagsOf(fc), ...values }),
     ...(logs ? { logs } : {}),
   };
+  const protocol = appProtocol(values['app-protocol'] ?? fc?.app?.protocol);
+  if (protocol) cfg.appProtocol = protocol;
   if (file) {
     cfg.configFile = file.file;
     cfg.appConfig = fc?.app?.config;
@@ -182,6 +185,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
 const FIELD_OF: Record<string, string> = {
   command: 'app.command',
   appPort: 'app.port',
+  appProtocol: 'app.protocol',
   listenHost: 'ingress.listen',
   listenPort: 'ingress.listen',
   certFile: 'ingress.tls.cert',
@@ -236,6 +240,11 @@ function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME))
     return join(env.XDG_STATE_HOME, 'pillion');
   return join(env.HOME || homedir(), '.local', 'state', 'pillion');
+}
+
+function appProtocol(text: string | undefined): 'http1' | 'h2c' | undefined {
+  if (text === undefined || text === 'http1' || text === 'h2c') return text;
+  throw usageError(`--app-protocol: '${text}' is not http1 or h2c`, 'pillion run');
 }
 
 function parsePort(text: string, flag: string, allowZero = false): number {

@@ -30,6 +30,7 @@ already listening on --app-port.
 Flags:
   --listen HOST:PORT     where HTTPS is served (default 0.0.0.0:8443)
   --app-port N           the app's HTTP port (default: detected from the app's process tree)
+  --app-protocol P       http1 (default) or h2c: cleartext HTTP/2 to the app, for gRPC
   --cert FILE            PEM certificate chain (with --key; default: a generated self-signed one)
   --key FILE             PEM private key for --cert
   --drain-timeout D      how long requests in flight may finish on shutdown (default 10s)

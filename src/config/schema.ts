@@ -103,6 +103,14 @@ const App = Type.Object(
         'x-live': false,
       }),
     ),
+    protocol: Type.Optional(
+      Type.Union([Type.Literal('http1'), Type.Literal('h2c')], {
+        description:
+          'How Pillion speaks to the app (`--app-protocol`): HTTP/1.1, or cleartext HTTP/2 (`h2c`, prior knowledge) for gRPC and other HTTP/2 apps. See docs/grpc.md.',
+        default: 'http1',
+        'x-live': false,
+      }),
+    ),
     restart: Type.Optional(
       Type.Union([Type.Literal('never'), Type.Literal('on-failure'), Type.Literal('always')], {
         description: 'When the app is restarted after it exits.',

@@ -24,6 +24,7 @@ export const ErrorCode = {
   CONNECTION_REJECTED: 'PILLION_CONNECTION_REJECTED',
   FD_EXHAUSTED: 'PILLION_FD_EXHAUSTED',
   WS_MESSAGE_TOO_LARGE: 'PILLION_WS_MESSAGE_TOO_LARGE',
+  GRPC_NEEDS_H2: 'PILLION_GRPC_NEEDS_H2',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -21,6 +21,8 @@ import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
 import { connectionCap, openFileLimit } from './fd-budget.ts';
 import { checkH1, checkH2 } from './guard.ts';
 import { H2Guard } from './h2-guard.ts';
+import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
+import { H2cForwarder } from './h2c-forward.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
@@ -35,12 +37,15 @@ export interface IngressOptions extends ProxyDeps {
   port: number;
   tls: TlsMaterial;
   log: Logger;
+  /** `app.protocol`: HTTP/1.1 to the app (default), or cleartext HTTP/2 (h2c-forward.ts). */
+  appProtocol?: 'http1' | 'h2c';
 }
 
 export class Ingress implements Concern {
   readonly name = 'ingress';
   readonly #opts: IngressOptions;
   readonly #proxy: AppProxy;
+  readonly #h2c: H2cForwarder | undefined;
   readonly #tls: TlsServer;
   readonly #h1: HttpServer;
   readonly #h2: Http2Server;
@@ -60,6 +65,8 @@ export class Ingress implements Concern {
     const draining = (): boolean => this.#draining;
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
+    const h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
+    this.#h2c = h2c;
     const rejections = new Rejections(opts.log, opts.accessLog);
     this.#rejections = rejections;
     // Node's strict parser stays on: no insecureHTTPParser, no lenient flags.
@@ -87,7 +94,9 @@ export class Ingress implements Concern {
         }
         const verdict = checkH1(req, lim);
         rejections.current.set(req.socket, { req, res });
-        if (verdict.ok) this.#proxy.handle(new H1Exchange(req, res, draining, verdict.target));
+        if (verdict.ok && h2c)
+          h2c.forward(new H1Downstream(new H1Exchange(req, res, draining, verdict.target)), false);
+        else if (verdict.ok) this.#proxy.handle(new H1Exchange(req, res, draining, verdict.target));
         else this.#proxy.handle(new H1Exchange(req, res, draining), verdict.code);
       },
     );
@@ -124,7 +133,9 @@ export class Ingress implements Concern {
         else this.#tunnels.handleH2(stream, headers, verdict.target);
         return;
       }
-      this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
+      if (verdict.ok && h2c) h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
+      else
+        this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
     });
     const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);
     this.#h2.on('session', (session) => {
@@ -184,8 +195,8 @@ export class Ingress implements Concern {
   }
 
   /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
-  quiesce(timeoutMs: number): Promise<void> {
-    return this.#proxy.quiesce(timeoutMs);
+  async quiesce(timeoutMs: number): Promise<void> {
+    await Promise.all([this.#proxy.quiesce(timeoutMs), this.#h2c?.quiesce(timeoutMs)]);
   }
 
   /** Client connections open now. */
@@ -195,7 +206,7 @@ export class Ingress implements Concern {
 
   /** Requests sent to the app whose exchange has not ended yet. */
   get inflight(): number {
-    return this.#proxy.inflight;
+    return this.#proxy.inflight + (this.#h2c?.inflight ?? 0);
   }
 
   /** Connection-level rejections so far, by reason. */
@@ -308,6 +319,7 @@ export class Ingress implements Concern {
     }
     await sweep;
     this.#proxy.close();
+    this.#h2c?.close();
     this.#opts.log.info('ingress stopped');
   }
 

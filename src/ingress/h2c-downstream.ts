@@ -1,0 +1,186 @@
+// The client side of a request forwarded to an h2c app: an HTTP/2 stream, which carries
+// trailers and stream resets through, or an HTTP/1.1 exchange, which carries neither.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { constants as h2, type ServerHttp2Stream } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Exchange } from './exchange.ts';
+import type { Target } from './guard.ts';
+
+export interface Downstream {
+  readonly protocol: string;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly remote: string;
+  readonly headers: IncomingHttpHeaders;
+  /** True when the client sent (or may send) a request body. */
+  readonly hasBody: boolean;
+  readonly body: Readable;
+  readonly headersSent: boolean;
+  /** Reset or ended: nothing more can be sent. */
+  readonly gone: boolean;
+  /**
+   * Sends the response head: with `end`, the response is only this (a gRPC Trailers-Only
+   * response, a HEAD, a 204); with `trailers`, trailers may follow the body.
+   */
+  respond(headers: OutgoingHttpHeaders, end: boolean, trailers: boolean): void;
+  readonly sink: NodeJS.WritableStream;
+  /** Ends the response, with the app's trailers where the client side carries them. */
+  finish(trailers: OutgoingHttpHeaders | undefined): void;
+  /** A short plain-text error response. */
+  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void;
+  /** Abandons the exchange: RST_STREAM with `code` on HTTP/2, a closed connection on HTTP/1. */
+  reset(code: number): void;
+  /** Called once when the exchange is over; `finished` if the whole response was sent. */
+  onClose(cb: (finished: boolean) => void): void;
+}
+
+/** An HTTP/2 client stream, on the core stream API. */
+export class H2Downstream implements Downstream {
+  readonly protocol = 'HTTP/2';
+  readonly headers: IncomingHttpHeaders;
+  readonly remote: string;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly hasBody: boolean;
+  readonly #stream: ServerHttp2Stream;
+  #trailers: OutgoingHttpHeaders | undefined;
+  /** Pillion ended its side of the stream (Node may mark a reset stream's writable finished). */
+  #ended = false;
+
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target) {
+    this.#stream = stream;
+    this.headers = headers;
+    this.method = headers[':method'] as string;
+    this.path = target.path;
+    this.authority = target.authority;
+    this.#trailers = undefined;
+    // Read now: a closed stream no longer knows its session.
+    this.remote = stream.session?.socket?.remoteAddress ?? '';
+    // END_STREAM on the HEADERS frame means no body follows.
+    this.hasBody = !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
+    // A client reset (or a content-length mismatch nghttp2 caught) errors the stream; the
+    // close handler accounts for it, and it must not become an uncaught exception.
+    stream.on('error', () => {});
+  }
+  get body(): Readable {
+    return this.#stream;
+  }
+  get sink(): NodeJS.WritableStream {
+    return this.#stream;
+  }
+  get headersSent(): boolean {
+    return this.#stream.headersSent;
+  }
+  get gone(): boolean {
+    return this.#stream.destroyed || this.#stream.closed;
+  }
+  respond(headers: OutgoingHttpHeaders, end: boolean, trailers: boolean): void {
+    if (this.gone) return;
+    const waitForTrailers = trailers && !end;
+    if (waitForTrailers) {
+      this.#stream.once('wantTrailers', () => {
+        const s = this.#stream;
+        if (s.destroyed) return;
+        s.sendTrailers(this.#trailers ?? {});
+        // The app is done but the client still sends (a server that answers a client stream
+        // early): after the trailers, RST_STREAM NO_ERROR tells it to stop (RFC 9113 §8.1).
+        if (!s.readableEnded) s.close(h2.NGHTTP2_NO_ERROR);
+      });
+    }
+    this.#stream.respond(headers, { endStream: end, waitForTrailers });
+    if (end) this.#ended = true;
+    if (end && !this.#stream.readableEnded) this.#stream.close(h2.NGHTTP2_NO_ERROR);
+  }
+  finish(trailers: OutgoingHttpHeaders | undefined): void {
+    if (this.gone) return;
+    this.#trailers = trailers;
+    this.#ended = true;
+    this.#stream.end();
+  }
+  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
+    if (this.gone) return;
+    const body = `${status} ${text}\n`;
+    this.respond(
+      {
+        ':status': status,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+        ...headers,
+      },
+      false,
+      false,
+    );
+    this.#ended = true;
+    this.#stream.end(body);
+  }
+  reset(code: number): void {
+    if (!this.#stream.destroyed) this.#stream.close(code);
+  }
+  onClose(cb: (finished: boolean) => void): void {
+    // A client may reset a stream whose response it has whole (a gRPC client that has read the
+    // status): the exchange finished all the same.
+    this.#stream.once('close', () => cb(this.#ended && this.#stream.writableFinished));
+  }
+}
+
+/** An HTTP/1.1 exchange: trailers from the app are dropped, as on the HTTP/1.1 path. */
+export class H1Downstream implements Downstream {
+  readonly #ex: Exchange;
+  readonly headers: IncomingHttpHeaders;
+
+  constructor(ex: Exchange) {
+    this.#ex = ex;
+    this.headers = ex.headers;
+  }
+  get protocol(): string {
+    return this.#ex.protocol;
+  }
+  get method(): string {
+    return this.#ex.method;
+  }
+  get path(): string {
+    return this.#ex.path;
+  }
+  get authority(): string {
+    return this.#ex.authority;
+  }
+  get remote(): string {
+    return this.#ex.remote;
+  }
+  get hasBody(): boolean {
+    return this.#ex.hasBody;
+  }
+  get body(): Readable {
+    return this.#ex.body;
+  }
+  get sink(): NodeJS.WritableStream {
+    return this.#ex.sink;
+  }
+  get headersSent(): boolean {
+    return this.#ex.headersSent;
+  }
+  get gone(): boolean {
+    return false;
+  }
+  respond(headers: OutgoingHttpHeaders, end: boolean): void {
+    const status = Number(headers[':status']);
+    delete headers[':status'];
+    this.#ex.respond(status, undefined, headers);
+    if (end) this.#ex.sink.end();
+  }
+  finish(): void {
+    this.#ex.sink.end();
+  }
+  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
+    this.#ex.fail(status, text, headers);
+  }
+  reset(): void {
+    this.#ex.abort();
+  }
+  onClose(cb: (finished: boolean) => void): void {
+    this.#ex.onClose(cb);
+  }
+}
