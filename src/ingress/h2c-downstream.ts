@@ -1,7 +1,7 @@
 // The client side of a request forwarded to an h2c app: an HTTP/2 stream, which carries
 // trailers and stream resets through, or an HTTP/1.1 exchange, which carries neither.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { constants as h2, type ServerHttp2Stream } from 'node:http2';
+import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Exchange } from './exchange.ts';
 import type { Target } from './guard.ts';
@@ -29,6 +29,13 @@ export interface Downstream {
   finish(trailers: OutgoingHttpHeaders | undefined): void;
   /** A short plain-text error response. */
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void;
+  /**
+   * The response is over but the client still sends (an app that answered a client stream
+   * early): what more comes is read and dropped, so the client's window stays open until it
+   * ends its side. A RST_STREAM NO_ERROR (RFC 9113 §8.1) could overtake the trailers queued
+   * before it, and a gRPC client ends the call on the trailers anyway.
+   */
+  discardBody(): void;
   /** Abandons the exchange: RST_STREAM with `code` on HTTP/2, a closed connection on HTTP/1. */
   reset(code: number): void;
   /** Called once when the exchange is over; `finished` if the whole response was sent. */
@@ -84,14 +91,10 @@ export class H2Downstream implements Downstream {
         const s = this.#stream;
         if (s.destroyed) return;
         s.sendTrailers(this.#trailers ?? {});
-        // The app is done but the client still sends (a server that answers a client stream
-        // early): after the trailers, RST_STREAM NO_ERROR tells it to stop (RFC 9113 §8.1).
-        if (!s.readableEnded) s.close(h2.NGHTTP2_NO_ERROR);
       });
     }
     this.#stream.respond(headers, { endStream: end, waitForTrailers });
     if (end) this.#ended = true;
-    if (end && !this.#stream.readableEnded) this.#stream.close(h2.NGHTTP2_NO_ERROR);
   }
   finish(trailers: OutgoingHttpHeaders | undefined): void {
     if (this.gone) return;
@@ -115,6 +118,11 @@ export class H2Downstream implements Downstream {
     );
     this.#ended = true;
     this.#stream.end(body);
+  }
+  discardBody(): void {
+    const s = this.#stream;
+    s.unpipe();
+    if (!s.readableEnded) s.resume();
   }
   reset(code: number): void {
     if (!this.#stream.destroyed) this.#stream.close(code);
@@ -176,6 +184,9 @@ export class H1Downstream implements Downstream {
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
     this.#ex.fail(status, text, headers);
+  }
+  discardBody(): void {
+    // Node's HTTP/1.1 server reads and drops an unread body after the response.
   }
   reset(): void {
     this.#ex.abort();

@@ -247,7 +247,11 @@ class H2cCall {
     app.once('close', () => {
       over();
       this.#app = undefined;
-      if (this.#gone || ended) return;
+      if (this.#gone) return;
+      if (ended) {
+        down.discardBody();
+        return;
+      }
       const code = app.rstCode ?? h2.NGHTTP2_INTERNAL_ERROR;
       // The app reset the stream itself (RST_STREAM), as opposed to its connection going.
       const byApp =

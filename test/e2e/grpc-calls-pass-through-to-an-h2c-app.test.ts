@@ -142,6 +142,18 @@ test('a client-streaming call delivers every message to the app', async () => {
   assert.equal(reply.text.split(',')[19], 'm19');
 });
 
+test('an app that fails a client stream early ends the call with its status while the client still sends', async () => {
+  const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+    const call = client.ClientStream((e: grpc.ServiceError | null) =>
+      resolve(e),
+    ) as grpc.ClientWritableStream<EchoRequest>;
+    call.write(req({ fail_code: grpc.status.RESOURCE_EXHAUSTED, fail_message: 'quota' }));
+    // The client does not end its side: the status has to come through on its own.
+  });
+  assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
+  assert.equal(err?.details, 'quota');
+});
+
 test('a bidi call streams both ways: each reply comes before the next message is sent', async () => {
   const call = client.Bidi() as grpc.ClientDuplexStream<EchoRequest, EchoReply>;
   const replies: EchoReply[] = [];
