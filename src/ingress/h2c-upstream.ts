@@ -61,14 +61,15 @@ export class H2cPool {
     else cb(undefined, best.session);
   }
 
-  /** Counts a stream opened on `s`, and uncounts it when it closes. */
-  track(s: ClientHttp2Session, stream: { once(ev: 'close', f: () => void): unknown }): void {
+  /** Counts a stream opened on `s`; hand what it returns to `closed` when the stream closes. */
+  opened(s: ClientHttp2Session): object | undefined {
     const e = this.#entries.find((x) => x.session === s);
-    if (!e) return;
-    e.active++;
-    stream.once('close', () => {
-      e.active--;
-    });
+    if (e) e.active++;
+    return e;
+  }
+
+  closed(entry: object | undefined): void {
+    if (entry) (entry as Entry).active--;
   }
 
   /** Closes the sessions that carry no stream (GOAWAY, then the socket), keeping busy ones. */
