@@ -188,7 +188,7 @@ http { access_log off; keepalive_requests 1000000;
     `worker_processes 1; pid ${dir}/nginx.pid; error_log stderr error;
 events { worker_connections 4096; }
 http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
-  upstream app { server 127.0.0.1:${up}; keepalive 64; }
+  upstream app { server 127.0.0.1:${up}; keepalive 64; keepalive_requests 1000000; }
   server { listen 127.0.0.1:${pNginx} ssl http2;
     ssl_certificate ${pair.certFile}; ssl_certificate_key ${pair.keyFile};
     location / { grpc_pass grpc://app; grpc_set_header X-Forwarded-For $remote_addr; } } }`,
