@@ -2,7 +2,8 @@
 // `grpc_pass`, same machine, same run, same upstream. Each proxy runs one worker pinned with
 // taskset to its own core; the load (h2load posting one fixed gRPC frame) and the upstream share
 // the other. Reported: CPU µs per call of each proxy's whole process tree (utime+stime from
-// /proc), calls/s, and Pillion's ratio to NGINX in each run. Runs are interleaved (N P, N P, …),
+// /proc), calls/s, and Pillion's ratio to NGINX in each run. A bare Node HTTP/2 server that
+// answers the calls itself (bench/h2-answer.ts) runs beside them as the floor. Runs are interleaved (N P, N P, …),
 // bounded in count (h2load -n) and time (a timeout on each), and go to 127.0.0.1 only.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {
@@ -154,7 +155,12 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const pair = await selfSignedPair(join(dir, 'state'));
-  const [up, pNginx, pPillion] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [up, pNginx, pPillion, pNode] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   writeFileSync(join(dir, 'request.bin'), grpcFrame('hello'));
   // The upstream: NGINX answering every call from memory with one fixed EchoReply and
   // grpc-status 0 in trailers, over h2c. Fast and steady, so both proxies see the same app.
@@ -227,11 +233,23 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
     ],
     openSync(join(dir, 'pillion-access.log'), 'a'),
   );
-  await Promise.all([up, pNginx, pPillion].map(waitForPort));
+  // The floor: Node's HTTP/2 server side alone, answering each call itself.
+  const node = start('taskset', [
+    '-c',
+    PROXY_CPU,
+    process.execPath,
+    fileURLToPath(new URL('./h2-answer.ts', import.meta.url)),
+    String(pNode),
+    pair.certFile,
+    pair.keyFile,
+    join(dir, 'reply.bin'),
+  ]);
+  await Promise.all([up, pNginx, pPillion, pNode].map(waitForPort));
   await sleep(1000); // Pillion's readiness probe sees the upstream
   const peers = [
     { name: 'nginx', port: pNginx, pid: nginx.pid as number },
     { name: 'pillion', port: pPillion, pid: pillion.pid as number },
+    { name: 'node-h2', port: pNode, pid: node.pid as number },
   ];
   for (const p of peers) {
     await check(p.port, pair.cert);
@@ -241,6 +259,7 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
   const rows: Record<string, { us: number[]; rps: number[] }> = {
     nginx: { us: [], rps: [] },
     pillion: { us: [], rps: [] },
+    'node-h2': { us: [], rps: [] },
   };
   for (let i = 0; i < RUNS; i++) {
     for (const p of peers) {
@@ -264,6 +283,12 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
   for (const [name, r] of Object.entries(rows))
     console.log(`${name.padEnd(8)} µs CPU/call ${span(r.us, 1)}   calls/s ${span(r.rps, 0)}`);
   console.log(`pillion/nginx CPU per call: ${span(ratios, 2)} (per-run ratios, same run)`);
+  console.log(
+    `node-h2 (Node's HTTP/2 server alone, answering itself)/nginx: ${span(
+      rows['node-h2'].us.map((u, i) => u / rows.nginx.us[i]),
+      2,
+    )}`,
+  );
   console.log(`pillion RSS after load: ${(Number(rss) / 1024).toFixed(0)} MiB`);
   console.log(JSON.stringify({ calls: CALLS, runs: RUNS, load: [load0, load1], rows, ratios }));
 }

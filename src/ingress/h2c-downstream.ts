@@ -87,7 +87,7 @@ export class H2Downstream implements Downstream {
     if (this.gone) return;
     const waitForTrailers = trailers && !end;
     if (waitForTrailers) {
-      this.#stream.once('wantTrailers', () => {
+      this.#stream.on('wantTrailers', () => {
         const s = this.#stream;
         if (s.destroyed) return;
         s.sendTrailers(this.#trailers ?? {});
@@ -130,7 +130,7 @@ export class H2Downstream implements Downstream {
   onClose(cb: (finished: boolean) => void): void {
     // A client may reset a stream whose response it has whole (a gRPC client that has read the
     // status): the exchange finished all the same.
-    this.#stream.once('close', () => cb(this.#ended && this.#stream.writableFinished));
+    this.#stream.on('close', () => cb(this.#ended && this.#stream.writableFinished));
   }
 }
 

@@ -217,10 +217,12 @@ class H2cCall {
         app.close(h2.NGHTTP2_CANCEL);
       });
     }
+    // `on`, not `once`, for the events a stream emits once (response, trailers, end, close):
+    // once() wraps each listener, measurably on a path that adds ten per call.
     app.on('error', (err: NodeJS.ErrnoException) => {
       cause ??= err;
     });
-    app.once('response', (headers: IncomingHttpHeaders, flags: number) => {
+    app.on('response', (headers: IncomingHttpHeaders, flags: number) => {
       gotHead = true;
       if (this.#gone) return;
       this.#status = Number(headers[':status']);
@@ -232,7 +234,7 @@ class H2cCall {
       const wantTrailers = this.#grpc || down.headers.te !== undefined;
       down.respond(out, end, wantTrailers);
     });
-    app.once('trailers', (t: IncomingHttpHeaders) => {
+    app.on('trailers', (t: IncomingHttpHeaders) => {
       this.#grpcStatus = grpcStatusIn(t);
       trailers = downstreamHeaders(t);
     });
@@ -249,11 +251,11 @@ class H2cCall {
         sink.once('drain', resumeApp);
       }
     });
-    app.once('end', () => {
+    app.on('end', () => {
       ended = true;
       if (!this.#gone && gotHead) down.finish(trailers);
     });
-    app.once('close', () => {
+    app.on('close', () => {
       over();
       pool.closed(entry);
       this.#app = undefined;
@@ -337,8 +339,8 @@ class H2cCall {
       this.#refuse(code);
     };
     body.on('data', onData);
-    body.once('end', onEnd);
-    app.once('close', detach);
+    body.on('end', onEnd);
+    app.on('close', detach);
   }
 
   /** Pillion's own answer: a gRPC status for gRPC clients over HTTP/2, else a short text. */
@@ -366,7 +368,9 @@ class H2cCall {
     // The client went first (RST_STREAM, a cancelled gRPC call, a closed connection): the app's
     // stream is cancelled too, so the app sees the cancel.
     const app = this.#app;
-    if (app && !app.closed && !app.destroyed) app.close(h2.NGHTTP2_CANCEL);
+    // Not once both sides ended it: the stream is closed at the app, which owes it nothing more.
+    if (app && !app.destroyed && !(app.readableEnded && app.writableEnded))
+      app.close(h2.NGHTTP2_CANCEL);
     if (!finished && !this.#error) this.#error = 'client closed the stream';
     const down = this.#down;
     this.#fwd.deps.accessLog({
