@@ -8,4 +8,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(1);
 }
+// Keeps V8's compiled code and the stripped TypeScript between runs (in the OS temp dir, or
+// NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off): half of a start-up is
+// spent compiling and stripping Pillion's own sources (bench/startup.ts). A read-only temp
+// dir only means no cache.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../src/main.ts');

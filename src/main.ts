@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { configCommand, schemaCommand, validateCommand } from './cli/config-commands.ts';
-import { runCommand } from './cli/run.ts';
 import { MAIN_HELP, usageError } from './cli/usage.ts';
 import { ErrorCode, exitCodeFor, PillionError } from './core/errors.ts';
 import { Logger } from './core/log.ts';
@@ -13,14 +11,17 @@ const log = new Logger(out);
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
+    // Each command loads only its own modules (bench/startup.ts: start-up is mostly module
+    // loading).
     case 'run':
-      return runCommand(rest, log);
+      return (await import('./cli/run.ts')).runCommand(rest, log);
     case 'validate':
-      return validateCommand(rest);
+      return (await import('./cli/config-commands.ts')).validateCommand(rest);
     case 'schema':
-      return schemaCommand();
+      return (await import('./cli/config-commands.ts')).schemaCommand();
     case 'config':
-      return configCommand(rest);
+      return (await import('./cli/config-commands.ts')).configCommand(rest);
+    case 'version':
     case '--version':
     case '-v': {
       const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

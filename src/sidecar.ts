@@ -1,74 +1,77 @@
-// Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, and
-// turns the app's exit into Pillion's exit code. The work itself stays in the concerns.
+// Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, turns
+// the app's exit into Pillion's exit code, and runs a reload as one transaction across the
+// concerns. The work itself stays in the concerns.
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppApi } from './admin/app-api.ts';
-import type { SecretRef } from './config/schema.ts';
-import type { Concern } from './core/concern.ts';
+import type { FieldChange } from './config/diff.ts';
+import type { Settings } from './config/settings.ts';
+import type { Concern, Prepared } from './core/concern.ts';
+import { PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
-import type { EdgeLimits } from './ingress/limits.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
-import { Logs, type LogsOptions, logsOptions } from './logs/index.ts';
+import { Logs } from './logs/index.ts';
+import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
+import { retimed } from './supervisor/reconfigure.ts';
 
-export interface RunConfig {
-  /** The app's command; absent means attach to an app already listening on appPort. */
-  command?: string[];
-  listenHost: string;
-  listenPort: number;
-  appPort?: number;
-  /** `app.protocol`: HTTP/1.1 to the app (default) or cleartext HTTP/2. */
-  appProtocol?: 'http1' | 'h2c';
-  certFile?: string;
-  keyFile?: string;
-  stateDir: string;
-  drainTimeoutMs: number;
-  stopTimeoutMs: number;
-  readyTimeoutMs: number;
-  /** The config file in use, if any (set with the fields below). */
-  configFile?: string;
-  /** `app.config`: served to the app at GET /v1/config. */
-  appConfig?: unknown;
-  /** `app.secrets`: served to the app at GET /v1/secrets/NAME. */
-  secrets?: Record<string, SecretRef>;
-  /** `app.api.listen`: where the app's config API listens (default 127.0.0.1:0). */
-  apiListen?: string;
-  /** `app.restart_on_change`: restart the app to apply changed app fields on reload. */
-  restartOnChange?: boolean;
-  /** Restart policy, health checks, drain delay, signals; defaults when absent. */
-  lifecycle?: LifecycleOptions;
-  /** Sinks, formats and capture settings; defaults: JSON lines on stdout, blocking. */
-  logs?: Partial<LogsOptions>;
-  /** Ingress limits and timeouts over the defaults in docs/edge.md. */
-  limits?: Partial<EdgeLimits>;
-}
+/** The resolved config Pillion runs with (config/settings.ts): every concern's slice, typed. */
+export type RunConfig = Settings;
 
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
-const FORWARDED = ['SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
+const FORWARDED = ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 const SHUTDOWN = ['SIGTERM', 'SIGINT'] as const;
+/** Grace past the drain and stop timeouts for the last steps of a stop (the log flush). */
+const STOP_GRACE_MS = 5000;
 
-/** Fields of RunConfig a reload applies to a running Pillion; any other change needs a restart. */
-export const LIVE_FIELDS = ['appConfig', 'secrets', 'drainTimeoutMs', 'restartOnChange'] as const;
-
-/** Fields a restart of the app applies, when `app.restart_on_change` is on. */
-export const APP_FIELDS = ['command', 'appPort', 'stopTimeoutMs', 'lifecycle'] as const;
-
-/** What a reload did: the fields it applied by restarting the app, and those still waiting. */
+/** What a reload did, by field path: applied live, applied by restarting the app, or waiting. */
 export interface ReloadResult {
+  applied: string[];
   appRestarted: string[];
   needRestart: string[];
 }
 
+/** Reloads so far, for the metrics concern to expose. */
+export interface ReloadStats {
+  applied: number;
+  rejected: number;
+  /** How often each field path was changed by a reload that applied. */
+  fields: Record<string, number>;
+}
+
+/** The concern each live field belongs to (first matching prefix); the rest are the Sidecar's own. */
+const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'][] = [
+  ['app.config', 'api'],
+  ['app.secrets', 'api'],
+  ['logs.', 'logs'],
+  ['ingress.', 'ingress'],
+  ['app.backoff.', 'supervisor'],
+  ['app.restart_window', 'supervisor'],
+  ['app.stop_timeout', 'supervisor'],
+  ['app.readiness.interval', 'supervisor'],
+  ['app.liveness.', 'supervisor'],
+  ['app.startup_grace', 'supervisor'],
+  ['app.probe_timeout', 'supervisor'],
+  ['drain.delay', 'supervisor'],
+];
+
+/** A concern that can take part in a reload of the slice `S`. */
+type Reloadable<S> = { prepare?: (next: S) => Promise<Prepared> };
+
 export class Sidecar {
   #cfg: RunConfig;
-  readonly #log: Logger;
+  readonly #log: Logger<SinkOutput>;
   #ingress: Ingress | undefined;
   #api: AppApi | undefined;
+  #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
   #stopping = false;
+  /** Reloads run one at a time: a second waits for the first to commit or abort. */
+  #reloading: Promise<unknown> = Promise.resolve();
+  readonly reloads: ReloadStats = { applied: 0, rejected: 0, fields: {} };
 
-  constructor(cfg: RunConfig, log: Logger) {
+  constructor(cfg: RunConfig, log: Logger<SinkOutput>) {
     this.#cfg = cfg;
     this.#log = log;
   }
@@ -77,32 +80,95 @@ export class Sidecar {
     return this.#ingress;
   }
 
+  /** The config in force. */
+  get config(): RunConfig {
+    return this.#cfg;
+  }
+
   /**
-   * Applies a reloaded config: the live fields take effect at once (the app hears of config
-   * and secret changes on its watch stream); returns the changed fields that need a restart,
-   * which keep their running values.
+   * Applies a reloaded config as one transaction: every concern a live field belongs to
+   * prepares its part (which may fail: a file that cannot be opened, a port in use, a secret
+   * that cannot be read), then all commit; if one prepare fails, the others are aborted, this
+   * throws, and nothing changed. Fields marked `app-restart` restart the app when
+   * `restartOnChange` is on; the other changed fields keep their running values.
    */
-  async reload(next: RunConfig): Promise<ReloadResult> {
-    const cur = this.#cfg;
-    const changed = (Object.keys({ ...cur, ...next }) as (keyof RunConfig)[]).filter(
-      (k) =>
-        !(LIVE_FIELDS as readonly string[]).includes(k) &&
-        k !== 'configFile' &&
-        JSON.stringify(cur[k]) !== JSON.stringify(next[k]),
+  reload(next: RunConfig, changes: readonly FieldChange[]): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reload(next, changes));
+    this.#reloading = run.catch(() => {});
+    // Applied and rejected are counted by whoever reads the file (the watcher counts invalid
+    // text too); the fields applied, here.
+    run.then(
+      (r) => {
+        for (const f of [...r.applied, ...r.appRestarted])
+          this.reloads.fields[f] = (this.reloads.fields[f] ?? 0) + 1;
+      },
+      () => {},
     );
-    await this.#api?.update(next.appConfig, next.secrets ?? {});
+    return run;
+  }
+
+  async #reload(next: RunConfig, changes: readonly FieldChange[]): Promise<ReloadResult> {
+    const cur = this.#cfg;
+    const owner = (path: string) => OWNER.find(([p]) => path.startsWith(p))?.[1];
+    const live = changes.filter((c) => c.apply === 'live');
+    const touched = new Set(live.map((c) => owner(c.path)));
+    const needRestart = changes.filter((c) => c.apply === 'restart').map((c) => c.path);
+    const ingress = this.#ingress as (Ingress & Reloadable<IngressSlice>) | undefined;
+    // An ingress that cannot reload keeps its fields for the next start.
+    const ingressLive = typeof ingress?.prepare === 'function';
+    const applied = live
+      .filter((c) => owner(c.path) !== 'ingress' || ingressLive || !ingress)
+      .map((c) => c.path);
+    if (ingress && !ingressLive)
+      needRestart.push(...live.filter((c) => owner(c.path) === 'ingress').map((c) => c.path));
+
+    // Logs first: a new file opened there is closed again if a later step refuses.
+    const steps: [string, () => Promise<Prepared> | undefined][] = [
+      ['logs', () => (touched.has('logs') ? this.#logs?.prepare(next.logs) : undefined)],
+      ['app-api', () => (touched.has('api') ? this.#api?.prepare(apiSlice(next)) : undefined)],
+      [
+        'supervisor',
+        () => (touched.has('supervisor') ? this.#supervisor?.prepare(next) : undefined),
+      ],
+      [
+        'ingress',
+        () =>
+          touched.has('ingress') && ingressLive
+            ? ingress?.prepare?.(ingressSlice(next))
+            : undefined,
+      ],
+    ];
+    const prepared: Prepared[] = [];
+    for (const [name, step] of steps) {
+      try {
+        const p = await step();
+        if (p) prepared.push(p);
+      } catch (err) {
+        await Promise.all(prepared.map((p) => p.abort().catch(() => {})));
+        if (err instanceof PillionError) throw err;
+        throw new Error(`${name}: ${(err as Error).message}; nothing was changed`, { cause: err });
+      }
+    }
+    for (const p of prepared) p.commit();
     this.#cfg = {
       ...cur,
       appConfig: next.appConfig,
       secrets: next.secrets,
       drainTimeoutMs: next.drainTimeoutMs,
+      readyTimeoutMs: next.readyTimeoutMs,
       restartOnChange: next.restartOnChange,
+      stopTimeoutMs: next.stopTimeoutMs,
+      lifecycle: retimed(cur.lifecycle, next.lifecycle),
+      ...(touched.has('logs') ? { logs: next.logs } : {}),
+      ...(touched.has('ingress') && (ingressLive || !ingress)
+        ? { listenHost: next.listenHost, listenPort: next.listenPort, limits: next.limits }
+        : {}),
     };
-    const isApp = (k: string): boolean => (APP_FIELDS as readonly string[]).includes(k);
-    const appChanged = changed.filter(isApp);
+
+    const appChanged = changes.filter((c) => c.apply === 'app-restart').map((c) => c.path);
     const supervisor = this.#supervisor;
     if (!next.restartOnChange || appChanged.length === 0 || !supervisor || !cur.command) {
-      return { appRestarted: [], needRestart: changed };
+      return { applied, appRestarted: [], needRestart: [...needRestart, ...appChanged] };
     }
     // Opted in: the app is restarted with its new settings (requests held, none failed).
     await supervisor.reconfigure({
@@ -115,10 +181,9 @@ export class Sidecar {
       ...this.#cfg,
       command: next.command,
       appPort: next.appPort,
-      stopTimeoutMs: next.stopTimeoutMs,
       lifecycle: next.lifecycle,
     };
-    return { appRestarted: appChanged, needRestart: changed.filter((k) => !isApp(k)) };
+    return { applied, appRestarted: appChanged, needRestart };
   }
 
   /** The app's supervisor (restart(), pid, restarts), once run() has begun. */
@@ -141,23 +206,13 @@ export class Sidecar {
       keyFile: cfg.keyFile,
       stateDir: cfg.stateDir,
     });
-    const logs = new Logs(log.output, logsOptions(cfg.logs), log.child('logs'));
+    const logs = new Logs(log.output, cfg.logs, log.child('logs'));
+    this.#logs = logs;
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     // With a config file, the app gets its config and secrets API (a child only: an attached
-    // app cannot be handed the token).
-    if (cfg.command && cfg.configFile !== undefined) {
-      this.#api = new AppApi({
-        listen: cfg.apiListen ?? '127.0.0.1:0',
-        // A reload may have come while the certificate was read: take the newest.
-        config: this.#cfg.appConfig,
-        secrets: this.#cfg.secrets ?? {},
-        env: process.env,
-        log: log.child('app-api'),
-      });
-      await this.#api.start();
-      Object.assign(env, this.#api.env());
-    }
+    // app cannot be handed the token). It starts before the app, whose environment it fills.
+    const concerns: Concern[] = [logs];
     const supervisor = new Supervisor({
       command: cfg.command,
       appPort: cfg.appPort,
@@ -165,11 +220,11 @@ export class Sidecar {
       stopTimeoutMs: cfg.stopTimeoutMs,
       lifecycle: cfg.lifecycle,
       quiesce: (ms) => ingress.quiesce(ms),
+      capture: (stream, name, pid) => logs.capture(stream, name, pid),
       log: log.child('supervisor'),
-      out: log.output,
     });
     this.#supervisor = supervisor;
-    const restartWindowMs = cfg.lifecycle?.restartWindowMs ?? cfg.readyTimeoutMs;
+    const self = this;
     const ingress = new Ingress({
       host: cfg.listenHost,
       port: cfg.listenPort,
@@ -177,15 +232,41 @@ export class Sidecar {
       log: log.child('ingress'),
       upstream: () => supervisor.upstream(),
       whenReady: (ms) => supervisor.whenReady(ms),
-      // Once the app has been ready, a wait is a restart: held up to the restart window.
+      notReadyReason: () => supervisor.notReadyReason(),
+      // Once the app has been ready, a wait is a restart: held up to the restart window. Read
+      // at each request, so a reload of either applies at once.
       get readyTimeoutMs() {
-        return supervisor.everReady ? restartWindowMs : cfg.readyTimeoutMs;
+        const c = self.#cfg;
+        return supervisor.everReady ? c.lifecycle.restartWindowMs : c.readyTimeoutMs;
       },
       accessLog: logs.accessLog(),
       limits: cfg.limits,
       appProtocol: cfg.appProtocol,
     });
     this.#ingress = ingress;
+    // The HTTPS port is bound before the app starts: with the port taken, Pillion exits before
+    // the app has run (and done its migrations).
+    concerns.push(ingress);
+    if (cfg.command && cfg.configFile !== undefined) {
+      const api = new AppApi({
+        listen: cfg.apiListen,
+        // A reload may have come while the certificate was read: take the newest.
+        config: this.#cfg.appConfig,
+        secrets: this.#cfg.secrets,
+        env: process.env,
+        log: log.child('app-api'),
+      });
+      this.#api = api;
+      concerns.push({
+        name: api.name,
+        start: async () => {
+          await api.start();
+          Object.assign(env, api.env());
+        },
+        stop: (deadline) => api.stop(deadline),
+      });
+    }
+    concerns.push(supervisor);
 
     let shutdown: (sig: NodeJS.Signals) => void = () => {};
     const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
@@ -200,29 +281,37 @@ export class Sidecar {
       }
       stopping = true;
       this.#stopping = true; // readiness is false from now on
+      supervisor.beginStop(); // and the app is never started again
       shutdown(sig);
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);
+    const forwarded = cfg.forwardSighup ? [...FORWARDED, 'SIGHUP' as const] : FORWARDED;
     for (const sig of SHUTDOWN) process.on(sig, onShutdown);
-    for (const sig of FORWARDED) process.on(sig, onForward);
+    for (const sig of forwarded) process.on(sig, onForward);
+    let started: Concern[] = [];
+    let deadline: AbortSignal | undefined;
     try {
-      await startAll([logs, supervisor, ingress], log);
+      started = await startAll(concerns, log);
+      void this.#announce(supervisor, ingress);
       const first = await Promise.race([
         stopRequested,
         supervisor.exited.then(() => 'exited' as const),
       ]);
-      const drain = AbortSignal.timeout(this.#cfg.drainTimeoutMs);
+      // One deadline for the whole stop: the drain, the app's stop, then the rest.
+      const c = this.#cfg;
+      deadline = AbortSignal.timeout(c.drainTimeoutMs + c.stopTimeoutMs + STOP_GRACE_MS);
+      const drain = AbortSignal.any([AbortSignal.timeout(c.drainTimeoutMs), deadline]);
       if (first === 'exited') {
         log.info('app exited by itself; draining');
         await ingress.stop(drain);
-        return remapExit(await supervisor.exited, this.#cfg.lifecycle);
+        return remapExit(await supervisor.exited, c.lifecycle);
       }
-      // Read now: a reload may have changed it (app.restart_on_change).
-      const drainDelayMs = this.#cfg.lifecycle?.drainDelayMs ?? 0;
+      // Read now: a reload may have changed it.
+      const drainDelayMs = c.lifecycle.drainDelayMs;
       log.info('stop signal received; draining', {
         signal: first,
         drain_delay_ms: drainDelayMs,
-        drain_timeout_ms: this.#cfg.drainTimeoutMs,
+        drain_timeout_ms: c.drainTimeoutMs,
       });
       // Readiness is already false; new requests are still served for the drain delay, so
       // load balancers that poll readiness stop sending before the listener closes.
@@ -231,41 +320,76 @@ export class Sidecar {
         log.info('drain delay over; closing the listener');
       }
       await ingress.stop(drain);
-      await supervisor.stop(drain, first);
+      await supervisor.stop(deadline, first);
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
-      await this.#api?.stop(AbortSignal.timeout(1000));
+      deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
+      for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
-      for (const sig of FORWARDED) process.off(sig, onForward);
+      for (const sig of forwarded) process.off(sig, onForward);
       // Logs stop last, so the app's final lines are flushed.
-      await logs.stop(AbortSignal.timeout(5000));
+      await logs.stop(deadline);
     }
+  }
+
+  /** Once the app is first ready: the one line that says where to point a browser. */
+  async #announce(supervisor: Supervisor, ingress: Ingress): Promise<void> {
+    const up = await supervisor.whenReady(2 ** 31 - 1);
+    const at = ingress.address;
+    if (!up || !at) return;
+    const host = at.host === '0.0.0.0' || at.host === '::' ? 'localhost' : at.host;
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${at.port}`;
+    this.#log.info(`serving ${url} -> app ${up.host}:${up.port}`, {
+      url,
+      app: `${up.host}:${up.port}`,
+    });
   }
 }
 
-/** Pillion's exit code for the app's exit status, after the configured remap. */
-function remapExit(status: number, life: LifecycleOptions | undefined): number {
-  return life?.remapExit.get(status) ?? status;
+/** What the ingress takes on a reload (`Ingress.prepare`). */
+export interface IngressSlice {
+  host: string;
+  port: number;
+  limits: RunConfig['limits'];
 }
 
-/** Starts concerns in order; if one fails, stops those already started, in reverse. */
-async function startAll(concerns: Concern[], log: Logger): Promise<void> {
+function ingressSlice(c: RunConfig): IngressSlice {
+  return { host: c.listenHost, port: c.listenPort, limits: c.limits };
+}
+
+function apiSlice(c: RunConfig) {
+  return { config: c.appConfig, secrets: c.secrets };
+}
+
+/** Pillion's exit code for the app's exit status, after the configured remap. */
+function remapExit(status: number, life: LifecycleOptions): number {
+  return life.remapExit.get(status) ?? status;
+}
+
+/**
+ * Starts concerns in order and returns them; if one fails, stops those already started, in
+ * reverse. A PillionError (command not found, port in use) is the user's to fix and is
+ * reported once, by the caller; only an unexpected failure is warned about here.
+ */
+async function startAll(concerns: Concern[], log: Logger): Promise<Concern[]> {
   const started: Concern[] = [];
   for (const c of concerns) {
     try {
       await c.start();
       started.push(c);
     } catch (err) {
-      if (started.length > 0) {
+      if (started.length > 0 && !(err instanceof PillionError)) {
         log.warn(`${c.name} failed to start; stopping what was started`, {
           started: started.map((s) => s.name),
         });
       }
-      const deadline = AbortSignal.timeout(5000);
-      for (const s of started.reverse()) await s.stop(deadline);
+      const deadline = AbortSignal.timeout(STOP_GRACE_MS);
+      // Logs stop last, in run()'s finally, so what the others log on the way is kept.
+      for (const s of started.reverse()) if (s.name !== 'logs') await s.stop(deadline);
       throw err;
     }
   }
+  return started;
 }
 
 /** A TCP port free on loopback right now, for the app's PORT variable. */

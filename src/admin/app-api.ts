@@ -2,9 +2,10 @@
 // `app.config`, the app's secrets and a stream of change events, to the app alone.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { access, constants } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { SecretRef } from '../config/schema.ts';
-import type { Concern } from '../core/concern.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { SecretStore } from './secret-store.ts';
@@ -33,6 +34,7 @@ export class AppApi implements Concern {
   #server: Server | undefined;
   #url = '';
   #config: string;
+  #refs: Record<string, SecretRef>;
   #version = 1;
   #streams = new Set<ServerResponse>();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -40,6 +42,7 @@ export class AppApi implements Concern {
   constructor(opts: AppApiOptions) {
     this.#opts = opts;
     this.#config = JSON.stringify(opts.config ?? null);
+    this.#refs = opts.secrets;
     this.#secrets = new SecretStore(opts.env, (name) => this.#emit('secret', { name }));
   }
 
@@ -102,8 +105,36 @@ export class AppApi implements Concern {
     });
   }
 
+  /**
+   * Phase one of a reload of `app.config` and `app.secrets`: a secret whose source changed and
+   * cannot be read now refuses the reload, and the running secrets stay. Commit applies both.
+   */
+  async prepare(next: { config: unknown; secrets: Record<string, SecretRef> }): Promise<Prepared> {
+    for (const [name, ref] of Object.entries(next.secrets)) {
+      if (JSON.stringify(this.#refs[name]) === JSON.stringify(ref)) continue;
+      const ok =
+        ref.file !== undefined
+          ? await access(ref.file, constants.R_OK).then(
+              () => true,
+              () => false,
+            )
+          : this.#opts.env[ref.env as string] !== undefined;
+      if (!ok) {
+        throw new PillionError(
+          ErrorCode.SECRET_UNREADABLE,
+          `app.secrets.${name}: its ${ref.file !== undefined ? 'file cannot be read' : 'variable is not set'} now; the running secrets stay`,
+        );
+      }
+    }
+    return {
+      commit: () => void this.update(next.config, next.secrets),
+      abort: async () => {},
+    };
+  }
+
   /** Applies a reloaded `app.config` and `app.secrets`; watchers hear of what changed. */
   async update(config: unknown, secrets: Record<string, SecretRef>): Promise<void> {
+    this.#refs = secrets;
     const next = JSON.stringify(config ?? null);
     if (next !== this.#config) {
       this.#config = next;

@@ -1,13 +1,8 @@
 // The effective config as `pillion config` prints it: defaults filled in from the schema, and
 // anything that may be a secret redacted.
-import { formatPath } from './validate.ts';
 
-type SchemaNode = {
-  type?: string;
-  default?: unknown;
-  properties?: Record<string, SchemaNode>;
-  'x-not-yet'?: string;
-};
+import type { SchemaNode } from './schema.ts';
+import { formatPath, mayBeSecret } from './validate.ts';
 
 export const REDACTED = '<redacted>';
 /** Names that suggest a secret, in keys under app.config and in environment variable names. */
@@ -24,7 +19,14 @@ export function withDefaults(schema: unknown, value: unknown): unknown {
     if (sub['x-not-yet'] !== undefined) continue;
     if (v[k] !== undefined) out[k] = withDefaults(sub, v[k]);
     else if (sub.default !== undefined) out[k] = sub.default;
-    else if (sub.type === 'object' && hasDefaults(sub)) out[k] = withDefaults(sub, undefined);
+    // A map whose presence turns a feature on (a log file, a liveness check) stays absent.
+    else if (
+      sub.type === 'object' &&
+      !sub['x-presence'] &&
+      !sub.required?.length &&
+      hasDefaults(sub)
+    )
+      out[k] = withDefaults(sub, undefined);
   }
   return out;
 }
@@ -50,17 +52,43 @@ export function redact(value: unknown, fromEnv: Map<string, string[]>): unknown 
     if (Array.isArray(v)) return v.map((x, i) => visit(x, [...path, i], inAppConfig, secretKey));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
+      let hidden = 0;
       for (const [k, x] of Object.entries(v)) {
         const sub = [...path, k];
         const inConfig = inAppConfig || formatPath(sub) === 'app.config';
-        out[k] = visit(x, sub, inConfig, secretKey || (inAppConfig && SECRET_NAME.test(k)));
+        // A key of the app's config that looks like a pasted token is not printed either.
+        const key = inAppConfig && mayBeSecret(k) ? `<redacted-key-${++hidden}>` : k;
+        out[key] = visit(x, sub, inConfig, secretKey || (inAppConfig && SECRET_NAME.test(k)));
       }
       return out;
     }
     const vars = fromEnv.get(formatPath(path));
     if (secretKey && v !== null && v !== undefined) return REDACTED;
     if (vars && (inAppConfig || vars.some((n) => SECRET_NAME.test(n)))) return REDACTED;
-    return v;
+    return typeof v === 'string' ? redactUserinfo(v) : v;
   };
   return visit(value, [], false, false);
+}
+
+/**
+ * A URL's password (`https://user:PASSWORD@host`) redacted; a user alone may be a token
+ * (`https://TOKEN@host`) and is redacted too.
+ */
+export function redactUserinfo(text: string): string {
+  return text.replace(
+    /^([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s]*)@/i,
+    (_m, scheme: string, info: string) => {
+      const colon = info.indexOf(':');
+      return `${scheme}${colon === -1 ? REDACTED : `${info.slice(0, colon)}:${REDACTED}`}@`;
+    },
+  );
+}
+
+/** Every `$` in the strings written as `$$`, so the printed config reads back to the same values. */
+export function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('$', '$$$$');
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeDollars(v)]));
+  return value;
 }

@@ -119,7 +119,7 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   [
     'app.readiness has an unknown kind',
     'app:\n  readiness: { grpc: true }\n',
-    ['2:16: app.readiness.grpc: unknown key; expected one of: http, tcp, exec'],
+    ['2:16: app.readiness.grpc: unknown key; expected one of: http, tcp, exec, interval'],
   ],
   [
     'app.stop_signal is not a signal name',

@@ -3,8 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
-import { LineCounter, parseDocument } from 'yaml';
+import { Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { withDefaults } from './effective.ts';
+import { applyFlags, flagFor, type RunArgs } from './flags.ts';
+import { checkRules } from './rules.ts';
 import { ConfigSchema, type FileConfig } from './schema.ts';
 import { type Issue, walkDocument } from './validate.ts';
 
@@ -26,7 +29,10 @@ export class ConfigError extends PillionError {
 }
 
 export interface FormattedIssue {
+  /** The config file; empty for a flag's problem. */
   file: string;
+  /** The flag whose value is wrong, when a flag gave it. */
+  flag?: string;
   line: number;
   col: number;
   path: string;
@@ -37,27 +43,57 @@ export interface FormattedIssue {
 
 let validator: ReturnType<typeof Compile<typeof ConfigSchema>> | undefined;
 
-/** Parses and validates config text; throws ConfigError listing every problem. */
-export function parseConfig(
-  text: string,
-  file: string,
+/** A merged file and flags that passed every check: the plain value, and where each field came from. */
+export interface CheckedConfig extends LoadedConfig {
+  doc: Document;
+  /** Where a field was set, for errors found later: `file:line:col` or the flag; undefined for a default. */
+  where(path: readonly (string | number)[]): string | undefined;
+  /** True when the field's value came from a flag (paths in it are relative to the working directory). */
+  fromFlag(path: readonly (string | number)[]): boolean;
+}
+
+/**
+ * Parses config text (none: an empty config), sets the flags onto it at their fields, and
+ * validates the merged tree once; throws ConfigError listing every problem. A file's problem
+ * names `file:line:col` and the field, a flag's names the flag and the field.
+ */
+export function checkConfig(
+  text: string | undefined,
+  file: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): LoadedConfig {
+  run?: Pick<RunArgs, 'values' | 'command'>,
+): CheckedConfig {
+  const name = file ?? '(no file)';
+  const src = text ?? '';
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc =
+    text === undefined
+      ? new Document({})
+      : parseDocument(src, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number): { line: number; col: number } => lc.linePos(offset);
   const fmt = (i: Issue, snippet: boolean): FormattedIssue => {
+    if (i.flag) {
+      return {
+        file: '',
+        flag: i.flag,
+        line: 0,
+        col: 0,
+        path: i.path,
+        message: i.message,
+        text: `${i.flag}: ${i.path}: ${i.message}`,
+      };
+    }
     const { line, col } = at(i.offset);
-    let out = `${file}:${line}:${col}: ${i.path}: ${i.message}`;
-    if (snippet) out += `\n${caret(text, line, col)}`;
-    return { file, line, col, path: i.path, message: i.message, text: out };
+    let out = `${name}:${line}:${col}: ${i.path}: ${i.message}`;
+    if (snippet) out += `\n${caret(src, line, col)}`;
+    return { file: name, line, col, path: i.path, message: i.message, text: out };
   };
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) =>
         fmt(
           {
-            offset: syntaxOffset(text, e.code, e.message, e.pos[0]),
+            offset: syntaxOffset(src, e.code, e.message, e.pos[0]),
             path: 'yaml',
             message: syntaxMessage(e.code, e.message),
           },
@@ -66,7 +102,28 @@ export function parseConfig(
       ),
     );
   }
-  const { value, issues, fromEnv } = walkDocument(doc, ConfigSchema, env);
+  const applied = run ? applyFlags(doc, run) : { flags: new Map<Node, string>(), issues: [] };
+  const { value, issues, fromEnv } = walkDocument(doc, ConfigSchema, env, applied.flags, flagFor);
+  issues.push(...applied.issues);
+  const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
+    const n = doc.getIn(path, true) as Node | undefined;
+    if (n) return n;
+    // A map key without a value: point at the key.
+    const parent = doc.getIn(path.slice(0, -1), true) as {
+      items?: { key: Node; value: unknown }[];
+    };
+    return parent?.items?.find((p) => (p.key as { value?: unknown })?.value === path.at(-1))?.key;
+  };
+  const locate = (path: readonly (string | number)[]): { offset: number; flag?: string } => {
+    const n = nodeAt(path);
+    let flag = n ? applied.flags.get(n) : undefined;
+    // A map only flags made (`app.liveness` from --liveness-interval): the first flag's.
+    if (!flag && isMap(n) && n.items.every((p) => applied.flags.has(p.value as Node)))
+      flag = applied.flags.get(n.items[0]?.value as Node);
+    return { offset: n?.range?.[0] ?? 0, ...(flag ? { flag } : {}) };
+  };
+  if (issues.length === 0)
+    issues.push(...checkRules(withDefaults(ConfigSchema, value) as FileConfig, locate));
   if (issues.length > 0) {
     issues.sort((a, b) => a.offset - b.offset);
     throw new ConfigError(issues.map((i) => fmt(i, false)));
@@ -86,27 +143,59 @@ export function parseConfig(
       ),
     ]);
   }
-  return { file, config: value as FileConfig, fromEnv };
+  return {
+    file: name,
+    config: value as FileConfig,
+    fromEnv,
+    doc,
+    where: (path) => {
+      const n = nodeAt(path);
+      if (!n) return undefined;
+      const flag = applied.flags.get(n);
+      if (flag) return flag;
+      if (text === undefined || !n.range) return undefined;
+      const { line, col } = at(n.range[0]);
+      return `${name}:${line}:${col}`;
+    },
+    fromFlag: (path) => {
+      const n = nodeAt(path);
+      return n !== undefined && applied.flags.has(n);
+    },
+  };
 }
 
-/** Reads and validates a config file (named in errors as given); a file that cannot be read is a PILLION_CONFIG_UNREADABLE. */
+/** Parses and validates config text; throws ConfigError listing every problem. */
+export function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
+  const { config, fromEnv } = checkConfig(text, file, env);
+  return { file, config, fromEnv };
+}
+
+/** Reads a config file's text; a file that cannot be read is a PILLION_CONFIG_UNREADABLE. */
+export function readConfigText(file: string, cwd = process.cwd()): string {
+  try {
+    return readFileSync(resolve(cwd, file), 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EISDIR' ? 'it is a directory' : (e.code ?? e.message);
+    throw new PillionError(
+      ErrorCode.CONFIG_UNREADABLE,
+      `${file}: cannot read the config file (${why}); check the path given by --config or PILLION_CONFIG`,
+      { cause: err },
+    );
+  }
+}
+
+/** Reads and validates a config file (named in errors as given). */
 export function loadConfigFile(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
   cwd = process.cwd(),
 ): LoadedConfig {
-  let text: string;
-  try {
-    text = readFileSync(resolve(cwd, file), 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new PillionError(
-      ErrorCode.CONFIG_UNREADABLE,
-      `${file}: cannot read the config file (${e.code ?? e.message}); check the path given by --config or PILLION_CONFIG`,
-      { cause: err },
-    );
-  }
-  return parseConfig(text, file, env);
+  return parseConfig(readConfigText(file, cwd), file, env);
 }
 
 /**

@@ -22,6 +22,8 @@ export interface Issue {
   offset: number;
   path: string;
   message: string;
+  /** The command-line flag that gave the value, when a flag did. */
+  flag?: string;
 }
 
 export interface WalkResult {
@@ -34,13 +36,23 @@ export interface WalkResult {
 interface Ctx {
   doc: Document;
   env: NodeJS.ProcessEnv;
+  /** Nodes set from command-line flags, with the flag: their text is not expanded, and errors name the flag. */
+  flags: ReadonlyMap<Node, string>;
+  /** The flag that sets a field, for "needs --key too". */
+  flagFor: (path: string) => string | undefined;
   issues: Issue[];
   fromEnv: Map<string, string[]>;
 }
 
 /** Checks a parsed document against the schema; never echoes a string value in a message. */
-export function walkDocument(doc: Document, schema: unknown, env: NodeJS.ProcessEnv): WalkResult {
-  const ctx: Ctx = { doc, env, issues: [], fromEnv: new Map() };
+export function walkDocument(
+  doc: Document,
+  schema: unknown,
+  env: NodeJS.ProcessEnv,
+  flags: ReadonlyMap<Node, string> = new Map(),
+  flagFor: (path: string) => string | undefined = () => undefined,
+): WalkResult {
+  const ctx: Ctx = { doc, env, flags, flagFor, issues: [], fromEnv: new Map() };
   const root = doc.contents as Node | null;
   // An empty file is an empty config: every field takes its default.
   if (root === null || (isScalar(root) && root.value === null))
@@ -54,6 +66,16 @@ type Path = (string | number)[];
 /** An unknown key is echoed only if it looks like a name, not like a pasted value. */
 const NAME_LIKE = /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/;
 
+/**
+ * A key that may be a secret pasted in the wrong place: long, or a mix of letters and digits
+ * the way tokens are (`sk_live_4eC39Hq…`, `ghp_…`). Such a key is never echoed.
+ */
+export function mayBeSecret(key: string): boolean {
+  if (key.length > 24) return true;
+  const digits = key.replace(/\D/g, '').length;
+  return key.length >= 12 && digits >= 3 && /[A-Za-z]/.test(key);
+}
+
 export function formatPath(path: Path): string {
   let out = '';
   for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${p}` : p;
@@ -61,7 +83,13 @@ export function formatPath(path: Path): string {
 }
 
 function issue(ctx: Ctx, at: Node | undefined, path: Path, message: string): undefined {
-  ctx.issues.push({ offset: at?.range?.[0] ?? 0, path: formatPath(path), message });
+  const flag = at ? ctx.flags.get(at) : undefined;
+  ctx.issues.push({
+    offset: at?.range?.[0] ?? 0,
+    path: formatPath(path),
+    message,
+    ...(flag ? { flag } : {}),
+  });
   return undefined;
 }
 
@@ -89,6 +117,9 @@ function scalarValue(
 ): { ok: boolean; value: unknown; expanded: boolean } {
   const v = node.value;
   if (typeof v !== 'string') return { ok: true, value: v, expanded: false };
+  // A flag's text came through the shell already: not expanded again, but read as a number
+  // or boolean where the field wants one, as a value from the environment is.
+  if (ctx.flags.has(node)) return { ok: true, value: v, expanded: true };
   const r = expandEnv(v, ctx.env);
   if (!r.ok) {
     issue(ctx, node, path, r.message);
@@ -115,7 +146,7 @@ function walk(node: Node, s: SchemaNode, path: Path, ctx: Ctx, keyNode: Node | u
   if (s.type === undefined && s.anyOf === undefined && s.const === undefined)
     return plain(node, path, ctx);
   if (s['x-kind'] === 'duration' || s['x-kind'] === 'size')
-    return walkMeasure(node, path, ctx, MEASURES[s['x-kind']]);
+    return walkMeasure(node, path, ctx, MEASURES[s['x-kind']], s['x-min']);
   if (s.anyOf) return walkEnum(node, s, path, ctx);
   if (s.type === 'object') return walkObject(node, s, path, ctx, keyNode);
   if (s.type === 'array') return walkArray(node, s, path, ctx);
@@ -156,12 +187,24 @@ function walkMeasure(
   path: Path,
   ctx: Ctx,
   m: (typeof MEASURES)[keyof typeof MEASURES],
+  min: number | undefined,
 ): unknown {
-  const got = isScalar(node) ? scalarValue(node, path, ctx) : { ok: true, value: nodeKind(node) };
+  const got = isScalar(node)
+    ? scalarValue(node, path, ctx)
+    : { ok: true, value: nodeKind(node), expanded: false };
   if (!got.ok) return undefined;
-  const v = got.value;
-  if (typeof v === 'number' && v >= 0 && m.parse(String(v)) !== undefined) return v;
-  if (typeof v === 'string' && m.parse(v) !== undefined) return v;
+  let v = got.value;
+  // A flag's bare number is text: read it as the number it is.
+  if (got.expanded && typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)) v = Number(v);
+  const parsed =
+    typeof v === 'number' && v >= 0
+      ? m.parse(String(v))
+      : typeof v === 'string'
+        ? m.parse(v)
+        : undefined;
+  if (parsed !== undefined && min !== undefined && parsed < min)
+    return issue(ctx, node, path, `expected a size of at least ${min} bytes, got a smaller one`);
+  if (parsed !== undefined) return v;
   const what =
     typeof v === 'string' && /^\s*\d/.test(v)
       ? `a string that is not one (units: ${m.units})`
@@ -200,8 +243,9 @@ function walkObject(
   const out: Record<string, unknown> = {};
   let bad = false;
   for (const pair of (node as YAMLMap).items as Pair<Node, Node | null>[]) {
-    const k = pair.key;
-    const key = isScalar(k) ? k.value : undefined;
+    // A key set from a flag is a plain string; a key from the file is a node with a position.
+    const k = (typeof pair.key === 'string' ? undefined : pair.key) as Node;
+    const key = typeof pair.key === 'string' ? pair.key : isScalar(k) ? k.value : undefined;
     if (typeof key !== 'string') {
       issue(
         ctx,
@@ -216,14 +260,16 @@ function walkObject(
     let schema = props[key];
     if (!schema && patterns.length > 0) {
       const [pattern, valueSchema] = patterns[0];
-      if (!new RegExp(pattern).test(key)) {
+      if (!new RegExp(pattern).test(key) || mayBeSecret(key)) {
         // A name that breaks the rules is not echoed: it may be a value pasted as a key.
         sub[sub.length - 1] = '<name>';
         issue(
           ctx,
           k,
           sub,
-          `not a valid name: expected ${s['x-key-expected'] ?? `a name matching ${pattern}`}`,
+          mayBeSecret(key) && new RegExp(pattern).test(key)
+            ? 'this name looks like a secret value (long, or letters mixed with digits); name the secret, and give its value in a file or a variable'
+            : `not a valid name: expected ${s['x-key-expected'] ?? `a name matching ${pattern}`}`,
         );
         bad = true;
         continue;
@@ -231,9 +277,10 @@ function walkObject(
       schema = valueSchema;
     }
     if (!schema) {
-      if (!NAME_LIKE.test(key)) sub[sub.length - 1] = '<key>';
+      const echo = NAME_LIKE.test(key) && !mayBeSecret(key);
+      if (!echo) sub[sub.length - 1] = '<key>';
       const names = Object.keys(props);
-      const near = didYouMean(key, names);
+      const near = echo ? didYouMean(key, names) : undefined;
       issue(
         ctx,
         k,
@@ -245,14 +292,24 @@ function walkObject(
       bad = true;
       continue;
     }
-    const value = pair.value ?? ({ value: null, range: k.range } as unknown as Node);
+    const value = pair.value ?? ({ value: null, range: k?.range } as unknown as Node);
     const v = walk(value, schema, sub, ctx, k);
     if (v === undefined) bad = true;
     else out[key] = v;
   }
   for (const req of s.required ?? []) {
     if (!(node as YAMLMap).has(req)) {
-      issue(ctx, keyNode ?? node, [...path, req], 'required key is missing');
+      // A map only flags made: the flag given needs the one that sets the missing key.
+      const items = (node as YAMLMap).items as Pair<Node, Node | null>[];
+      const fromFlag = items.every((p) => p.value && ctx.flags.has(p.value));
+      const at = fromFlag ? (items[0]?.value ?? undefined) : (keyNode ?? node);
+      const need = ctx.flagFor(formatPath([...path, req]));
+      issue(
+        ctx,
+        at,
+        [...path, req],
+        fromFlag && need ? `needs ${need} too` : 'required key is missing',
+      );
       bad = true;
     }
   }
@@ -318,7 +375,8 @@ function walkScalar(node: Node, s: SchemaNode, path: Path, ctx: Ctx): unknown {
       }
       if (s.minLength !== undefined && v.length < s.minLength)
         return issue(ctx, node, path, `expected ${expected(s)}, got an empty string`);
-      if (s.pattern !== undefined && !new RegExp(s.pattern).test(v))
+      const pattern = s['x-pattern'] ?? s.pattern;
+      if (pattern !== undefined && !new RegExp(pattern).test(v))
         return issue(ctx, node, path, `expected ${expected(s)}, got a string that is not one`);
       if (s['x-kind'] === 'listen' && Number(v.slice(v.lastIndexOf(':') + 1)) > 65535)
         return issue(ctx, node, path, 'the port must be from 0 to 65535');
@@ -357,6 +415,7 @@ function expected(s: SchemaNode): string {
     if (s.minimum !== undefined) return `${what} of at least ${s.minimum}`;
     return what;
   }
-  if (s.pattern) return `a string matching ${s.pattern}`;
+  const pattern = s['x-pattern'] ?? s.pattern;
+  if (pattern) return `a string matching ${pattern}`;
   return `a ${s.type ?? 'value'}`;
 }

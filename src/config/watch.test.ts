@@ -11,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { LoadedConfig } from './load.ts';
+import { type LoadedConfig, parseConfig } from './load.ts';
 import { ConfigWatcher } from './watch.ts';
 
 const fds = () => readdirSync('/proc/self/fd').length;
@@ -33,8 +33,8 @@ test('applies valid changes, rejects invalid ones, skips unchanged text, and clo
   let failApply = false;
   const w = new ConfigWatcher({
     file,
-    env: {},
-    apply: async (loaded) => {
+    apply: async (text) => {
+      const loaded = parseConfig(text, file, {});
       if (failApply) throw new Error('concern refused');
       applied.push(loaded);
     },
@@ -67,6 +67,13 @@ test('applies valid changes, rejects invalid ones, skips unchanged text, and clo
   await until(() => rejected.length === 2, 'apply failure');
   assert.deepEqual(w.counts, { applied: 2, rejected: 2 });
 
+  // The same text is tried again at the next poll once the concern would take it: a failed
+  // apply is not recorded as the text in force.
+  failApply = false;
+  await until(() => applied.length === 3, 'retry of the unchanged file');
+  assert.deepEqual(applied[2].config, { drain: { timeout: '4s' } });
+  assert.deepEqual(w.counts, { applied: 3, rejected: 2 });
+
   w.close();
   await w.settled();
   assert.equal(fds(), fdsBefore, 'no fd left behind');
@@ -86,9 +93,8 @@ test('follows a ConfigMap-style ..data symlink swap', async () => {
   const seen: unknown[] = [];
   const w = new ConfigWatcher({
     file: join(dir, 'pillion.yaml'),
-    env: {},
-    apply: async (l) => {
-      seen.push(l.config.state_dir);
+    apply: async (text) => {
+      seen.push(parseConfig(text, 'pillion.yaml', {}).config.state_dir);
     },
     applied: () => {},
     rejected: () => {},

@@ -4,18 +4,22 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, realpathSync, watch } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type LoadedConfig, parseConfig } from './load.ts';
+import { ConfigError } from './load.ts';
 
 export interface ConfigWatchOptions {
   /** The file as named to the user (errors use this name), and the directory it is relative to. */
   file: string;
   cwd?: string;
-  env?: NodeJS.ProcessEnv;
-  /** Applies a valid config; if it throws, the reload counts as rejected. */
-  apply: (loaded: LoadedConfig) => Promise<void>;
+  /**
+   * Resolves and applies the file's new text; if it throws, the reload counts as rejected and
+   * nothing changed. A ConfigError is the text's own fault: that text is not tried again.
+   */
+  apply: (text: string) => Promise<void>;
   /** Told of each rejection; the last good config stays in force. */
   rejected: (err: unknown, counts: ReloadCounts) => void;
   applied: (counts: ReloadCounts) => void;
+  /** Where to count; the Sidecar's counters, so that the metrics can read them. */
+  counts?: ReloadCounts;
 }
 
 export interface ReloadCounts {
@@ -31,16 +35,22 @@ const POLL_MS = 2000;
 export class ConfigWatcher {
   readonly #opts: ConfigWatchOptions;
   readonly #path: string;
-  readonly counts: ReloadCounts = { applied: 0, rejected: 0 };
+  readonly counts: ReloadCounts;
   #watchers = new Map<string, FSWatcher>();
   #poll: NodeJS.Timeout | undefined;
   #settle: NodeJS.Timeout | undefined;
+  /** The text in force: recorded only once it was applied. */
   #lastHash: string;
+  /** Text that failed validation: tried again only once it changes. */
+  #invalidHash = '';
+  /** The last failure to apply valid text (a port in use): retried each poll, logged when it changes. */
+  #lastFailure = '';
   #busy: Promise<void> = Promise.resolve();
   #closed = false;
 
   constructor(opts: ConfigWatchOptions) {
     this.#opts = opts;
+    this.counts = opts.counts ?? { applied: 0, rejected: 0 };
     this.#path = resolve(opts.cwd ?? process.cwd(), opts.file);
     this.#lastHash = this.#hash(this.#read());
   }
@@ -91,6 +101,11 @@ export class ConfigWatcher {
     clearTimeout(this.#settle);
   }
 
+  /** Reads and applies the file now, even if its text is unchanged (SIGHUP). */
+  reloadNow(): void {
+    this.#busy = this.#busy.then(() => this.#reload(true));
+  }
+
   /** Resolves once the reloads started so far have finished. */
   settled(): Promise<void> {
     return this.#busy;
@@ -116,23 +131,29 @@ export class ConfigWatcher {
     this.#settle.unref();
   }
 
-  async #reload(): Promise<void> {
+  async #reload(force = false): Promise<void> {
     if (this.#closed) return;
     this.#rewatch();
     const text = this.#read();
     const hash = this.#hash(text);
     // Unchanged text, or the file gone for a moment during a swap: nothing to do.
-    if (hash === this.#lastHash || text === undefined) return;
-    this.#lastHash = hash;
-    let loaded: LoadedConfig;
+    if (text === undefined) return;
+    if (!force && (hash === this.#lastHash || hash === this.#invalidHash)) return;
+    if (force) this.#lastFailure = '';
     try {
-      loaded = parseConfig(text, this.#opts.file, this.#opts.env ?? process.env);
-      await this.#opts.apply(loaded);
+      await this.#opts.apply(text);
     } catch (err) {
+      if (err instanceof ConfigError) this.#invalidHash = hash;
+      const why = `${hash}:${(err as Error).message}`;
+      // A valid text that could not be applied is retried at each poll; told once per reason.
+      if (why === this.#lastFailure) return;
+      this.#lastFailure = why;
       this.counts.rejected++;
       this.#opts.rejected(err, { ...this.counts });
       return;
     }
+    this.#lastHash = hash;
+    this.#lastFailure = '';
     this.counts.applied++;
     this.#opts.applied({ ...this.counts });
   }

@@ -2,6 +2,9 @@ import type { Writable } from 'node:stream';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
+/** Levels in order, for the least level Pillion's own events are written at. */
+const RANK: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
 /**
  * Where every JSON log line goes (Pillion's stdout by default). Writes never drop: when the
  * destination is slow, `write` returns false and producers wait for `whenWritable()`.
@@ -9,6 +12,8 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 export class LogOutput {
   readonly #dest: Writable;
   #waiters: (() => void)[] = [];
+  /** Pillion's own events under this level are not written (`logs.level`); the app's always are. */
+  minLevel: Level = 'debug';
 
   constructor(dest: Writable) {
     this.#dest = dest;
@@ -46,25 +51,29 @@ export class LogOutput {
   }
 }
 
-/** Pillion's own structured events, in the same JSON shape as the app's lines. */
-export class Logger {
-  readonly #out: LogOutput;
+/**
+ * Pillion's own structured events, in the same JSON shape as the app's lines. `Out` keeps the
+ * output's own type, so the logs concern gets its sinks and counters without a runtime check.
+ */
+export class Logger<Out extends LogOutput = LogOutput> {
+  readonly #out: Out;
   readonly #source: string;
 
-  constructor(out: LogOutput, source = 'pillion') {
+  constructor(out: Out, source = 'pillion') {
     this.#out = out;
     this.#source = source;
   }
 
-  get output(): LogOutput {
+  get output(): Out {
     return this.#out;
   }
 
-  child(source: string): Logger {
+  child(source: string): Logger<Out> {
     return new Logger(this.#out, source);
   }
 
   log(level: Level, msg: string, fields?: Record<string, unknown>): void {
+    if (RANK[level] < RANK[this.#out.minLevel]) return;
     const head = {
       time: new Date().toISOString(),
       level,
@@ -73,6 +82,10 @@ export class Logger {
       msg,
     };
     this.#out.write(`${JSON.stringify(fields ? { ...head, ...fields } : head)}\n`);
+  }
+
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
   }
 
   info(msg: string, fields?: Record<string, unknown>): void {

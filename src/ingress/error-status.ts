@@ -66,11 +66,14 @@ export function statusOf(code: ErrorCode): number {
   return (RESPONSES[code] ?? FALLBACK).status;
 }
 
-/** Answers the exchange with the response for `code` (or aborts it if a response has begun). */
-export function failWith(ex: Exchange, code: ErrorCode): number {
+/**
+ * Answers the exchange with the response for `code` (or aborts it if a response has begun);
+ * `detail` is appended to the text.
+ */
+export function failWith(ex: Exchange, code: ErrorCode, detail?: string): number {
   const r = RESPONSES[code] ?? FALLBACK;
   if (ex.headersSent) ex.abort();
-  else ex.fail(r.status, r.text, r.headers);
+  else ex.fail(r.status, detail ? `${r.text}: ${detail}` : r.text, r.headers);
   return r.status;
 }
 

@@ -25,6 +25,8 @@ export interface ProxyDeps {
   whenReady(timeoutMs: number): Promise<Upstream | undefined>;
   /** How long a request waits for a not-yet-ready app before a 503. */
   readyTimeoutMs: number;
+  /** Why the app is not ready (its last exit, the next start), said in the 503's text. */
+  notReadyReason?(): string | undefined;
   accessLog: AccessLog;
   /** Limits and timeouts over the defaults (docs/edge.md). */
   limits?: Partial<EdgeLimits>;
@@ -121,7 +123,8 @@ export class AppProxy {
     const refuse = (code: ErrorCode): void => {
       if (error) return;
       error = code;
-      status = failWith(ex, code);
+      const why = code === ErrorCode.APP_NOT_READY ? this.#deps.notReadyReason?.() : undefined;
+      status = failWith(ex, code, why);
     };
     if (refused) {
       refuse(refused);

@@ -79,18 +79,51 @@ describe('captureAppStream', () => {
     );
   });
 
-  test('labels stderr lines as error', async () => {
+  test('labels a stderr line info unless it says its level; the stream stays', async () => {
     const src = new PassThrough();
     const { out, text } = collector();
     const done = captureAppStream(src, 'stderr', 7, out);
-    src.end('boom\n');
+    // What python3 -m http.server writes to stderr for every request, then real levels.
+    src.end(
+      '127.0.0.1 - - [26/Nov/2026 10:00:00] "GET / HTTP/1.1" 200 -\nERROR: boom\nWARNING:root:low\n{"level":"error","msg":"json boom"}\n',
+    );
     await done;
-    const [line] = parse(await text());
-    assert.equal(line.level, 'error');
-    assert.equal(line.stream, 'stderr');
-    assert.equal(line.source, 'app');
-    assert.equal(line.pid, 7);
-    assert.equal(line.msg, 'boom');
+    const lines = parse(await text());
+    assert.deepEqual(
+      lines.map((l) => [l.level, l.stream]),
+      [
+        ['info', 'stderr'],
+        ['error', 'stderr'],
+        ['warn', 'stderr'],
+        ['error', 'stderr'],
+      ],
+    );
+    assert.equal(lines[0].source, 'app');
+    assert.equal(lines[0].pid, 7);
+  });
+
+  test('stderrLevel sets the level of stderr lines that say none; stdout is untouched', async () => {
+    for (const stderrLevel of ['error', 'warn', 'debug'] as const) {
+      const { out, text } = collector();
+      const err = new PassThrough();
+      const std = new PassThrough();
+      const done = Promise.all([
+        captureAppStream(err, 'stderr', 1, out, { stderrLevel }),
+        captureAppStream(std, 'stdout', 1, out, { stderrLevel }),
+      ]);
+      err.end('plain\n[info] said\n');
+      std.end('plain\n');
+      await done;
+      const lines = parse(await text());
+      assert.deepEqual(
+        lines.filter((l) => l.stream === 'stderr').map((l) => l.level),
+        [stderrLevel, 'info'],
+      );
+      assert.deepEqual(
+        lines.filter((l) => l.stream === 'stdout').map((l) => l.level),
+        ['info'],
+      );
+    }
   });
 
   test('escapes quotes, backslashes, control characters and keeps UTF-8 in msg', async () => {

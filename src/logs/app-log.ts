@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { type Level, LogOutput } from '../core/log.ts';
+import type { Level, LogOutput } from '../core/log.ts';
 import { levelFromPrefix, levelFromValue } from './level.ts';
 import { LineEnd, LineSplitter, type OverLong } from './line-splitter.ts';
 import { LogStats } from './stats.ts';
@@ -21,6 +21,12 @@ export interface AppLogOptions {
    * before, waiting at most this long for more; 0 turns joining off.
    */
   multilineMs: number;
+  /**
+   * The level of a stderr line that does not say its own (no level prefix, no JSON level
+   * field). `info`: many runtimes write ordinary lines to stderr (Python's `logging` and
+   * `http.server`, Go's `log`), so stderr alone does not mean an error.
+   */
+  stderrLevel: Level;
 }
 
 export const APP_LOG_DEFAULTS: AppLogOptions = {
@@ -29,13 +35,8 @@ export const APP_LOG_DEFAULTS: AppLogOptions = {
   json: true,
   levelPrefix: true,
   multilineMs: 0,
+  stderrLevel: 'info',
 };
-
-/** An output that also carries the app-log settings and counters captures pick up (output.ts). */
-export class AppLogOutput extends LogOutput {
-  readonly stats = new LogStats();
-  appLog: AppLogOptions = { ...APP_LOG_DEFAULTS };
-}
 
 const FLAGS: Record<LineEnd, string> = {
   [LineEnd.NEWLINE]: '}\n',
@@ -60,9 +61,9 @@ const MSG_KEYS = ['msg', 'message'];
 const LEVEL_KEYS = ['level', 'severity', 'levelname', 'lvl'];
 
 /**
- * Turns one output stream of the app into JSON lines on `out`. The stream is paused while
- * `out` is full, so the app is back-pressured instead of lines being dropped. Resolves when
- * the stream has ended and its last (possibly partial) line is written.
+ * Turns one output stream of the app into JSON lines on `out`, counted in `stats`. The stream
+ * is paused while `out` is full, so the app is back-pressured instead of lines being dropped.
+ * Resolves when the stream has ended and its last (possibly partial) line is written.
  */
 export function captureAppStream(
   stream: Readable,
@@ -70,11 +71,11 @@ export function captureAppStream(
   pid: number,
   out: LogOutput,
   options: Partial<AppLogOptions> = {},
+  stats: LogStats = new LogStats(),
 ): Promise<void> {
-  const host = out instanceof AppLogOutput ? out : undefined;
-  const o: AppLogOptions = { ...APP_LOG_DEFAULTS, ...host?.appLog, ...options };
-  const stats = host?.stats ?? new LogStats();
-  const streamLevel: Level = name === 'stdout' ? 'info' : 'error';
+  const o: AppLogOptions = { ...APP_LOG_DEFAULTS, ...options };
+  // A line that says its level keeps it (levelFromPrefix, jsonLine); this is for the rest.
+  const streamLevel: Level = name === 'stdout' ? 'info' : o.stderrLevel;
   const tail = `","source":"app","stream":"${name}","pid":${pid},"msg":`;
   const splitter = new LineSplitter(o.maxLineBytes, o.overLong);
   // The back-pressured writer: the app's lines are never dropped under `block`.

@@ -1,36 +1,33 @@
 // Logs owns where every log line goes: the app's stdout/stderr capture, the access log, the
 // sinks (stdout, file, OTLP) with their bounded buffers, formats and redaction. What to log is
 // left to the other concerns.
-import type { Writable } from 'node:stream';
-import type { Concern } from '../core/concern.ts';
-import type { Logger, LogOutput } from '../core/log.ts';
+import type { Readable, Writable } from 'node:stream';
+import type { Concern, Prepared } from '../core/concern.ts';
+import type { Level, Logger } from '../core/log.ts';
 import {
   ACCESS_LOG_DEFAULTS,
   type AccessLog,
   type AccessLogOptions,
   createAccessLog,
 } from './access-log.ts';
-import { APP_LOG_DEFAULTS, type AppLogOptions } from './app-log.ts';
-import { type ConnectionLog, createConnectionLog } from './connection-log.ts';
-import { FILE_SINK_DEFAULTS, FileSink, type FileSinkOptions } from './file-sink.ts';
-import { HumanFormat } from './human-format.ts';
-import { type OtlpOptions, OtlpSink } from './otlp-sink.ts';
-import {
-  DEFAULT_BUFFER_BYTES,
-  SinkOutput,
-  type SinkSpec,
-  stdoutSink,
-  type WhenFull,
-} from './output.ts';
-import type { MetricSample } from './stats.ts';
+import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-log.ts';
+import { FILE_SINK_DEFAULTS, type FileSinkOptions } from './file-sink.ts';
+import type { OtlpOptions } from './otlp-sink.ts';
+import { DEFAULT_BUFFER_BYTES, SinkOutput, stdoutSink, type WhenFull } from './output.ts';
+import { prepareSinks } from './reload.ts';
+import { openSinks } from './sinks.ts';
 
 export type LogFormat = 'json' | 'human';
 
 export interface LogsOptions {
   /** Pillion's stdout: JSON lines, or a human format (coloured when stdout is a TTY). */
   format: LogFormat;
+  /** The least level of Pillion's own events written. */
+  level: Level;
   /** Write to Pillion's stdout (the default sink). */
   stdout: boolean;
+  /** Where the stdout sink writes; Pillion's stdout unless embedded (a test's collector). */
+  stdoutDest?: Writable;
   file?: FileSinkOptions;
   otlp?: OtlpOptions;
   /** Bound on each sink's queue, in bytes. */
@@ -42,6 +39,7 @@ export interface LogsOptions {
 
 export const LOGS_DEFAULTS: LogsOptions = {
   format: 'json',
+  level: 'info',
   stdout: true,
   bufferBytes: DEFAULT_BUFFER_BYTES,
   whenFull: 'block',
@@ -67,12 +65,13 @@ export function createLogOutput(): SinkOutput {
 
 export class Logs implements Concern {
   readonly name = 'logs';
-  readonly #out: LogOutput;
-  readonly #opts: LogsOptions;
+  readonly #out: SinkOutput;
+  #opts: LogsOptions;
   readonly #log: Logger;
   #stopped: Promise<void> | undefined;
 
-  constructor(out: LogOutput, opts: LogsOptions, log: Logger) {
+  /** `out` is the output Pillion's logger writes to (createLogOutput): its sinks are set here. */
+  constructor(out: SinkOutput, opts: LogsOptions, log: Logger) {
     this.#out = out;
     this.#opts = opts;
     this.#log = log;
@@ -81,50 +80,9 @@ export class Logs implements Concern {
   /** Opens the sinks; a log file that cannot be opened throws LOG_FILE_UNWRITABLE. */
   async start(): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const o = this.#opts;
-    const sinks: SinkSpec[] = [];
-    if (o.stdout) {
-      let dest: Writable = process.stdout;
-      let flush: (() => Promise<void>) | undefined;
-      if (o.format === 'human') {
-        const human = new HumanFormat(Boolean(process.stdout.isTTY));
-        human.pipe(process.stdout);
-        dest = human;
-        flush = () =>
-          new Promise((resolve) =>
-            human.write('', () => process.stdout.write('', () => resolve())),
-          );
-      }
-      sinks.push({ name: 'stdout', dest, bufferBytes: o.bufferBytes, whenFull: o.whenFull, flush });
-    }
-    if (o.file) {
-      const file = new FileSink(o.file);
-      sinks.push({
-        name: 'file',
-        dest: file,
-        bufferBytes: o.bufferBytes,
-        whenFull: o.whenFull,
-        close: () => file.close(),
-      });
-    }
-    if (o.otlp) {
-      const otlp = new OtlpSink({
-        ...o.otlp,
-        onDrop: (n) => {
-          out.stats.dropped.otlp = (out.stats.dropped.otlp ?? 0) + n;
-        },
-      });
-      sinks.push({
-        name: 'otlp',
-        dest: otlp,
-        bufferBytes: o.bufferBytes,
-        // A remote collector going away must never stop the app: OTLP always drops when full.
-        whenFull: 'drop',
-        close: () => otlp.close(),
-      });
-    }
-    out.appLog = o.app;
+    const sinks = await openSinks(o, out, this.#log);
+    out.minLevel = o.level;
     out.setSinks(sinks);
     this.#log.info('logs ready', {
       sinks: sinks.map((s) => s.name),
@@ -132,6 +90,15 @@ export class Logs implements Concern {
       when_full: o.whenFull,
       buffer_bytes: o.bufferBytes,
       ...(o.file ? { file: o.file.path } : {}),
+    });
+  }
+
+  /** Phase one of a reload of the sinks (logs/reload.ts): a file that cannot be opened throws. */
+  async prepare(next: LogsOptions): Promise<Prepared> {
+    const out = this.#out;
+    return prepareSinks(out, next, this.#log, (o) => {
+      this.#opts = o;
+      out.minLevel = o.level;
     });
   }
 
@@ -143,7 +110,6 @@ export class Logs implements Concern {
 
   async #stop(deadline: AbortSignal): Promise<void> {
     const out = this.#out;
-    if (!(out instanceof SinkOutput)) return;
     const aborted = new Promise<void>((resolve) => {
       if (deadline.aborted) resolve();
       deadline.addEventListener('abort', () => resolve(), { once: true });
@@ -169,14 +135,11 @@ export class Logs implements Concern {
     return createAccessLog(this.#out, this.#opts.access);
   }
 
-  /** The writer ingress uses for connection-level events; counted for /metrics. */
-  connectionLog(): ConnectionLog {
-    const out = this.#out;
-    return createConnectionLog(out, out instanceof SinkOutput ? out.stats.connectionEvents : {});
-  }
-
-  /** Counters for /metrics, among them pillion_log_lines_dropped_total{sink}. */
-  metrics(): MetricSample[] {
-    return this.#out instanceof SinkOutput ? this.#out.stats.samples() : [];
+  /**
+   * Captures one of the app's output streams with the configured app-log settings, counted in
+   * the output's stats (the supervisor gets this through the Sidecar).
+   */
+  capture(stream: Readable, name: 'stdout' | 'stderr', pid: number): Promise<void> {
+    return captureAppStream(stream, name, pid, this.#out, this.#opts.app, this.#out.stats);
   }
 }

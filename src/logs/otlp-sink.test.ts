@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, createServer } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { attr, startReceiver } from '../../test/fixtures/otlp-receiver.ts';
-import { OtlpSink, toLogRecord } from './otlp-sink.ts';
+import { type ExportOutcome, OtlpSink, toLogRecord } from './otlp-sink.ts';
 
 describe('OtlpSink', () => {
   test('ships lines as OTLP/HTTP JSON log records to a real receiver', async () => {
@@ -90,6 +92,37 @@ describe('OtlpSink', () => {
     gone.write('{"msg":"x"}\n');
     await gone.close();
     assert.equal(lost, 1);
+  });
+
+  test('each failed export is reported with its reason and a running count, and the recovery once', async () => {
+    const rx = await startReceiver([503]);
+    after(() => rx.close());
+    const seen: ExportOutcome[] = [];
+    const sink = new OtlpSink({ endpoint: rx.url, onExport: (e) => seen.push(e) });
+    sink.write('{"msg":"one"}\n');
+    await sink.close();
+    assert.deepEqual(seen, [
+      { ok: false, reason: 'HTTP 503', failures: 1 },
+      { ok: true, reason: '', failures: 1 },
+    ]);
+
+    // A port nothing listens on (not the receiver's: a kept-alive socket to it would reset).
+    const srv = createServer().listen(0, '127.0.0.1');
+    await once(srv, 'listening');
+    const closed = (srv.address() as AddressInfo).port;
+    srv.close();
+    const down: ExportOutcome[] = [];
+    const gone = new OtlpSink({
+      endpoint: `http://127.0.0.1:${closed}`,
+      attempts: 2,
+      onExport: (e) => down.push(e),
+    });
+    gone.write('{"msg":"x"}\n');
+    await gone.close();
+    assert.deepEqual(down, [
+      { ok: false, reason: 'ECONNREFUSED', failures: 1 },
+      { ok: false, reason: 'ECONNREFUSED', failures: 2 },
+    ]);
   });
 
   test('toLogRecord keeps a line that is not JSON as its body', () => {

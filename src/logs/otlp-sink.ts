@@ -17,6 +17,20 @@ export interface OtlpOptions {
   attempts?: number;
   /** Called with the number of lines given up. */
   onDrop?: (lines: number) => void;
+  /**
+   * Called for each request the collector did not accept (`reason`: `HTTP 503`, a network
+   * error code, `timeout`), and once when one is accepted again after failures.
+   */
+  onExport?: (e: ExportOutcome) => void;
+}
+
+/** What one failed export, or the first success after failures, looked like. */
+export interface ExportOutcome {
+  ok: boolean;
+  /** Why the request failed; empty when ok. */
+  reason: string;
+  /** Failed requests since the sink started. */
+  failures: number;
 }
 
 type AnyValue =
@@ -107,6 +121,8 @@ export class OtlpSink extends Writable {
   readonly #url: URL;
   readonly #opts: OtlpOptions;
   readonly #resource: { attributes: KeyValue[] };
+  #failures = 0;
+  #failing = false;
 
   constructor(opts: OtlpOptions) {
     super({ decodeStrings: false, highWaterMark: 256 * 1024 });
@@ -163,16 +179,27 @@ export class OtlpSink extends Writable {
     const attempts = this.#opts.attempts ?? 3;
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-      const status = await this.#post(body);
-      if (status >= 200 && status < 300) return true;
+      const { status, reason } = await this.#post(body);
+      if (status >= 200 && status < 300) {
+        if (this.#failing) {
+          this.#failing = false;
+          this.#opts.onExport?.({ ok: true, reason: '', failures: this.#failures });
+        }
+        return true;
+      }
+      // Said at each failure, not only when a batch is given up: a collector that is down
+      // would otherwise go unnoticed until Pillion exits (the caller throttles).
+      this.#failures += 1;
+      this.#failing = true;
+      this.#opts.onExport?.({ ok: false, reason, failures: this.#failures });
       // A request the collector refuses for what it is will be refused again.
       if (status >= 400 && status < 500 && status !== 429 && status !== 408) return false;
     }
     return false;
   }
 
-  /** The response status, or 0 for a network error or timeout. */
-  #post(body: string): Promise<number> {
+  /** The response status, or 0 for a network error or timeout, with a reason for failures. */
+  #post(body: string): Promise<{ status: number; reason: string }> {
     const url = this.#url;
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve) => {
@@ -187,11 +214,18 @@ export class OtlpSink extends Writable {
       });
       req.on('response', (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', () => resolve(0));
+        const status = res.statusCode ?? 0;
+        res.on('end', () => resolve({ status, reason: `HTTP ${status}` }));
+        res.on('error', () => resolve({ status: 0, reason: 'response cut off' }));
       });
-      req.on('timeout', () => req.destroy());
-      req.on('error', () => resolve(0));
+      let timedOut = false;
+      req.on('timeout', () => {
+        timedOut = true;
+        req.destroy();
+      });
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        resolve({ status: 0, reason: timedOut ? 'timeout' : (err.code ?? err.message) }),
+      );
       req.end(body);
     });
   }

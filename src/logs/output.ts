@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import { AppLogOutput } from './app-log.ts';
+import { LogOutput } from '../core/log.ts';
+import { LogStats } from './stats.ts';
 
 /** What a sink does when its buffer is full. */
 export type WhenFull = 'block' | 'drop';
@@ -31,9 +32,10 @@ interface Sink extends SinkSpec {
  * line lost); Pillion's own lines, which cannot wait, are dropped and counted only past a
  * further headroom. Under `drop`, lines for a full sink are dropped and counted exactly in
  * `pillion_log_lines_dropped_total`, and the sink gets a line saying how many when it has room
- * again. Carries the app-log settings and the counters, so captures pick them up.
+ * again. Carries the log counters (`stats`).
  */
-export class SinkOutput extends AppLogOutput {
+export class SinkOutput extends LogOutput {
+  readonly stats = new LogStats();
   #sinks: Sink[] = [];
   /** Largest queue seen on any sink, in bytes: the memory the buffers took at worst. */
   peakQueuedBytes = 0;

@@ -10,25 +10,12 @@ export interface Upstream {
 
 /**
  * One health check. `tcp`: the app's port accepts a connection. `http`: GET `path` answers
- * `status` (any 2xx/3xx when absent). `exec`: the command (run by /bin/sh) exits 0.
+ * `status` (any 2xx/3xx when absent). `exec`: the command (no shell; argv as given) exits 0.
  */
 export type Probe =
   | { kind: 'tcp' }
   | { kind: 'http'; path: string; status?: number }
-  | { kind: 'exec'; command: string };
-
-/** Parses `tcp`, `http:/path`, `http:/path=204` or `exec:CMD`; undefined if it is none of them. */
-export function parseProbe(text: string): Probe | undefined {
-  if (text === 'tcp') return { kind: 'tcp' };
-  if (text.startsWith('http:')) {
-    // The status, when given, is the last `=NNN`; the path may hold `=` itself (a query).
-    const m = /^http:(\/\S*?)(?:=(\d{3}))?$/.exec(text);
-    if (!m) return undefined;
-    return m[2] ? { kind: 'http', path: m[1], status: Number(m[2]) } : { kind: 'http', path: m[1] };
-  }
-  if (text.startsWith('exec:') && text.length > 5) return { kind: 'exec', command: text.slice(5) };
-  return undefined;
-}
+  | { kind: 'exec'; argv: string[] };
 
 /** Runs one check against the app; true when it passed within `timeoutMs`. Never throws. */
 export function runProbe(
@@ -43,7 +30,7 @@ export function runProbe(
     case 'http':
       return httpProbe(up, probe.path, probe.status, timeoutMs);
     case 'exec':
-      return execProbe(probe.command, up, timeoutMs, env);
+      return execProbe(probe.argv, up, timeoutMs, env);
   }
 }
 
@@ -87,13 +74,13 @@ function httpProbe(
 }
 
 function execProbe(
-  command: string,
+  argv: string[],
   up: Upstream,
   timeoutMs: number,
   env: NodeJS.ProcessEnv,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], {
+    const child = spawn(argv[0], argv.slice(1), {
       stdio: 'ignore',
       env: { ...env, PILLION_APP_HOST: up.host, PILLION_APP_PORT: String(up.port) },
       timeout: timeoutMs,

@@ -2,57 +2,45 @@
 // readiness and liveness, restarts with back-off, signals and stopping it. Proxying, log
 // formatting and exit are left to others.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Concern } from '../core/concern.ts';
-import type { Logger, LogOutput } from '../core/log.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import { Backoff } from './backoff.ts';
-import { runProbe, type Upstream } from './health.ts';
+import type { Upstream } from './health.ts';
 import { type AppExit, AppInstance } from './instance.ts';
-import { DEFAULT_LIFECYCLE, type LifecycleOptions } from './options.ts';
-import { type FoundPort, findAppPort, pidsListeningOn } from './port-detect.ts';
+import { describeBackoff } from './not-ready.ts';
+import {
+  type AppSettings,
+  DEFAULT_LIFECYCLE,
+  type LifecycleOptions,
+  type SupervisorOptions,
+} from './options.ts';
+import { pidsListeningOn } from './port-detect.ts';
+import { recheckReadiness, waitForReady, watchLiveness } from './readiness.ts';
+import { retimed, type Timings } from './reconfigure.ts';
 import { type RestartReason, shouldRestart } from './restart-policy.ts';
 import { Watchdog } from './watchdog.ts';
 
 export type { Upstream } from './health.ts';
-export type { LifecycleOptions } from './options.ts';
-
-/** What a restart of the app can change: the rest needs Pillion itself restarted. */
-export type AppSettings = Pick<
-  SupervisorOptions,
-  'command' | 'appPort' | 'stopTimeoutMs' | 'lifecycle'
->;
-
-export interface SupervisorOptions {
-  /** The app's command; absent in attach mode (an app Pillion did not start). */
-  command?: string[];
-  /** The app's port; absent means detect it from the process tree. */
-  appPort?: number;
-  env: NodeJS.ProcessEnv;
-  /** Grace between the stop signal and SIGKILL. */
-  stopTimeoutMs: number;
-  lifecycle?: LifecycleOptions;
-  /**
-   * Called before the app is stopped for a restart, with readiness already false: resolves
-   * once no request is in flight to the app (the ingress passes this in through the Sidecar).
-   */
-  quiesce?: (timeoutMs: number) => Promise<void>;
-  log: Logger;
-  out: LogOutput;
-}
-
-const POLL_MS = 100;
+export type { CaptureStream } from './instance.ts';
+export type { AppSettings, LifecycleOptions, SupervisorOptions } from './options.ts';
 
 export class Supervisor implements Concern {
   readonly name = 'supervisor';
   #opts: SupervisorOptions;
   #life: LifecycleOptions;
-  readonly #backoff: Backoff;
+  #backoff: Backoff;
   #instance: AppInstance | undefined;
   #upstream: Upstream | undefined;
   #waiters = new Set<(u: Upstream | undefined) => void>();
   /** No more instances will run: Pillion is stopping or the policy gave up. */
   #done = false;
   #stopping = false;
+  /** Pillion has begun to stop (its first stop signal): no instance is started any more. */
+  #stopBegun = false;
   #everReady = false;
+  /** Exits in a row of an app that has never been ready (ended at maxStartFailures). */
+  #startFailures = 0;
+  /** Why the app is not ready now, for the 503 of a held request. */
+  #notReady: (() => string) | undefined;
   #restarts = 0;
   #restarting: Promise<void> | undefined;
   #watchdog: Watchdog | undefined;
@@ -141,6 +129,24 @@ export class Supervisor implements Concern {
   }
 
   /**
+   * Pillion has begun to stop (its first stop signal, before the drain): from now on the
+   * restart policy is off. If the app exits during the drain (a second Ctrl-C passed on to
+   * it), no new instance starts and no held request is sent to one; a back-off wait ends.
+   */
+  beginStop(): void {
+    this.#stopBegun = true;
+    this.#stopAbort.abort();
+  }
+
+  /**
+   * Why the app is not ready, when something is known: in back-off after an exit (its status
+   * and when the next start is), or waiting for its port. Undefined while ready.
+   */
+  notReadyReason(): string | undefined {
+    return this.#upstream ? undefined : this.#notReady?.();
+  }
+
+  /**
    * Replaces the running app with a fresh one: readiness turns false (new requests are held),
    * requests in flight to the app finish, the app gets its stop signal, and the new instance
    * serves the held requests once it is ready. Resolves when the new instance is ready or has
@@ -178,9 +184,24 @@ export class Supervisor implements Concern {
     return this.#restarting;
   }
 
+  /** Phase one of a reload of the timings (reconfigure.ts): nothing can fail; commit swaps them in. */
+  async prepare(next: Timings): Promise<Prepared> {
+    const life = retimed(this.#life, next.lifecycle);
+    return {
+      commit: () => {
+        if (JSON.stringify(life.backoff) !== JSON.stringify(this.#life.backoff))
+          this.#backoff = new Backoff(life.backoff);
+        this.#life = life;
+        this.#opts = { ...this.#opts, stopTimeoutMs: next.stopTimeoutMs };
+      },
+      abort: async () => {},
+    };
+  }
+
   /** Sends the stop signal, waits the stop timeout, then SIGKILLs; resolves when the app is gone. */
   async stop(_deadline: AbortSignal, sig: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     this.#stopping = true;
+    this.#stopBegun = true;
     this.#stopAbort.abort();
     this.#setUpstream(undefined);
     if (this.#restarting) await this.#restarting.catch(() => {});
@@ -198,11 +219,13 @@ export class Supervisor implements Concern {
   }
 
   async #spawn(command: string[]): Promise<AppInstance> {
-    const { env, log, out } = this.#opts;
+    const { env, log, capture, stopTimeoutMs } = this.#opts;
     const inst = await AppInstance.start(command, env, {
       group: this.#life.signalGroup,
+      stopSignal: this.#life.stopSignal ?? 'SIGTERM',
+      stopTimeoutMs,
+      capture,
       log,
-      out,
     });
     this.#instance = inst;
     this.#watchdog?.watch(inst.pid);
@@ -227,7 +250,13 @@ export class Supervisor implements Concern {
     if (this.#instance !== inst) return; // replaced by restart(), which carries on
     this.#setUpstream(undefined);
     if (this.#stopping || this.#restarting) return; // stop() or restart() owns what follows
-    const { restart, maxRestarts } = this.#life;
+    if (this.#stopBegun) {
+      // Pillion is draining: the app is not started again, whatever the policy says.
+      log.info('app exited while Pillion is stopping; not restarting it', { status: exit.status });
+      this.#finish(exit.status);
+      return;
+    }
+    const { restart, maxRestarts, maxStartFailures } = this.#life;
     if (!shouldRestart(restart, exit.status, this.#restarts, maxRestarts)) {
       if (maxRestarts !== undefined && this.#restarts >= maxRestarts && restart !== 'never') {
         log.error('app exited and max restarts reached; giving up', {
@@ -239,7 +268,21 @@ export class Supervisor implements Concern {
       this.#finish(exit.status);
       return;
     }
+    if (!this.#everReady && ++this.#startFailures >= maxStartFailures && maxStartFailures > 0) {
+      // A crash loop before the app was ever ready will not heal itself: end Pillion with the
+      // app's code, so that Docker or Kubernetes learn it fails.
+      log.error('app exited without ever becoming ready; giving up', {
+        status: exit.status,
+        failures: this.#startFailures,
+        max_start_failures: maxStartFailures,
+      });
+      this.#finish(exit.status);
+      return;
+    }
     const delay = this.#backoff.next(exit.ranMs);
+    const nextAt = performance.now() + delay;
+    const failures = this.#everReady ? 0 : this.#startFailures;
+    this.#notReady = () => describeBackoff(exit.status, failures, nextAt);
     const reason: RestartReason = exit.status === 0 ? 'exited' : 'crashed';
     log.warn('app exited; restarting after back-off', {
       reason,
@@ -261,7 +304,12 @@ export class Supervisor implements Concern {
   /** Starts a new instance after one exited; a command that no longer runs counts as a crash. */
   async #relaunch(reason: RestartReason, lastStatus: number): Promise<void> {
     const command = this.#opts.command as string[];
+    if (this.#stopBegun) {
+      this.#finish(lastStatus);
+      return;
+    }
     this.#restarts++;
+    this.#notReady = undefined;
     try {
       const inst = await this.#spawn(command);
       this.#opts.log.info('app restarted', {
@@ -281,7 +329,7 @@ export class Supervisor implements Concern {
   async #replace(reason: RestartReason, apply?: () => void): Promise<void> {
     const { log, quiesce, stopTimeoutMs } = this.#opts;
     const old = this.#instance;
-    if (this.#done || this.#stopping || !old) return;
+    if (this.#done || this.#stopping || this.#stopBegun || !old) return;
     log.info('restarting app', { reason, app_pid: old.pid, restarts: this.#restarts + 1 });
     this.#setUpstream(undefined);
     // In-flight requests finish before the app is told to stop, so none of them fails.
@@ -289,7 +337,7 @@ export class Supervisor implements Concern {
     if (old.running) {
       await old.stop(this.#life.stopSignal ?? 'SIGTERM', stopTimeoutMs, log);
     }
-    if (this.#stopping) return;
+    if (this.#stopping || this.#stopBegun) return;
     apply?.();
     this.#backoff.reset();
     await this.#relaunch(reason, (await old.exited).status);
@@ -302,6 +350,7 @@ export class Supervisor implements Concern {
   #finish(status: number): void {
     if (this.#done) return;
     this.#done = true;
+    this.#notReady = () => `the app exited with status ${status} and is not started again`;
     this.#watchdog?.close();
     this.#setUpstream(undefined);
     this.#resolveExit(status);
@@ -309,7 +358,11 @@ export class Supervisor implements Concern {
 
   #setUpstream(u: Upstream | undefined): void {
     this.#upstream = u;
-    if (u) this.#everReady = true;
+    if (u) {
+      this.#everReady = true;
+      this.#startFailures = 0;
+      this.#notReady = undefined;
+    }
     // Waiters also learn when no instance will become ready (stopping or done).
     if (u || this.#done || this.#stopping) for (const w of [...this.#waiters]) w(u);
   }
@@ -322,87 +375,63 @@ export class Supervisor implements Concern {
 
   async #watchReadiness(inst: AppInstance | undefined): Promise<void> {
     const gen = ++this.#readyGen;
-    const { appPort, log } = this.#opts;
-    const preferred = Number(this.#opts.env.PORT);
-    const { readiness, probeTimeoutMs } = this.#life;
-    let found: FoundPort | undefined;
-    while (this.#current(inst)) {
-      found ??= await findAppPort(appPort, inst?.pid, preferred);
-      // A LISTEN socket is the default check; an http or exec probe must pass as well.
-      if (
-        found &&
-        (readiness.kind === 'tcp' || (await runProbe(readiness, found, probeTimeoutMs)))
-      ) {
-        if (!this.#current(inst)) return;
-        const { how, ports, ...up } = found;
-        if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
-        log.info('app ready', {
-          ...up,
-          how,
-          ...(ports ? { ports } : {}),
-          ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
-          app_pid: inst?.pid ?? this.#attachedPid,
-        });
-        this.#setUpstream(up);
-        void this.#watchLiveness(inst, up);
-        void this.#recheckReadiness(inst, up, gen);
-        return;
-      }
-      await sleep(POLL_MS);
-    }
-  }
-
-  /**
-   * With --readiness-interval, keeps checking readiness after it first passed: a failing check
-   * takes the app out of service (requests are held, Sidecar.isReady() is false) until one passes.
-   */
-  async #recheckReadiness(inst: AppInstance | undefined, up: Upstream, gen: number): Promise<void> {
-    const { readiness, readinessIntervalMs, probeTimeoutMs } = this.#life;
-    if (!readinessIntervalMs) return;
-    let ready = true;
-    const live = (): boolean => this.#current(inst) && this.#readyGen === gen;
-    while (live()) {
-      await sleep(readinessIntervalMs);
-      if (!live()) return;
-      const ok = await runProbe(readiness, up, probeTimeoutMs);
-      if (!live() || ok === ready) continue;
-      ready = ok;
-      if (ok) this.#opts.log.info('app ready again', { ...up, app_pid: this.pid });
-      else this.#opts.log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
-      this.#setUpstream(ok ? up : undefined);
-    }
-  }
-
-  async #watchLiveness(inst: AppInstance | undefined, up: Upstream): Promise<void> {
-    const live = this.#life.liveness;
-    if (!live) return;
-    const { log } = this.#opts;
-    const graceEnd = (inst?.startedAt ?? performance.now()) + this.#life.startupGraceMs;
-    let failures = 0;
-    while (this.#current(inst)) {
-      await sleep(live.intervalMs);
-      if (!this.#current(inst)) return;
-      if (performance.now() < graceEnd) continue;
-      if (await runProbe(live.probe, up, this.#life.probeTimeoutMs)) {
-        failures = 0;
-        continue;
-      }
-      failures++;
-      log.warn('liveness check failed', {
-        probe: live.probe.kind,
-        failures,
-        threshold: live.failures,
-        app_pid: inst?.pid,
-      });
-      if (failures >= live.failures && this.#current(inst)) {
-        if (inst) void this.restart('liveness');
-        else {
-          // Attach mode: Pillion cannot restart the app; it stops routing to it until it recovers.
-          this.#setUpstream(undefined);
-          void this.#watchReadiness(undefined);
-        }
-        return;
-      }
+    const { appPort, env, log } = this.#opts;
+    const { readiness, probeTimeoutMs, liveness } = this.#life;
+    const startedAt = inst?.startedAt ?? performance.now();
+    const live = (): boolean => this.#current(inst);
+    const found = await waitForReady({
+      appPort,
+      pid: inst?.pid,
+      env,
+      startedAt,
+      readiness,
+      probeTimeoutMs,
+      live,
+      notReady: (why) => {
+        this.#notReady = () => why;
+        log.warn(`app not ready: ${why}`, { app_pid: inst?.pid, port: appPort });
+      },
+    });
+    if (!found) return;
+    const { how, ports, ...up } = found;
+    if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
+    if (!live()) return;
+    log.info('app ready', {
+      ...up,
+      how,
+      ...(ports ? { ports } : {}),
+      ...(readiness.kind === 'tcp' ? {} : { probe: readiness.kind }),
+      app_pid: inst?.pid ?? this.#attachedPid,
+    });
+    this.#setUpstream(up);
+    void recheckReadiness({
+      readiness,
+      // Read each round: a reload may change the interval and timeout.
+      timings: () => this.#life,
+      up,
+      live: () => live() && this.#readyGen === gen,
+      changed: (ok) => {
+        if (ok) log.info('app ready again', { ...up, app_pid: this.pid });
+        else log.warn('app no longer ready', { probe: readiness.kind, app_pid: this.pid });
+        this.#setUpstream(ok ? up : undefined);
+      },
+    });
+    if (!liveness) return;
+    const failed = await watchLiveness({
+      // Read each round: a reload may change the interval, threshold, grace and timeout.
+      timings: () => this.#life,
+      up,
+      startedAt,
+      live,
+      log,
+      appPid: inst?.pid,
+    });
+    if (!failed) return;
+    if (inst) void this.restart('liveness');
+    else {
+      // Attach mode: Pillion cannot restart the app; it stops routing to it until it recovers.
+      this.#setUpstream(undefined);
+      void this.#watchReadiness(undefined);
     }
   }
 }

@@ -4,7 +4,13 @@ import { once } from 'node:events';
 import { connect, createServer, type Server } from 'node:net';
 import { createInterface } from 'node:readline';
 import { describe, type TestContext, test } from 'node:test';
-import { findAppPort, listeningSockets, processTree, treeListeningSockets } from './port-detect.ts';
+import {
+  findAppPort,
+  listeningSockets,
+  processTree,
+  scanTree,
+  treeListeningSockets,
+} from './port-detect.ts';
 
 interface Child {
   pid: number;
@@ -186,6 +192,8 @@ describe('port detection', { skip: process.platform !== 'linux' && 'reads /proc'
     const tree = await processTree(child.pid);
     assert.equal(tree[0], child.pid);
     assert.ok(tree.includes(grandchild), `tree ${tree} includes grandchild ${grandchild}`);
+    // The children files give the same tree as a scan of every process's parent.
+    assert.deepEqual(new Set(await scanTree(child.pid)), new Set(tree));
 
     const found = await treeListeningSockets(child.pid);
     assert.deepEqual(

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
@@ -22,16 +23,28 @@ export function spawnApp(command: string[], env: NodeJS.ProcessEnv): Promise<Chi
           ),
         );
       } else if (err.code === 'EACCES') {
+        // execve says EACCES for a directory too; chmod would not help there.
+        const dir = isDirectory(file);
         reject(
           new PillionError(
             ErrorCode.COMMAND_NOT_EXECUTABLE,
-            `cannot start the app: permission denied: ${file}; make it executable (chmod +x)`,
+            dir
+              ? `cannot start the app: ${file} is a directory; give the program inside it to run`
+              : `cannot start the app: permission denied: ${file}; make it executable (chmod +x)`,
             { cause: err },
           ),
         );
       } else reject(err);
     });
   });
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** The shell convention for an exit: the code itself, or 128+N for death by signal N. */

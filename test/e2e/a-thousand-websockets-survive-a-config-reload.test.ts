@@ -99,7 +99,7 @@ test('1,000 open WebSockets keep echoing across config reloads', async (t) => {
     (l) => l.msg === 'config fields changed that apply only at the next start; not applied',
     'the restart warning',
   );
-  assert.deepEqual(warn.fields, ['ingress limits']);
+  assert.deepEqual(warn.fields, ['ingress.limits.websocket_max_message_bytes']);
   assert.equal(await echoAll(sockets, (i) => `after second reload ${i}`), TUNNELS);
   assert.deepEqual(closes, [], 'no tunnel was closed');
   assert.equal(

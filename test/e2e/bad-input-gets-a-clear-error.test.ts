@@ -75,7 +75,7 @@ test('an unreadable certificate names the file, exits 1, and starts no app', asy
     { env: { APP_EVENTS: events } },
   );
   assert.equal(await p.exited, 1);
-  assert.match(p.stderr(), /cannot read .*missing\.crt given to --cert \(ENOENT\)/);
+  assert.match(p.stderr(), /--cert: ingress\.tls\.cert: cannot read .*missing\.crt \(ENOENT\)/);
   assert.equal(
     p.lines.some((l) => l.msg === 'app started'),
     false,

@@ -7,8 +7,9 @@ import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseLifecycleFlags } from '../../src/cli/lifecycle-flags.ts';
-import { Logger, LogOutput } from '../../src/core/log.ts';
+import { resolveRun } from '../../src/cli/run.ts';
+import { Logger } from '../../src/core/log.ts';
+import { SinkOutput } from '../../src/logs/output.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
 import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
 
@@ -61,18 +62,22 @@ export async function startRig(
       cb();
     },
   });
-  const log = new Logger(new LogOutput(sink));
-  const cfg: RunConfig = {
-    command: [...APP_CMD, String(appPort)],
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    appPort,
-    stateDir: dir,
-    drainTimeoutMs: 10_000,
-    stopTimeoutMs: 5_000,
-    readyTimeoutMs: 10_000,
-    lifecycle: parseLifecycleFlags(lifecycleFlags),
-  };
+  const log = new Logger(
+    new SinkOutput([{ name: 'stdout', dest: sink, bufferBytes: 1 << 24, whenFull: 'block' }]),
+  );
+  // The rig's flags go through the same resolve as the CLI's.
+  const flags = Object.entries(lifecycleFlags).flatMap(([k, v]) =>
+    v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, v],
+  );
+  const run = ['--listen', '127.0.0.1:0', '--app-port', String(appPort), '--state-dir', dir];
+  run.push('--stop-timeout', '5s', ...flags, '--', ...APP_CMD, String(appPort));
+  const cfg: RunConfig = (
+    resolveRun(run, { ...process.env, PILLION_CONFIG: '' }) as NonNullable<
+      ReturnType<typeof resolveRun>
+    >
+  ).resolved.settings;
+  // The logs concern sets the sinks when it starts: its stdout sink is this collector.
+  cfg.logs = { ...cfg.logs, stdoutDest: sink };
   const sidecar = new Sidecar(cfg, log);
   const exit = sidecar.run();
   await eventually(

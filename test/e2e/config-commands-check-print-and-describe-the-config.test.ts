@@ -72,7 +72,41 @@ describe('pillion config', () => {
     assert.equal(cfg.drain.timeout, '10s');
     assert.equal(cfg.app.stop_timeout, '10s');
   });
+
+  test('prints what validates again: a log file, a password in a URL, a $ and the flags given', () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'good.yaml'),
+      'app:\n  config: { price: "$$5", sk_live_4eC39HqLyjWDarjtT1zdp7dc: true }\nlogs:\n  file: { path: p.log }\n  otlp: { endpoint: "${OTLP_URL}" }\n',
+    );
+    const env = { OTLP_URL: 'https://user:pw-canary@127.0.0.1:4318/v1/logs' };
+    const r = pillion(['config', 'good.yaml', '--listen', '127.0.0.1:9443', '--', 'app'], dir, env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /pw-canary|4eC39HqLyjWDarjtT1zdp7dc/);
+    const cfg = parse(r.stdout);
+    assert.equal(cfg.logs.otlp.endpoint, 'https://user:<redacted>@127.0.0.1:4318/v1/logs');
+    assert.equal(cfg.logs.file.path, join(dir, 'p.log'));
+    assert.equal(cfg.ingress.listen, '127.0.0.1:9443');
+    assert.deepEqual(cfg.app.command, ['app']);
+    writeFileSync(join(dir, 'eff.yaml'), r.stdout);
+    const again = pillion(['validate', 'eff.yaml'], dir);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, 'eff.yaml: valid\n');
+    assert.equal(parse(pillion(['config', 'eff.yaml'], dir).stdout).app.config.price, '$$5');
+  });
+
+  test('names a flag given to it, as pillion run would', () => {
+    const r = pillion(['validate', 'good.yaml', '--log-buffer', '1K'], tempDirWith());
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^--log-buffer: logs\.buffer: expected a size of at least 65536 bytes/);
+  });
 });
+
+function tempDirWith(): string {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'good.yaml'), 'app:\n  command: [node, app.js]\n');
+  return dir;
+}
 
 describe('pillion schema', () => {
   test('prints a JSON Schema that accepts a valid config and rejects a bad one', () => {
@@ -84,5 +118,8 @@ describe('pillion schema', () => {
     assert.equal(check.Check({ app: { command: ['x'], port: 80 } }), true);
     assert.equal(check.Check({ app: { port: 'x' } }), false);
     assert.equal(check.Check({ aap: {} }), false);
+    // The README's own environment reference passes in an editor; Pillion checks it expanded.
+    assert.equal(check.Check({ ingress: { listen: '${LISTEN:-0.0.0.0:8443}' } }), true);
+    assert.equal(check.Check({ ingress: { listen: 'no-port' } }), false);
   });
 });

@@ -43,6 +43,9 @@ test('an app that exits at once 200 times: back-off doubles to its cap, each res
     'on-failure',
     '--max-restarts',
     String(max),
+    // It never becomes ready: without this, Pillion would give up after 5 exits.
+    '--max-start-failures',
+    '0',
     '--backoff-base',
     '2ms',
     '--backoff-max',

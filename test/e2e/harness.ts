@@ -9,6 +9,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** The published entry point, as `npx pillion` runs it. */
+export const BIN = fileURLToPath(new URL('../../bin/pillion.js', import.meta.url));
 export const APP = fileURLToPath(new URL('../fixtures/app.ts', import.meta.url));
 /** The fixture app's command: the same Node that runs the tests. */
 export const APP_CMD = [process.execPath, APP];
@@ -41,14 +43,15 @@ export function tempDir(): string {
 /**
  * Starts `pillion <args>` with a private state dir; listens on a free loopback port unless told.
  * `wrap` is a command that execs the rest, such as `['prlimit', '--nofile=4096:4096', '--']`,
- * so the PID is still Pillion's.
+ * so the PID is still Pillion's. `bin` starts `bin/pillion.js` rather than `src/main.ts`.
  */
 export function startPillion(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stateDir?: string; wrap?: string[] } = {},
+  opts: { env?: NodeJS.ProcessEnv; stateDir?: string; wrap?: string[]; bin?: boolean } = {},
 ): Pillion {
   const stateDir = opts.stateDir ?? tempDir();
-  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, MAIN, ...args];
+  const entry = opts.bin ? BIN : MAIN;
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, entry, ...args];
   const proc = spawn(cmd, pre, {
     env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

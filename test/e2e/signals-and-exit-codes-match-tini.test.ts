@@ -15,7 +15,11 @@ interface Runner {
 }
 
 function underPillion(flags: string[], cmd: string[], env: NodeJS.ProcessEnv): Runner {
-  const p = startPillion(['run', '--listen', '127.0.0.1:0', ...flags, '--', ...cmd], { env });
+  // SIGHUP reaches the app only with --forward-sighup (by default it reloads pillion.yaml).
+  const p = startPillion(
+    ['run', '--listen', '127.0.0.1:0', '--forward-sighup', ...flags, '--', ...cmd],
+    { env },
+  );
   return { proc: p.proc, exited: p.exited, kill: p.kill };
 }
 

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { APP_CMD, eventually, readEvents, startPillion, tempDir } from './harness.ts';
 
-test('SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded to the app at once', async (t) => {
+test('SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH, and SIGHUP with --forward-sighup, are forwarded to the app at once', async (t) => {
   const events = join(tempDir(), 'events');
-  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', ...APP_CMD], {
+  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--forward-sighup', '--', ...APP_CMD], {
     env: { APP_EVENTS: events },
   });
   t.after(() => p.kill());
@@ -50,3 +51,24 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     );
   });
 }
+
+test('SIGHUP reloads pillion.yaml and does not reach the app (as NGINX takes it)', async (t) => {
+  const dir = tempDir();
+  const events = join(dir, 'events');
+  const file = join(dir, 'pillion.yaml');
+  writeFileSync(file, 'app:\n  config: { n: 1 }\ningress:\n  listen: 127.0.0.1:0\n');
+  const p = startPillion(['run', '--config', file, '--', ...APP_CMD], {
+    env: { APP_EVENTS: events },
+  });
+  t.after(() => p.kill());
+  await p.ready();
+  p.proc.kill('SIGHUP');
+  const reloaded = await p.waitForLog((l) => l.msg === 'config reloaded', 'the reload');
+  assert.equal(reloaded.reloads, 1);
+  // A signal sent after it, to know the app has had the time to record a SIGHUP.
+  p.proc.kill('SIGUSR1');
+  await eventually(() => readEvents(events).includes('signal SIGUSR1'), 10_000, 'SIGUSR1');
+  assert.equal(readEvents(events).filter((e) => e === 'signal SIGHUP').length, 0);
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+});

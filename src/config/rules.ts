@@ -1,0 +1,60 @@
+// What the schema cannot say about one field alone: a health check names one kind, back-off's
+// cap is not below its base, a stop signal can be caught, and no two listeners share a port.
+import { constants } from 'node:os';
+import { parseDuration } from '../core/duration.ts';
+import type { FileConfig } from './schema.ts';
+import type { Issue } from './validate.ts';
+
+type Path = (string | number)[];
+type Locate = (path: Path) => { offset: number; flag?: string };
+
+const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
+
+/** Every cross-field problem of a value that passed the schema (defaults filled in), each at its node. */
+export function checkRules(c: FileConfig, locate: Locate): Issue[] {
+  const issues: Issue[] = [];
+  const add = (path: Path, message: string): void => {
+    issues.push({ ...locate(path), path: path.join('.'), message });
+  };
+  const app = c.app ?? {};
+  for (const name of ['readiness', 'liveness'] as const) {
+    const check = app[name] as Record<string, unknown> | undefined;
+    if (!check) continue;
+    const kinds = CHECK_KINDS.filter((k) => check[k] !== undefined && check[k] !== false);
+    if (kinds.length > 1)
+      add(['app', name], `give one of http, tcp or exec, not ${kinds.join(' and ')}`);
+    if (name === 'liveness' && kinds.length === 0) {
+      const at = locate(['app', name]);
+      add(
+        ['app', name],
+        at.flag ? 'needs --liveness too' : 'give the check: one of http, tcp or exec',
+      );
+    }
+  }
+  if (ms(app.backoff?.max) < ms(app.backoff?.base))
+    add(['app', 'backoff', 'max'], 'must be at least app.backoff.base');
+  const sig = app.stop_signal;
+  if (sig !== undefined && (!(sig in constants.signals) || sig === 'SIGKILL' || sig === 'SIGSTOP'))
+    add(['app', 'stop_signal'], 'not a signal that can be caught (e.g. SIGTERM, SIGQUIT)');
+  // Ports: the HTTPS listener, the app's port and the config API must differ (0 is any free port).
+  const listen = portOf(c.ingress?.listen);
+  const api = portOf(app.api?.listen);
+  if (app.port !== undefined && app.port === listen)
+    add(['app', 'port'], `the same port as ingress.listen (${listen}); the app needs its own`);
+  if (api !== 0 && api === listen)
+    add(['app', 'api', 'listen'], `the same port as ingress.listen (${listen})`);
+  if (api !== 0 && api === app.port)
+    add(['app', 'api', 'listen'], `the same port as app.port (${api})`);
+  return issues;
+}
+
+/** The port of `HOST:PORT`, or 0 (any) for a Unix socket. */
+function portOf(listen: string | undefined): number {
+  if (listen === undefined || listen.startsWith('unix:')) return 0;
+  return Number(listen.slice(listen.lastIndexOf(':') + 1));
+}
+
+/** A duration (validated already) in ms. */
+function ms(v: string | number | undefined): number {
+  return parseDuration(String(v ?? 0)) ?? 0;
+}
