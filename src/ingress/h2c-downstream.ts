@@ -36,8 +36,8 @@ export interface Downstream {
    * before it, and a gRPC client ends the call on the trailers anyway.
    */
   discardBody(): void;
-  /** Abandons the exchange: RST_STREAM with `code` on HTTP/2, a closed connection on HTTP/1. */
-  reset(code: number): void;
+  /** Abandons the exchange: RST_STREAM INTERNAL_ERROR on HTTP/2, a closed connection on HTTP/1. */
+  reset(): void;
   /** Called once when the exchange is over; `finished` if the whole response was sent. */
   onClose(cb: (finished: boolean) => void): void;
 }
@@ -124,8 +124,12 @@ export class H2Downstream implements Downstream {
     s.unpipe();
     if (!s.readableEnded) s.resume();
   }
-  reset(code: number): void {
-    if (!this.#stream.destroyed) this.#stream.close(code);
+  reset(): void {
+    // destroy(), not close(code): close() emits 'aborted' on a stream not yet destroyed, which
+    // the flood guard (h2-guard.ts) counts as the client's reset; a destroyed stream it does
+    // not. destroy() can only send INTERNAL_ERROR (or CANCEL), so an app's own reset code is
+    // not passed on.
+    if (!this.#stream.destroyed) this.#stream.destroy(new Error('response abandoned'));
   }
   onClose(cb: (finished: boolean) => void): void {
     // A client may reset a stream whose response it has whole (a gRPC client that has read the

@@ -284,11 +284,12 @@ class H2cCall {
         return;
       }
       // A response under way cannot become an error response: the client's stream is reset,
-      // with the app's own code when the app reset it, so it never passes for complete.
+      // so it never passes for complete. The app's own reset code is logged, not passed on: see
+      // H2Downstream.reset.
       this.#error ??= timedOut
         ? `${ErrorCode.APP_TIMEOUT}: app response stalled`
-        : 'app response cut short';
-      down.reset(byApp && code !== h2.NGHTTP2_NO_ERROR ? code : h2.NGHTTP2_INTERNAL_ERROR);
+        : `app response cut short${byApp ? ` (reset by the app, code ${code})` : ''}`;
+      down.reset();
     });
     if (down.hasBody) this.#pipeBody(app);
   }
@@ -350,7 +351,7 @@ class H2cCall {
     if (down.gone) return;
     const r = errorResponse(code);
     if (down.headersSent) {
-      down.reset(h2.NGHTTP2_INTERNAL_ERROR);
+      down.reset();
       return;
     }
     if (this.#grpc && this.#h2Client) {

@@ -100,6 +100,14 @@ test('over HTTP/2, a client that takes trailers gets the app trailers', async (t
   assert.equal(got.status, 200);
   assert.equal(got.body, 'with trailers\n');
   assert.equal(got.trailers['x-checksum'], 'abc123');
+  // An app stream reset mid-response resets the client's: it never passes for complete.
+  const cut = await h2Request(session, '/cut').then(
+    () => 'completed',
+    (e: NodeJS.ErrnoException) => e.code,
+  );
+  assert.equal(cut, 'ERR_HTTP2_STREAM_ERROR');
+  const line = await p.waitForLog((l) => l.source === 'access' && l.path === '/cut');
+  assert.match(String(line.error), /app response cut short \(reset by the app, code 2\)/);
   // A POST body over HTTP/2 streams through as well.
   const echo = await h2Request(session, '/echo', { method: 'POST', body: 'ping over h2' });
   assert.equal(echo.status, 200);
