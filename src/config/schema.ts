@@ -493,6 +493,7 @@ export const ACCESS_FIELD_NAMES = [
   'method',
   'path',
   'status',
+  'grpc_status',
   'duration_ms',
   'bytes',
   'protocol',
@@ -606,7 +607,8 @@ const Logs = Type.Object(
           fields: Type.Optional(
             Type.Array(Type.Union(ACCESS_FIELD_NAMES.map((f) => Type.Literal(f))), {
               description: 'JSON fields of access lines, in order.',
-              default: ACCESS_FIELD_NAMES.slice(0, 14),
+              // Every field before the request headers' own (referer on); ACCESS_LOG_DEFAULTS alike.
+              default: ACCESS_FIELD_NAMES.slice(0, ACCESS_FIELD_NAMES.indexOf('referer')),
               'x-live': false,
             }),
           ),

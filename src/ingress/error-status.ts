@@ -1,12 +1,11 @@
-import type { OutgoingHttpHeaders } from 'node:http';
 import { ErrorCode } from '../core/errors.ts';
-import type { Exchange } from './exchange.ts';
+import { type Exchange, errorText } from './exchange.ts';
 
 /** The one place that maps an error code to what the client sees. */
 interface ErrorResponse {
   status: number;
   text: string;
-  headers?: OutgoingHttpHeaders;
+  headers?: Record<string, string>;
 }
 
 /** A request refused before it reached the app: its framing is not trusted further, so close. */
@@ -52,6 +51,13 @@ const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
     text: 'HTTP Version Not Supported: gRPC needs HTTP/2; connect with ALPN h2',
     headers: closing,
   },
+  [ErrorCode.EXPECTATION_FAILED]: { status: 417, text: 'Expectation Failed', headers: closing },
+  // Pillion cut the request at the drain deadline; the client may try again elsewhere.
+  [ErrorCode.DRAIN_TIMEOUT]: {
+    status: 503,
+    text: 'Service Unavailable: shutting down',
+    headers: { 'retry-after': '5', connection: 'close' },
+  },
 };
 
 const FALLBACK: ErrorResponse = { status: 502, text: 'Bad Gateway' };
@@ -66,25 +72,37 @@ export function statusOf(code: ErrorCode): number {
   return (RESPONSES[code] ?? FALLBACK).status;
 }
 
-/**
- * Answers the exchange with the response for `code` (or aborts it if a response has begun);
- * `detail` is appended to the text.
- */
-export function failWith(ex: Exchange, code: ErrorCode, detail?: string): number {
+/** The text of the error response for `code`. */
+export function textOf(code: ErrorCode): string {
+  return (RESPONSES[code] ?? FALLBACK).text;
+}
+
+/** The body bytes of the error response for `code`. */
+export function errorBodyBytes(code: ErrorCode): number {
+  const r = RESPONSES[code] ?? FALLBACK;
+  return Buffer.byteLength(errorText(r.status, r.text));
+}
+
+/** Answers the exchange with the response for `code` (or aborts it if a response has begun). */
+export function failWith(ex: Exchange, code: ErrorCode): void {
   const r = RESPONSES[code] ?? FALLBACK;
   if (ex.headersSent) ex.abort();
-  else ex.fail(r.status, detail ? `${r.text}: ${detail}` : r.text, r.headers);
-  return r.status;
+  else ex.fail(r.status, r.text, r.headers);
 }
 
 /** The whole HTTP/1.1 response for a connection-level rejection, written before closing. */
 export function rawErrorResponse(code: ErrorCode): string {
   const r = RESPONSES[code] ?? FALLBACK;
-  const body = `${r.status} ${r.text}\n`;
+  const body = errorText(r.status, r.text);
   return (
     `HTTP/1.1 ${r.status} ${r.text.split(':')[0]}\r\nContent-Type: text/plain; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`
   );
+}
+
+/** The error a WebSocket handshake to the app is destroyed with when the app stays silent. */
+export function appTimeout(): NodeJS.ErrnoException {
+  return Object.assign(new Error('the app sent nothing in time'), { code: ErrorCode.APP_TIMEOUT });
 }
 
 /** Classifies a failed request to the app. */

@@ -35,8 +35,10 @@ async function resetStream(): Promise<{ stream: ServerHttp2Stream; done: () => v
 test('an H2 exchange answering a stream the client has just reset sends nothing and does not throw', async () => {
   const { stream, done } = await resetStream();
   try {
-    const ex = new H2Exchange(stream, { ':method': 'POST', ':path': '/' });
-    assert.doesNotThrow(() => ex.respond(200, undefined, { 'content-type': 'text/plain' }));
+    const ex = new H2Exchange(stream, { ':method': 'POST', ':path': '/' }, []);
+    assert.doesNotThrow(() =>
+      ex.respond(200, 'OK', ['content-type', 'text/plain'], -1, undefined, false),
+    );
     assert.doesNotThrow(() => ex.fail(502, 'Bad Gateway'));
     assert.equal(stream.headersSent, false);
   } finally {

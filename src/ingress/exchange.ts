@@ -1,9 +1,4 @@
-import type {
-  IncomingHttpHeaders,
-  IncomingMessage,
-  OutgoingHttpHeaders,
-  ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants as h2c, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 
@@ -14,30 +9,56 @@ export interface Exchange {
   readonly path: string;
   readonly authority: string;
   readonly remote: string;
+  /** The request's fields as [name, value, ...] (HTTP/2: lower-case, pseudo-headers too). */
+  readonly raw: string[];
+  /** The fields as an object, built when first read (the access log's header fields). */
   readonly headers: IncomingHttpHeaders;
   readonly body: Readable;
   /** True when the client sent (or may send) a request body. */
   readonly hasBody: boolean;
+  /** The declared body length, or -1 when none was declared. */
+  readonly contentLength: number;
   readonly headersSent: boolean;
-  /** Sends the response head; the body is then piped into `sink`. */
-  respond(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void;
-  readonly sink: NodeJS.WritableStream;
+  /** The status the client was sent (0 before a head) and the body bytes written to it. */
+  readonly status: number;
+  readonly bytes: number;
+  /** Why the exchange failed, for the access line. */
+  error: string | undefined;
+  /**
+   * Sends the response head (fields without framing: each side frames its own message;
+   * `contentLength` -1 when unknown) with the first body bytes, and ends it when `end`.
+   */
+  respond(
+    status: number,
+    reason: string,
+    fields: string[],
+    contentLength: number,
+    first: Buffer | undefined,
+    end: boolean,
+  ): void;
+  /** Body bytes; false when the client is not keeping up (wait for onDrain). */
+  write(chunk: Buffer): boolean;
+  /** Ends a response whose head was sent. */
+  end(): void;
+  onDrain(cb: () => void): void;
   /** A short plain-text error response. */
-  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void;
+  fail(status: number, text: string, headers?: Record<string, string>): void;
   /** Abandons a response already under way. */
   abort(): void;
   /** Called once when the exchange is over, finished or not. */
   onClose(cb: (finished: boolean) => void): void;
 }
 
-/**
- * HTTP/1 connections closing after an error response: Node may already have parsed requests
- * pipelined behind the refused one, and none of those may reach the app.
- */
-export const closingSockets = new WeakSet<object>();
+/** The body of Pillion's own error responses. */
+export function errorText(status: number, text: string): string {
+  return `${status} ${text}\n`;
+}
 
-function errorBody(status: number, text: string): { body: string; headers: OutgoingHttpHeaders } {
-  const body = `${status} ${text}\n`;
+function errorBody(
+  status: number,
+  text: string,
+): { body: string; headers: Record<string, string | number> } {
+  const body = errorText(status, text);
   return {
     body,
     headers: {
@@ -48,94 +69,42 @@ function errorBody(status: number, text: string): { body: string; headers: Outgo
   };
 }
 
-export class H1Exchange implements Exchange {
-  readonly protocol: string;
-  readonly #req: IncomingMessage;
-  readonly #res: ServerResponse;
-  readonly #draining: () => boolean;
-  readonly #target: { path: string; authority: string } | undefined;
-
-  constructor(
-    req: IncomingMessage,
-    res: ServerResponse,
-    draining: () => boolean,
-    target?: { path: string; authority: string },
-  ) {
-    this.#req = req;
-    this.#res = res;
-    this.#draining = draining;
-    this.#target = target;
-    this.protocol = `HTTP/${req.httpVersion}`;
-    // A client that breaks off its request is handled through onClose; its error must not
-    // become an uncaught exception.
-    req.on('error', () => {});
+/** Flat fields as an object, as node:http would have given them (for the access log). */
+export function headersObject(raw: string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    const value = raw[i + 1] as string;
+    const had = out[name];
+    if (had === undefined) out[name] = name === 'set-cookie' ? [value] : value;
+    else if (Array.isArray(had)) had.push(value);
+    else out[name] = `${had}${name === 'cookie' ? '; ' : ', '}${value}`;
   }
-  get method(): string {
-    return this.#req.method ?? 'GET';
-  }
-  get path(): string {
-    return this.#target?.path ?? this.#req.url ?? '/';
-  }
-  get authority(): string {
-    return this.#target?.authority ?? this.#req.headers.host ?? '';
-  }
-  get remote(): string {
-    return this.#req.socket.remoteAddress ?? '';
-  }
-  get headers(): IncomingHttpHeaders {
-    return this.#req.headers;
-  }
-  get body(): Readable {
-    return this.#req;
-  }
-  get hasBody(): boolean {
-    const h = this.#req.headers;
-    return (
-      h['transfer-encoding'] !== undefined ||
-      (h['content-length'] !== undefined && h['content-length'] !== '0')
-    );
-  }
-  get headersSent(): boolean {
-    return this.#res.headersSent;
-  }
-  get sink(): NodeJS.WritableStream {
-    return this.#res;
-  }
-  respond(status: number, statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
-    // While draining, each response closes its connection (RFC 9112 §9.6).
-    if (this.#draining()) headers.connection = 'close';
-    this.#res.writeHead(status, statusMessage, headers);
-  }
-  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
-    const e = errorBody(status, text);
-    if (headers?.connection === 'close') closingSockets.add(this.#req.socket);
-    this.respond(status, undefined, { ...e.headers, ...headers });
-    this.#res.end(e.body);
-  }
-  abort(): void {
-    this.#res.destroy();
-  }
-  onClose(cb: (finished: boolean) => void): void {
-    this.#res.once('close', () => cb(this.#res.writableFinished));
-  }
+  return out as IncomingHttpHeaders;
 }
 
 export class H2Exchange implements Exchange {
   readonly protocol = 'HTTP/2';
   readonly #stream: ServerHttp2Stream;
   readonly headers: IncomingHttpHeaders;
+  readonly raw: string[];
   /** Read now: a closed stream no longer knows its session. */
   readonly remote: string;
+  readonly contentLength: number;
+  status = 0;
+  bytes = 0;
+  error: string | undefined = undefined;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders) {
+  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
     this.#stream = stream;
     this.headers = headers;
-    // A stream the client resets or malforms (a content-length mismatch) errors; onClose
-    // handles the end, and the error must not become an uncaught exception.
-    stream.on('error', () => {});
+    this.raw = raw;
+    const cl = headers['content-length'];
+    this.contentLength = cl === undefined ? -1 : Number(cl);
     this.remote = stream.session?.socket?.remoteAddress ?? '';
-    // abort() resets the stream with INTERNAL_ERROR, which Node also emits as an 'error';
-    // the access log already records the failure, so it must not become an uncaught exception.
+    // A stream the client resets or malforms (a content-length mismatch) errors, and abort()
+    // resets it with INTERNAL_ERROR; onClose handles the end and the access log records the
+    // failure, so the error must not become an uncaught exception.
     stream.on('error', () => {});
   }
   get method(): string {
@@ -160,27 +129,59 @@ export class H2Exchange implements Exchange {
   get headersSent(): boolean {
     return this.#stream.headersSent;
   }
-  get sink(): NodeJS.WritableStream {
-    return this.#stream;
-  }
   /** Reset by the client, or ended: nothing can be sent on it any more. */
   get #gone(): boolean {
     return this.#stream.destroyed || this.#stream.closed;
   }
-  respond(status: number, _statusMessage: string | undefined, headers: OutgoingHttpHeaders): void {
-    // The client may reset the stream after the app's head arrived and before it is passed on
-    // (a turn later, see proxy.ts); its 'close' may not have run yet, and Node's respond()
-    // throws on a stream that is closed or destroyed.
-    if (this.#gone) return;
+  #head(status: number, headers: OutgoingHttpHeaders): void {
     headers[':status'] = status;
-    // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2).
-    delete headers.connection;
+    this.status = status;
     this.#stream.respond(headers);
   }
-  fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
+  respond(
+    status: number,
+    _reason: string,
+    fields: string[],
+    contentLength: number,
+    first: Buffer | undefined,
+    end: boolean,
+  ): void {
+    // The client may reset the stream after the app's head arrived and before it is passed on;
+    // its 'close' may not have run yet, and Node's respond() throws on a closed stream.
+    if (this.#gone) return;
+    const headers: Record<string, string | string[] | number> = {};
+    for (let i = 0; i < fields.length; i += 2) {
+      // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2); they were
+      // removed with the hop-by-hop ones.
+      const name = (fields[i] as string).toLowerCase();
+      const value = fields[i + 1] as string;
+      const had = headers[name];
+      if (had === undefined) headers[name] = value;
+      else if (Array.isArray(had)) had.push(value);
+      else headers[name] = [had as string, value];
+    }
+    if (contentLength >= 0) headers['content-length'] = contentLength;
+    this.#head(status, headers);
+    if (first) this.write(first);
+    if (end) this.#stream.end();
+  }
+  write(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    return this.#stream.write(chunk);
+  }
+  end(): void {
+    this.#stream.end();
+  }
+  onDrain(cb: () => void): void {
+    this.#stream.once('drain', cb);
+  }
+  fail(status: number, text: string, headers?: Record<string, string>): void {
     if (this.#gone) return;
     const e = errorBody(status, text);
-    this.respond(status, undefined, { ...e.headers, ...headers });
+    const h: OutgoingHttpHeaders = { ...e.headers, ...headers };
+    delete h.connection;
+    this.#head(status, h);
+    this.bytes += Buffer.byteLength(e.body);
     this.#stream.end(e.body);
   }
   abort(): void {

@@ -38,6 +38,7 @@ export function grpcStatusOf(code: ErrorCode): number {
     case ErrorCode.APP_RESET:
     case ErrorCode.APP_TIMEOUT:
     case ErrorCode.DRAINING:
+    case ErrorCode.DRAIN_TIMEOUT:
       return GrpcStatus.UNAVAILABLE;
     default:
       return GrpcStatus.INTERNAL;

@@ -1,6 +1,6 @@
 // Request checks run before anything reaches the app: one canonical request upstream, or a 4xx
-// and nothing upstream. Node's strict parser has already refused what it cannot frame.
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+// and nothing upstream. llhttp (strict) has already refused what it cannot frame.
+import type { IncomingHttpHeaders } from 'node:http';
 import { ErrorCode } from '../core/errors.ts';
 import type { EdgeLimits } from './limits.ts';
 
@@ -33,30 +33,87 @@ export function normaliseTarget(method: string, target: string, host: string): T
   return { path: `${url.pathname}${url.search}`, authority: url.host };
 }
 
-/** Checks an HTTP/1.x request Node has parsed. */
-export function checkH1(req: IncomingMessage, lim: EdgeLimits): Verdict {
-  const raw = req.rawHeaders;
-  if (raw.length / 2 > lim.maxHeaders) return bad(ErrorCode.HEADERS_TOO_LARGE);
-  const url = req.url ?? '';
-  if (url.length > lim.maxUriBytes) return bad(ErrorCode.URI_TOO_LONG);
-  let hosts = 0;
+/** An HTTP/1.x request head as llhttp parsed it, with the fields the checks need found once. */
+export interface H1Head {
+  method: string;
+  url: string;
+  /** `1.0` or `1.1`. */
+  version: string;
+  /** Fields as [name, value, ...], in arrival order. */
+  raw: string[];
+  keepAlive: boolean;
+  upgrade: boolean;
+  hosts: number;
+  host: string | undefined;
+  transferEncoding: string | undefined;
+  contentLength: string | undefined;
+  expect: string | undefined;
+  underscore: boolean;
+}
+
+/** Finds the fields the checks and the engine need, in one pass over the flat list. */
+export function scanHead(h: H1Head): void {
+  const raw = h.raw;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++;
-    if (lim.underscoreHeaders === 'reject' && name.includes('_'))
-      return bad(ErrorCode.REQUEST_INVALID);
+    const len = name.length;
+    if (len === 4 && name.toLowerCase() === 'host') {
+      h.hosts++;
+      h.host ??= raw[i + 1];
+    } else if (len === 17 && name.toLowerCase() === 'transfer-encoding') {
+      // llhttp refuses a body framed by anything but a final chunked; repeats are joined.
+      h.transferEncoding =
+        h.transferEncoding === undefined ? raw[i + 1] : `${h.transferEncoding}, ${raw[i + 1]}`;
+    } else if (len === 14 && name.toLowerCase() === 'content-length') h.contentLength = raw[i + 1];
+    else if (len === 6 && name.toLowerCase() === 'expect') h.expect = raw[i + 1];
+    if (name.includes('_')) h.underscore = true;
   }
-  // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before. Node keeps the first of
-  // several silently.
-  if (hosts > 1 || (hosts === 0 && req.httpVersion === '1.1'))
-    return bad(ErrorCode.REQUEST_INVALID);
+}
+
+/** True when the head has a Transfer-Encoding field (its body is llhttp's to frame). */
+export function hasTransferEncoding(head: H1Head): boolean {
+  const raw = head.raw;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = raw[i] as string;
+    if (n.length === 17 && n.toLowerCase() === 'transfer-encoding') return true;
+  }
+  return false;
+}
+
+/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
+export function isWebSocketUpgrade(head: H1Head): boolean {
+  if (head.method !== 'GET') return false;
+  let upgrade = false;
+  let connection = false;
+  const raw = head.raw;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = (raw[i] as string).toLowerCase();
+    const v = (raw[i + 1] as string).toLowerCase();
+    if (n === 'upgrade') upgrade = v.trim() === 'websocket';
+    else if (n === 'connection') connection ||= v.split(',').some((t) => t.trim() === 'upgrade');
+  }
+  return upgrade && connection;
+}
+
+/** Checks an HTTP/1.x request head llhttp has parsed (strictly) and scanHead has read. */
+export function checkH1(h: H1Head, lim: EdgeLimits): Verdict {
+  // HTTP/0.9 has no head to check and no status line to answer with.
+  if (h.version !== '1.1' && h.version !== '1.0') return bad(ErrorCode.REQUEST_INVALID);
+  if (h.raw.length / 2 > lim.maxHeaders) return bad(ErrorCode.HEADERS_TOO_LARGE);
+  if (h.url.length > lim.maxUriBytes) return bad(ErrorCode.URI_TOO_LONG);
+  if (lim.underscoreHeaders === 'reject' && h.underscore) return bad(ErrorCode.REQUEST_INVALID);
+  // RFC 9112 §3.2: exactly one Host in HTTP/1.1, at most one before.
+  if (h.hosts > 1 || (h.hosts === 0 && h.version === '1.1')) return bad(ErrorCode.REQUEST_INVALID);
   // The only transfer coding Pillion forwards is chunked, re-framed by itself; anything else
   // (gzip, a repeated chunked) would change the body's meaning on the way (RFC 9112 §6.1).
-  const te = req.headers['transfer-encoding'];
+  const te = h.transferEncoding;
   if (te !== undefined && te.toLowerCase() !== 'chunked') return bad(ErrorCode.REQUEST_INVALID);
-  const cl = req.headers['content-length'];
+  const cl = h.contentLength;
   if (cl !== undefined && Number(cl) > lim.maxBodyBytes) return bad(ErrorCode.BODY_TOO_LARGE);
-  const target = normaliseTarget(req.method ?? '', url, req.headers.host ?? '');
+  // RFC 9110 §10.1.1: an expectation other than 100-continue cannot be met.
+  if (h.expect !== undefined && h.version === '1.1' && h.expect.toLowerCase() !== '100-continue')
+    return bad(ErrorCode.EXPECTATION_FAILED);
+  const target = normaliseTarget(h.method, h.url, h.host ?? '');
   if (!target) return bad(ErrorCode.REQUEST_INVALID);
   return { ok: true, target };
 }

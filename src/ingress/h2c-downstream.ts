@@ -1,10 +1,10 @@
 // The client side of a request forwarded to an h2c app: an HTTP/2 stream, which carries
 // trailers and stream resets through, or an HTTP/1.1 exchange, which carries neither.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
-import type { Exchange } from './exchange.ts';
 import type { Target } from './guard.ts';
+import type { H1Exchange } from './h1-exchange.ts';
 
 export interface Downstream {
   readonly protocol: string;
@@ -24,7 +24,9 @@ export interface Downstream {
    * response, a HEAD, a 204); with `trailers`, trailers may follow the body.
    */
   respond(headers: OutgoingHttpHeaders, end: boolean, trailers: boolean): void;
-  readonly sink: NodeJS.WritableStream;
+  /** Body bytes; false when the client is not keeping up (wait for onDrain). */
+  write(chunk: Buffer): boolean;
+  onDrain(cb: () => void): void;
   /** Ends the response, with the app's trailers where the client side carries them. */
   finish(trailers: OutgoingHttpHeaders | undefined): void;
   /** A short plain-text error response. */
@@ -74,8 +76,11 @@ export class H2Downstream implements Downstream {
   get body(): Readable {
     return this.#stream;
   }
-  get sink(): NodeJS.WritableStream {
-    return this.#stream;
+  write(chunk: Buffer): boolean {
+    return this.#stream.write(chunk);
+  }
+  onDrain(cb: () => void): void {
+    this.#stream.once('drain', cb);
   }
   get headersSent(): boolean {
     return this.#stream.headersSent;
@@ -138,14 +143,18 @@ export class H2Downstream implements Downstream {
   }
 }
 
-/** An HTTP/1.1 exchange: trailers from the app are dropped, as on the HTTP/1.1 path. */
+/**
+ * An HTTP/1.1 exchange of the engine (h1-exchange.ts): trailers from the app are dropped, as on
+ * the HTTP/1.1 path, and the response is framed by the exchange (Content-Length or chunked).
+ */
 export class H1Downstream implements Downstream {
-  readonly #ex: Exchange;
-  readonly headers: IncomingHttpHeaders;
+  readonly #ex: H1Exchange;
 
-  constructor(ex: Exchange) {
+  constructor(ex: H1Exchange) {
     this.#ex = ex;
-    this.headers = ex.headers;
+  }
+  get headers(): IncomingHttpHeaders {
+    return this.#ex.headers;
   }
   get protocol(): string {
     return this.#ex.protocol;
@@ -168,29 +177,44 @@ export class H1Downstream implements Downstream {
   get body(): Readable {
     return this.#ex.body;
   }
-  get sink(): NodeJS.WritableStream {
-    return this.#ex.sink;
-  }
   get headersSent(): boolean {
     return this.#ex.headersSent;
   }
   get gone(): boolean {
-    return false;
+    return this.#ex.over;
   }
   respond(headers: OutgoingHttpHeaders, end: boolean): void {
     const status = Number(headers[':status']);
-    delete headers[':status'];
-    this.#ex.respond(status, undefined, headers);
-    if (end) this.#ex.sink.end();
+    // The exchange frames the message itself: the app's length is passed as the length, and a
+    // response that is only a head has none to frame but its own (0, or a HEAD's length).
+    let length = -1;
+    const fields: string[] = [];
+    for (const name in headers) {
+      const v = headers[name];
+      if (name[0] === ':' || v === undefined) continue;
+      if (name === 'content-length') length = Number(v);
+      else if (Array.isArray(v)) for (const one of v) fields.push(name, one);
+      else fields.push(name, String(v));
+    }
+    if (end && length < 0) length = 0;
+    this.#ex.respond(status, STATUS_CODES[status] ?? '', fields, length, undefined, end);
+  }
+  write(chunk: Buffer): boolean {
+    return this.#ex.write(chunk);
+  }
+  onDrain(cb: () => void): void {
+    this.#ex.onDrain(cb);
   }
   finish(): void {
-    this.#ex.sink.end();
+    this.#ex.end();
   }
   fail(status: number, text: string, headers?: OutgoingHttpHeaders): void {
-    this.#ex.fail(status, text, headers);
+    const h: Record<string, string> = {};
+    for (const name in headers) h[name] = String(headers[name]);
+    this.#ex.fail(status, text, h);
   }
   discardBody(): void {
-    // Node's HTTP/1.1 server reads and drops an unread body after the response.
+    // The engine keeps the connection only when the request body was read whole (h1-exchange.ts).
   }
   reset(): void {
     this.#ex.abort();

@@ -24,7 +24,9 @@ const RETRY_PAUSE_MS = 25;
 /** Forwards client requests to an h2c app; one per ingress. */
 export class H2cForwarder {
   readonly #deps: ProxyDeps;
-  readonly #lim: EdgeLimits;
+  #lim: EdgeLimits;
+  /** Calls whose client exchange has not closed yet. */
+  readonly live = new Set<H2cCall>();
   readonly #pool = new H2cPool();
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -50,6 +52,16 @@ export class H2cForwarder {
 
   close(): void {
     this.#pool.close();
+  }
+
+  /** New limits (a reload) for the requests that start from now on. */
+  setLimits(lim: EdgeLimits): void {
+    this.#lim = lim;
+  }
+
+  /** The drain deadline passed: every call still open is ended by Pillion. */
+  cutAll(): void {
+    for (const c of this.live) c.cut();
   }
 
   /** Forwards one request; the access line is written when the client's exchange closes. */
@@ -100,6 +112,8 @@ class H2cCall {
   /** Body bytes handed to an app stream: after one, the request cannot be sent again. */
   #bodySent = 0;
   #holdUntil = 0;
+  /** Ended by Pillion at the drain deadline: what the app still does is ignored. */
+  #cut = false;
 
   constructor(fwd: H2cForwarder, down: Downstream, h2Client: boolean) {
     this.#fwd = fwd;
@@ -111,6 +125,7 @@ class H2cCall {
 
   start(): void {
     const down = this.#down;
+    this.#fwd.live.add(this);
     down.onClose((finished) => this.#closed(finished));
     if (this.#grpc && !this.#h2Client) {
       this.#refuse(ErrorCode.GRPC_NEEDS_H2);
@@ -224,7 +239,7 @@ class H2cCall {
     });
     app.on('response', (headers: IncomingHttpHeaders, flags: number) => {
       gotHead = true;
-      if (this.#gone) return;
+      if (this.#gone || this.#cut) return;
       this.#status = Number(headers[':status']);
       const end = (flags & h2.NGHTTP2_FLAG_END_STREAM) !== 0;
       if (end) this.#grpcStatus = grpcStatusIn(headers);
@@ -240,26 +255,25 @@ class H2cCall {
     });
     // By hand rather than pipe(): a unary call is one DATA frame each way, and pipe() costs a
     // dozen listeners per stream (measured in bench/grpc.ts profiles).
-    const sink = down.sink;
     const resumeApp = (): void => {
       app.resume();
     };
     app.on('data', (c: Buffer) => {
       this.#bytes += c.length;
-      if (!sink.write(c)) {
+      if (!down.write(c)) {
         app.pause();
-        sink.once('drain', resumeApp);
+        down.onDrain(resumeApp);
       }
     });
     app.on('end', () => {
       ended = true;
-      if (!this.#gone && gotHead) down.finish(trailers);
+      if (!this.#gone && !this.#cut && gotHead) down.finish(trailers);
     });
     app.on('close', () => {
       over();
       pool.closed(entry);
       this.#app = undefined;
-      if (this.#gone) return;
+      if (this.#gone || this.#cut) return;
       if (ended) {
         down.discardBody();
         return;
@@ -364,8 +378,19 @@ class H2cCall {
     down.fail(r.status, r.text, r.headers);
   }
 
+  /** A 503 (gRPC: UNAVAILABLE) where no response began, else the client's side is reset. */
+  cut(): void {
+    if (this.#gone || this.#cut) return;
+    this.#error = ErrorCode.DRAIN_TIMEOUT;
+    this.#refuse(ErrorCode.DRAIN_TIMEOUT);
+    this.#cut = true;
+    const app = this.#app;
+    if (app && !app.destroyed) app.close(h2.NGHTTP2_CANCEL);
+  }
+
   #closed(finished: boolean): void {
     this.#gone = true;
+    this.#fwd.live.delete(this);
     // The client went first (RST_STREAM, a cancelled gRPC call, a closed connection): the app's
     // stream is cancelled too, so the app sees the cancel.
     const app = this.#app;

@@ -51,7 +51,7 @@ function forwardedForValue(src: IncomingHttpHeaders, fwd: ForwardedFor): string 
 }
 
 /** Lower-case names listed in a Connection header, which are hop-by-hop for that message. */
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
   const tokens = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
@@ -59,6 +59,16 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     if (t && !NEVER_STRIPPED.has(t)) tokens.add(t);
   }
   return tokens;
+}
+
+/** True for a hop-by-hop or connection-specific field name (lower-case). */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
+/** True for a field Pillion sets itself on the way to the app (lower-case). */
+export function isSetByPillion(name: string): boolean {
+  return SET_BY_PILLION.has(name);
 }
 
 /** The request id to use: the client's own if it looks safe, else undefined. */

@@ -1,6 +1,5 @@
 // Ingress owns the TLS listener: HTTP/1.1 and HTTP/2 by ALPN, drain, and proxying to the app.
 // The app's address and readiness come from the supervisor; log lines are written by logs/.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import {
   createServer as createH2Server,
   type Http2Server,
@@ -13,24 +12,39 @@ import {
   type TLSSocket,
   type Server as TlsServer,
 } from 'node:tls';
-import type { Concern } from '../core/concern.ts';
+import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import { rawErrorResponse } from './error-status.ts';
-import { closingSockets, H1Exchange, H2Exchange } from './exchange.ts';
+import { H2Exchange } from './exchange.ts';
 import { connectionCap, openFileLimit } from './fd-budget.ts';
-import { checkH1, checkH2 } from './guard.ts';
+import { checkH2 } from './guard.ts';
+import { H1Conn, type H1Deps } from './h1-conn.ts';
 import { H2Guard } from './h2-guard.ts';
 import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
 import { H2cForwarder } from './h2c-forward.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
+import { llhttp } from './llhttp.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
+import { Sweep } from './sweep.ts';
 import type { TlsMaterial } from './tls-context.ts';
-import { isWebSocketUpgrade, WebSocketTunnels } from './websocket.ts';
+import { WebSocketTunnels } from './websocket.ts';
 import { isH2WebSocket } from './ws-h2.ts';
+
+/** The part of the config a reload can change live (Ingress.prepare). */
+export interface IngressSlice {
+  host: string;
+  port: number;
+  limits?: Partial<EdgeLimits>;
+}
+
+/** Where a listening server is bound. */
+function boundAddress(server: TlsServer): { host: string; port: number } | undefined {
+  const addr = server.address();
+  return addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : undefined;
+}
 
 export interface IngressOptions extends ProxyDeps {
   host: string;
@@ -41,80 +55,76 @@ export interface IngressOptions extends ProxyDeps {
   appProtocol?: 'http1' | 'h2c';
 }
 
-export class Ingress implements Concern {
+export class Ingress implements Concern<IngressSlice> {
   readonly name = 'ingress';
-  readonly #opts: IngressOptions;
+  #opts: IngressOptions;
   readonly #proxy: AppProxy;
+  /** `app.protocol: h2c`: every request but WebSocket goes to the app over cleartext HTTP/2. */
   readonly #h2c: H2cForwarder | undefined;
-  readonly #tls: TlsServer;
-  readonly #h1: HttpServer;
-  readonly #h2: Http2Server;
+  #tls: TlsServer;
+  /** Listeners replaced by a reload, closed to new connections; theirs finish. */
+  readonly #retired = new Set<TlsServer>();
+  #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
-  readonly #limits: EdgeLimits;
+  #limits: EdgeLimits;
   readonly #rejections: Rejections;
   readonly #tunnels: WebSocketTunnels;
+  readonly #sweep: Sweep;
+  #h1: H1Deps;
   readonly #fdLimit = openFileLimit();
-  readonly #cap: number;
+  #cap: number;
   #draining = false;
   #address: { host: string; port: number } | undefined;
 
   constructor(opts: IngressOptions) {
+    // The engine's parser is checked before anything listens: a clear error, not a crash later.
+    llhttp();
     this.#opts = opts;
     this.#proxy = new AppProxy(opts);
-    const draining = (): boolean => this.#draining;
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
-    const h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
-    this.#h2c = h2c;
-    const rejections = new Rejections(opts.log, opts.accessLog);
-    this.#rejections = rejections;
-    // Node's strict parser stays on: no insecureHTTPParser, no lenient flags.
-    this.#h1 = createHttpServer(
-      {
-        maxHeaderSize: lim.maxHeaderBytes,
-        headersTimeout: lim.headersTimeoutMs,
-        // The body has its own idle timeout (proxy.ts); a whole-request deadline would cut
-        // long uploads.
-        requestTimeout: 0,
-        keepAliveTimeout: lim.keepAliveTimeoutMs,
-        // Checked four times a second, so a slow-headers client is cut at most 250 ms late.
-        connectionsCheckingInterval: Math.max(10, Math.min(250, lim.headersTimeoutMs / 4)),
-        // No protocol switch but WebSocket: `Upgrade: h2c` (or anything else) is served as
-        // plain HTTP/1.1 and the field is not forwarded.
-        shouldUpgradeCallback: isWebSocketUpgrade,
-        // Checked in guard.ts, so the refusal also closes the connection.
-        requireHostHeader: false,
-      },
-      (req, res) => {
-        // Pipelined behind a refused request on a closing connection: never forwarded.
-        if (closingSockets.has(req.socket)) {
-          req.socket.destroy();
-          return;
-        }
-        const verdict = checkH1(req, lim);
-        rejections.current.set(req.socket, { req, res });
-        if (verdict.ok && h2c)
-          h2c.forward(new H1Downstream(new H1Exchange(req, res, draining, verdict.target)), false);
-        else if (verdict.ok) this.#proxy.handle(new H1Exchange(req, res, draining, verdict.target));
-        else this.#proxy.handle(new H1Exchange(req, res, draining), verdict.code);
-      },
-    );
-    // One more than the limit is kept, so a request over it is seen and refused, not truncated.
-    this.#h1.maxHeadersCount = lim.maxHeaders + 1;
-    this.#h1.on('clientError', rejections.onClientError);
-    this.#h1.on('connect', rejections.onConnect);
+    this.#h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
+    this.#rejections = new Rejections(opts.log, opts.accessLog);
     this.#tunnels = new WebSocketTunnels({
       upstream: opts.upstream,
       accessLog: opts.accessLog,
       limits: lim,
-      reject: (reason, remote, fields) => rejections.record(reason, remote, fields),
+      reject: (reason, remote, fields) => this.#rejections.record(reason, remote, fields),
     });
-    this.#h1.on('upgrade', (req, socket, head) => {
-      if (this.#draining) socket.end(rawErrorResponse(ErrorCode.DRAINING), () => socket.destroy());
-      else this.#tunnels.handle(req, socket as Socket, head);
-    });
-    this.#h2 = createH2Server({
+    // One sweep for every HTTP/1.1 deadline; a slow-headers client is cut at most 250 ms late.
+    this.#sweep = new Sweep(
+      Math.max(10, Math.min(250, lim.headersTimeoutMs / 4, lim.keepAliveTimeoutMs / 4)),
+    );
+    this.#h1 = this.#h1Deps(lim);
+    this.#h2 = this.#h2Server(lim);
+    this.#cap = connectionCap(lim.maxConnections, this.#fdLimit);
+    this.#tls = this.#tlsServer(lim, this.#cap);
+  }
+
+  /** What the HTTP/1.1 engine hands requests, upgrades and refusals to. */
+  #h1Deps(lim: EdgeLimits): H1Deps {
+    const rejections = this.#rejections;
+    return {
+      limits: lim,
+      sweep: this.#sweep,
+      draining: () => this.#draining,
+      serve: (ex, refused) => {
+        // A refused request gets Pillion's own answer on either path.
+        if (refused === undefined && this.#h2c) this.#h2c.forward(new H1Downstream(ex), false);
+        else this.#proxy.handle(ex, refused);
+      },
+      upgrade: (head, verdict, socket, early) =>
+        this.#tunnels.handle(head, verdict, socket, early, this.#draining),
+      refuse: (reason, remote, code, method) => rejections.refuse(reason, remote, code, method),
+      count: (reason, remote, status) => rejections.count(reason, remote, status),
+    };
+  }
+
+  /** HTTP/2 on the core stream API: each stream is checked, then proxied or tunnelled. */
+  #h2Server(lim: EdgeLimits): Http2Server {
+    const rejections = this.#rejections;
+    const h2 = createH2Server({
       settings: {
         maxConcurrentStreams: lim.maxConcurrentStreams,
         maxHeaderListSize: lim.maxHeaderBytes,
@@ -126,36 +136,50 @@ export class Ingress implements Concern {
       maxSessionInvalidFrames: 100,
       maxSessionRejectedStreams: 100,
     });
-    this.#h2.on('stream', (stream, headers, _flags, raw: string[]) => {
+    h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
       if (verdict.ok && isH2WebSocket(headers)) {
-        if (this.#draining) this.#proxy.handle(new H2Exchange(stream, headers), ErrorCode.DRAINING);
+        if (this.#draining)
+          this.#proxy.handle(new H2Exchange(stream, headers, raw), ErrorCode.DRAINING);
         else this.#tunnels.handleH2(stream, headers, verdict.target);
         return;
       }
-      if (verdict.ok && h2c) h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
+      if (verdict.ok && this.#h2c)
+        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
       else
-        this.#proxy.handle(new H2Exchange(stream, headers), verdict.ok ? undefined : verdict.code);
+        this.#proxy.handle(
+          new H2Exchange(stream, headers, raw),
+          verdict.ok ? undefined : verdict.code,
+        );
     });
-    const h2guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);
-    this.#h2.on('session', (session) => {
-      h2guard.watch(session);
+    const guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);
+    h2.on('session', (session) => {
+      guard.watch(session);
       // Protocol errors end the session (nghttp2 sends GOAWAY): the peer's fault, logged once.
+      // A client that closed its end (ECONNRESET, EPIPE) did nothing wrong: not a rejection.
       const remote = session.socket?.remoteAddress;
-      session.on('error', (err: NodeJS.ErrnoException) =>
+      session.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ECONNRESET' || err.code === 'EPIPE') return;
         rejections.record('H2_PROTOCOL_ERROR', remote, {
           error: err.code,
           detail: err.message.slice(0, 80),
-        }),
-      );
+        });
+      });
       this.#sessions.add(session);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
     });
-    this.#tls = createTlsServer(
+    return h2;
+  }
+
+  /** The TLS listener: per-source cap, handshake failures logged, ALPN picks the protocol. */
+  #tlsServer(lim: EdgeLimits, cap: number): TlsServer {
+    const { tls: material, log } = this.#opts;
+    const rejections = this.#rejections;
+    const tls = createTlsServer(
       {
-        cert: opts.tls.cert,
-        key: opts.tls.key,
+        cert: material.cert,
+        key: material.key,
         minVersion: 'TLSv1.2',
         ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: lim.headersTimeoutMs,
@@ -167,15 +191,14 @@ export class Ingress implements Concern {
     );
     // Past the cap a connection is closed at accept, before any TLS work. The cap stays under
     // the open-file limit, so a flood is refused here, counted, instead of meeting EMFILE.
-    this.#cap = connectionCap(lim.maxConnections, this.#fdLimit);
-    this.#tls.maxConnections = this.#cap;
-    this.#tls.on('drop', (d?: { remoteAddress?: string }) =>
+    tls.maxConnections = cap;
+    tls.on('drop', (d?: { remoteAddress?: string }) =>
       rejections.recordFlood('MAX_CONNECTIONS', d?.remoteAddress),
     );
     if (lim.maxConnectionsPerSource > 0) {
       // Ahead of the TLS server's own listener, so a refused connection gets no TLS work.
       const perSource = new SourceCap(lim.maxConnectionsPerSource);
-      this.#tls.prependListener('connection', (socket: Socket) => {
+      tls.prependListener('connection', (socket: Socket) => {
         if (perSource.admit(socket)) return;
         rejections.recordFlood('MAX_CONNECTIONS_PER_SOURCE', socket.remoteAddress);
         socket.destroy();
@@ -185,16 +208,15 @@ export class Ingress implements Concern {
     const handshakes = new LogThrottle({
       intervalMs: 1000,
       emit: (reason, suppressed, fields) =>
-        opts.log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
+        log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
     });
-    this.#tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+    tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
     );
-    // The h1 server never listens itself; this starts its connection tracking (idle close, timeouts).
-    this.#h1.emit('listening');
+    return tls;
   }
 
-  /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
+  /** Resolves once no request is in flight to the app; see AppProxy.quiesce, H2cForwarder.quiesce. */
   async quiesce(timeoutMs: number): Promise<void> {
     await Promise.all([this.#proxy.quiesce(timeoutMs), this.#h2c?.quiesce(timeoutMs)]);
   }
@@ -226,7 +248,33 @@ export class Ingress implements Concern {
 
   async start(): Promise<void> {
     const { host, port, log, tls } = this.#opts;
-    await new Promise<void>((resolve, reject) => {
+    await this.#listen(this.#tls, host, port);
+    this.#address = boundAddress(this.#tls);
+    log.info('ingress listening', {
+      address: this.#address?.host,
+      port: this.#address?.port,
+      protocols: ['h2', 'http/1.1'],
+      cert: tls.certFile,
+      generated_cert: tls.generated,
+      cert_sha256: tls.fingerprint256,
+      cert_expires: tls.validTo,
+      cert_names: tls.subjectAltName,
+      max_connections: this.#cap,
+    });
+    if (this.#cap < this.#limits.maxConnections) {
+      // A warning only when the cap was asked for; the default lowered is expected.
+      const set = this.#opts.limits?.maxConnections !== undefined;
+      log[set ? 'warn' : 'info']('connection cap lowered to fit the open-file limit', {
+        max_connections: this.#limits.maxConnections,
+        open_file_limit: this.#fdLimit,
+        cap: this.#cap,
+      });
+    }
+  }
+
+  /** Binds `server`; a failure is a PILLION_LISTEN_FAILED and leaves nothing bound. */
+  #listen(server: TlsServer, host: string, port: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const why =
           err.code === 'EADDRINUSE'
@@ -242,33 +290,55 @@ export class Ingress implements Concern {
           ),
         );
       };
-      this.#tls.once('error', onError);
-      this.#tls.listen({ host, port }, () => {
-        this.#tls.off('error', onError);
-        this.#tls.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
+      server.once('error', onError);
+      server.listen({ host, port }, () => {
+        server.off('error', onError);
+        server.on('error', (err: NodeJS.ErrnoException) => this.#acceptFailed(err));
         resolve();
       });
     });
-    const addr = this.#tls.address();
-    if (addr && typeof addr === 'object') this.#address = { host: addr.address, port: addr.port };
-    log.info('ingress listening', {
-      address: this.#address?.host,
-      port: this.#address?.port,
-      protocols: ['h2', 'http/1.1'],
-      cert: tls.certFile,
-      generated_cert: tls.generated,
-      cert_sha256: tls.fingerprint256,
-      cert_expires: tls.validTo,
-      cert_names: tls.subjectAltName,
-      max_connections: this.#cap,
-    });
-    if (this.#cap < this.#limits.maxConnections) {
-      log.warn('connection cap lowered to fit the open-file limit', {
-        max_connections: this.#limits.maxConnections,
-        open_file_limit: this.#fdLimit,
-        cap: this.#cap,
-      });
-    }
+  }
+
+  /**
+   * Phase one of a reload of the ingress slice {host, port, limits}: a changed address is bound
+   * now, beside the running listener (a bind failure throws and leaves it untouched). Commit
+   * moves new connections to it and closes the old listener to new ones (its connections
+   * finish); new limits apply to connections accepted after the commit.
+   */
+  async prepare(next: IngressSlice): Promise<Prepared> {
+    const lim = resolveLimits(next.limits);
+    const cap = connectionCap(lim.maxConnections, this.#fdLimit);
+    const cur = this.#opts;
+    const moved = next.host !== cur.host || next.port !== cur.port;
+    const server = moved ? this.#tlsServer(lim, cap) : undefined;
+    if (server) await this.#listen(server, next.host, next.port);
+    return {
+      commit: () => {
+        this.#opts = { ...this.#opts, host: next.host, port: next.port, limits: next.limits };
+        this.#limits = lim;
+        this.#cap = cap;
+        this.#h1 = this.#h1Deps(lim);
+        this.#h2 = this.#h2Server(lim);
+        this.#proxy.setLimits(lim);
+        this.#h2c?.setLimits(lim);
+        if (server) {
+          const old = this.#tls;
+          this.#retired.add(old);
+          old.close(() => this.#retired.delete(old));
+          this.#tls = server;
+          this.#address = boundAddress(server);
+          this.#opts.log.info('ingress listening', {
+            address: this.#address?.host,
+            port: this.#address?.port,
+            protocols: ['h2', 'http/1.1'],
+            max_connections: cap,
+          });
+        } else this.#tls.maxConnections = cap;
+      },
+      abort: async () => {
+        if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    };
   }
 
   /**
@@ -293,8 +363,11 @@ export class Ingress implements Concern {
   async stop(deadline: AbortSignal): Promise<void> {
     if (!this.#address) return;
     this.#draining = true;
-    const closed = new Promise<void>((resolve) => this.#tls.close(() => resolve()));
-    this.#h1.close(); // closes idle keep-alive connections; busy ones close after their response
+    const servers = [this.#tls, ...this.#retired];
+    const closed = Promise.all(
+      servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+    ).then(() => {});
+    this.#closeIdle(); // idle keep-alive connections; busy ones close after their response
     for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
     this.#tunnels.closeAll(); // close code 1001 (going away) both ways
     const gaveUp = new Promise<'deadline'>((resolve) => {
@@ -306,18 +379,25 @@ export class Ingress implements Concern {
     // handle left, and an unref'd pause let Node exit (code 13) before the drain finished.
     const sweep = (async () => {
       while (this.#sockets.size > 0 && !deadline.aborted) {
-        this.#h1.closeIdleConnections();
+        this.#closeIdle();
         await sleep(100);
       }
     })();
     if ((await Promise.race([closed, gaveUp])) === 'deadline') {
       this.#opts.log.warn('drain timeout: closing connections still open', {
+        code: ErrorCode.DRAIN_TIMEOUT,
         connections: this.#sockets.size,
+        requests: this.#proxy.live.size + (this.#h2c?.live.size ?? 0),
       });
+      // Requests still open are Pillion's to end: a 503 where a status can still be sent.
+      this.#proxy.cutAll();
+      this.#h2c?.cutAll();
+      await sleep(100);
       for (const s of this.#sockets) s.destroy();
       await closed;
     }
     await sweep;
+    this.#sweep.stop();
     this.#proxy.close();
     this.#h2c?.close();
     this.#opts.log.info('ingress stopped');
@@ -327,6 +407,11 @@ export class Ingress implements Concern {
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
     if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
-    else this.#h1.emit('connection', socket);
+    else new H1Conn(socket, this.#h1);
+  }
+
+  /** Drain: HTTP/1.1 connections with no request under way close now. */
+  #closeIdle(): void {
+    for (const c of this.#sweep.items()) (c as H1Conn).closeIfIdle();
   }
 }

@@ -1,22 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { Agent, type ClientRequest, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, PillionError } from '../core/errors.ts';
+import type { ErrorCode } from '../core/errors.ts';
+import { ErrorCode as Codes } from '../core/errors.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
 import { BodyPace } from './body-pace.ts';
-import { failWith, upstreamErrorCode } from './error-status.ts';
+import { failWith } from './error-status.ts';
 import type { Exchange } from './exchange.ts';
-import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
+import { field, upstreamHead } from './head.ts';
+import { clientRequestId } from './headers.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
-import { checkResponse } from './response-check.ts';
+import {
+  type ResponseSink,
+  type Upstream,
+  type UpstreamConn,
+  UpstreamPool,
+} from './upstream-pool.ts';
 
-/** Where the app listens, as the supervisor reports it. */
-export interface Upstream {
-  host: string;
-  port: number;
-}
+export type { Upstream } from './upstream-pool.ts';
 
 export interface ProxyDeps {
   /** The app's address while it is ready. Called per request, so it must be cheap. */
@@ -25,42 +27,45 @@ export interface ProxyDeps {
   whenReady(timeoutMs: number): Promise<Upstream | undefined>;
   /** How long a request waits for a not-yet-ready app before a 503. */
   readyTimeoutMs: number;
-  /** Why the app is not ready (its last exit, the next start), said in the 503's text. */
-  notReadyReason?(): string | undefined;
   accessLog: AccessLog;
   /** Limits and timeouts over the defaults (docs/edge.md). */
   limits?: Partial<EdgeLimits>;
+  /** Why the app is not ready (a crash loop, a failing health check), for the 503's body. */
+  notReadyReason?(): string | undefined;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Sends of one request to the app, counting the first; each retry waits a little longer. */
 const MAX_ATTEMPTS = 6;
 const RETRY_PAUSE_MS = 25;
+const LAST_CHUNK = '0\r\n\r\n';
 
 /** Forwards client exchanges to the app over pooled keep-alive connections, streaming both ways. */
 export class AppProxy {
-  readonly #deps: ProxyDeps;
-  readonly #limits: EdgeLimits;
-  readonly #agent = new Agent({
-    keepAlive: true,
-    maxFreeSockets: 256,
-    scheduling: 'lifo',
-    // Drop idle pooled connections before a typical app's 5 s keep-alive timeout closes them.
-    timeout: 4000,
-  });
-
+  readonly deps: ProxyDeps;
+  /** Read per request, so a reload's new limits apply to the requests that follow it. */
+  limits: EdgeLimits;
+  readonly pool: UpstreamPool;
+  /** Exchanges not yet over, so drain can cut them at its deadline. */
+  readonly live = new Set<Forward>();
   /** Requests sent to the app and not yet over. */
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
 
   constructor(deps: ProxyDeps) {
-    this.#deps = deps;
-    this.#limits = resolveLimits(deps.limits);
+    this.deps = deps;
+    this.limits = resolveLimits(deps.limits);
+    this.pool = new UpstreamPool(this.limits.upstreamTimeoutMs, this.limits.maxHeaderBytes);
+  }
+
+  /** New limits for the requests that follow (the pool keeps its upstream timeout). */
+  setLimits(lim: EdgeLimits): void {
+    this.limits = lim;
   }
 
   /** Closes pooled connections to the app. */
   close(): void {
-    this.#agent.destroy();
+    this.pool.close();
   }
 
   /** Requests sent to the app whose exchange has not ended yet. */
@@ -78,286 +83,346 @@ export class AppProxy {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
       await Promise.race([idle, sleep(timeoutMs, undefined, { ref: false })]);
     }
-    for (const list of Object.values(this.#agent.freeSockets)) {
-      for (const s of list ?? []) s.destroy();
-    }
+    this.pool.closeIdle();
   }
 
-  #sent(): () => void {
+  sent(): void {
     this.#inflight++;
-    let over = false;
-    return () => {
-      if (over) return;
-      over = true;
-      if (--this.#inflight === 0) {
-        const waiters = this.#idleWaiters;
-        this.#idleWaiters = [];
-        for (const w of waiters) w();
-      }
-    };
+  }
+
+  over(): void {
+    if (--this.#inflight > 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Forwards the exchange to the app, or (with `refused`) answers it with that error alone. */
   handle(ex: Exchange, refused?: ErrorCode): void {
-    const start = performance.now();
-    const requestId = clientRequestId(ex.headers) ?? randomUUID();
-    let status = 0;
-    let bytes = 0;
-    let error: string | undefined;
-    ex.onClose((finished) => {
-      if (!finished && !error) error = 'client closed the connection';
-      this.#deps.accessLog({
-        method: ex.method,
-        path: ex.path,
-        status: finished ? status : status || 499,
-        durationMs: performance.now() - start,
-        bytes,
-        protocol: ex.protocol,
-        remote: ex.remote,
-        requestId,
-        error,
-        headers: ex.headers,
-      });
-    });
+    new Forward(this, ex).run(refused);
+  }
 
-    const refuse = (code: ErrorCode): void => {
-      if (error) return;
-      error = code;
-      const why = code === ErrorCode.APP_NOT_READY ? this.#deps.notReadyReason?.() : undefined;
-      status = failWith(ex, code, why);
-    };
+  /** Drain's deadline: every exchange still open is cut by Pillion (a 503 where still possible). */
+  cutAll(): void {
+    for (const f of this.live) f.cut();
+  }
+}
+
+/** One client exchange on its way to the app: its attempts, its response, its access line. */
+class Forward implements ResponseSink {
+  readonly #proxy: AppProxy;
+  readonly #ex: Exchange;
+  readonly #start = performance.now();
+  readonly #requestId: string;
+  #conn: UpstreamConn | null = null;
+  /** This attempt counts in `inflight`. */
+  #sending = false;
+  #attempt = 0;
+  /** One budget for all the waits of this request (first start, restart, retries). */
+  #holdUntil = 0;
+  #buffered: (Buffered & { ok: true }) | undefined = undefined;
+  #gone = false;
+  #responded = false;
+  #pace: BodyPace | undefined = undefined;
+
+  constructor(proxy: AppProxy, ex: Exchange) {
+    this.#proxy = proxy;
+    this.#ex = ex;
+    const id = field(ex.raw, 'x-request-id');
+    this.#requestId =
+      id !== undefined && clientRequestId({ 'x-request-id': id }) ? id : randomUUID();
+    proxy.live.add(this);
+    ex.onClose(this.#closed);
+  }
+
+  run(refused: ErrorCode | undefined): void {
+    const ex = this.#ex;
     if (refused) {
-      refuse(refused);
+      this.#refuse(refused);
       return;
     }
-
-    let clientGone = false;
-    // The attempt in flight; a client gone before its response ended cancels it.
-    let live: ClientRequest | undefined;
-    ex.onClose((finished) => {
-      clientGone = true;
-      if (!finished) live?.destroy();
-    });
-    // One budget for all the waits of this request (first start, restart, retries).
-    let holdUntil = 0;
-    const hold = (): Promise<Upstream | undefined> => {
-      holdUntil ||= performance.now() + this.#deps.readyTimeoutMs;
-      return this.#deps.whenReady(Math.max(0, holdUntil - performance.now()));
-    };
-    type Head = Buffered & { ok: true };
-    // Sends again once the app is ready; only for a request the app cannot have acted on.
-    const retry = async (attempt: number, code: ErrorCode, why: string, head?: Head) => {
-      if (attempt >= MAX_ATTEMPTS) {
-        error = `${code}: ${why} (after ${attempt} attempts)`;
-        status = failWith(ex, code);
-        return;
-      }
-      await sleep(RETRY_PAUSE_MS * attempt);
-      const up = this.#deps.upstream() ?? (await hold());
-      if (clientGone) return;
-      if (up) send(up, attempt, head);
-      else refuse(ErrorCode.APP_NOT_READY);
-    };
-
-    const lim = this.#limits;
-    const send = (up: Upstream, attempt: number, head?: Head): void => {
-      const headers = upstreamHeaders(ex.headers, {
-        remote: ex.remote,
-        host: ex.authority,
-        requestId,
-        forwardedFor: lim.forwardedFor,
-      });
-      // A body without a length is sent with the exact length when it was read whole, else
-      // re-framed as chunked whatever the method, so the app can never read it as the start of
-      // another request (a GET with a body included).
-      if (head?.complete) headers['content-length'] = head.size;
-      else if (ex.hasBody && headers['content-length'] === undefined)
-        headers['transfer-encoding'] = 'chunked';
-      let req: ClientRequest;
-      try {
-        req = request({
-          host: up.host,
-          port: up.port,
-          method: ex.method,
-          path: ex.path,
-          headers,
-          agent: this.#agent,
-          setHost: false,
-        });
-      } catch {
-        // Node refuses a control byte in a target or field value; nothing was sent.
-        refuse(ErrorCode.REQUEST_INVALID);
-        return;
-      }
-      const over = this.#sent();
-      req.once('close', over);
-      let responded = false;
-      // This attempt failed after its head arrived: the deferred head must not be sent.
-      let failed = false;
-      let gotHead = false;
-      // True once a byte of the request may have reached the app; until then any request may
-      // be sent again, since the app cannot have seen it.
-      let connected = false;
-      req.setTimeout(lim.upstreamTimeoutMs, () =>
-        req.destroy(new PillionError(ErrorCode.APP_TIMEOUT, 'the app sent nothing in time')),
-      );
-      req.on('response', (res) => {
-        gotHead = true;
-        const wrong = checkResponse(res);
-        if (wrong) {
-          res.socket.destroy();
-          refuse(ErrorCode.APP_BAD_RESPONSE);
-          return;
-        }
-        // The head is passed on after the bytes that came with it were parsed, so a malformed
-        // body in the same read still becomes a 502 rather than a broken 200.
-        setImmediate(() => {
-          if (error || failed) return;
-          responded = true;
-          status = res.statusCode ?? 502;
-          ex.respond(status, res.statusMessage, downstreamHeaders(res.headers));
-          res.on('data', (chunk: Buffer) => {
-            bytes += chunk.length;
-          });
-          // The client's response ends only when the app's did, whole; a response cut short
-          // (the app closed, or stalled past the upstream timeout) is aborted, never ended, so
-          // it cannot pass for complete (an HTTP/2 END_STREAM, a chunked last-chunk).
-          const cut = (): void => {
-            if (res.complete) return;
-            error ??= 'app response cut short';
-            ex.abort();
-          };
-          res.on('error', cut);
-          res.on('close', cut);
-          res.on('end', () => {
-            if (res.complete) ex.sink.end();
-            else cut();
-          });
-          res.pipe(ex.sink, { end: false });
-        });
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        over();
-        failed = true;
-        if (responded) {
-          if (!error) error = `${upstreamErrorCode(err)}: ${err.code ?? err.message}`;
-          ex.abort();
-          return;
-        }
-        if (error || clientGone) return;
-        const code = upstreamErrorCode(err);
-        // Never connected (the app is restarting or crashed): nothing was sent, so any
-        // request, a POST too, is held until the app is ready and sent then. A request that
-        // carried no body and changes nothing twice (RFC 9110 §9.2.2) may be sent again after
-        // a reset, e.g. on a pooled connection the app closed as we reused it. Not after the
-        // app answered or went silent: it may have acted on the request.
-        if (
-          !gotHead &&
-          code !== ErrorCode.APP_TIMEOUT &&
-          code !== ErrorCode.APP_BAD_RESPONSE &&
-          !ex.headersSent &&
-          (!connected || (!ex.hasBody && IDEMPOTENT.has(ex.method)))
-        ) {
-          void retry(attempt + 1, code, err.code ?? err.message, head);
-          return;
-        }
-        error = `${code}: ${err.code ?? err.message}`;
-        status = failWith(ex, code);
-      });
-      live = req;
-      req.once('socket', (socket) => {
-        const onConnect = (): void => {
-          connected = true;
-          // A streamed body is read only once connected, so a refused connection leaves it
-          // unread for the next attempt.
-          if (head?.complete || !ex.hasBody) return;
-          if (head) {
-            for (const c of head.chunks) req.write(c);
-            this.#pipeBody(ex, req, refuse, head.size);
-          } else this.#pipeBody(ex, req, refuse, 0);
-        };
-        if (socket.connecting) socket.once('connect', onConnect);
-        else onConnect();
-      });
-      // A body read whole stays in memory, so it can be sent at once and again on a retry.
-      if (head?.complete) req.end(Buffer.concat(head.chunks, head.size));
-      else if (!ex.hasBody) req.end();
-    };
-    const begin = (up: Upstream): void => {
-      // HTTP/2 checks content-length against the DATA only at END_STREAM (RFC 9113 §8.1.1),
-      // so a short declared body is read whole first too: a mismatch never reaches the app.
-      const declared = ex.headers['content-length'];
-      const buffer =
-        ex.hasBody &&
-        (declared === undefined || (ex.protocol === 'HTTP/2' && Number(declared) <= BUFFER_BYTES));
-      if (!buffer) {
-        send(up, 0);
-        return;
-      }
-      bufferBody(ex.body, BUFFER_BYTES, this.#pace(), lim.maxBodyBytes).then((b) => {
-        if (b.ok) send(up, 0, b);
-        else if (b.code) refuse(b.code);
-        else error ??= 'client request body ended early';
-      });
-    };
-
-    if (ex.hasBody && Number(ex.headers['content-length'] ?? 0) > lim.maxBodyBytes) {
-      refuse(ErrorCode.BODY_TOO_LARGE);
+    if (ex.hasBody && ex.contentLength > this.#proxy.limits.maxBodyBytes) {
+      this.#refuse(Codes.BODY_TOO_LARGE);
       return;
     }
-    const up = this.#deps.upstream();
+    const up = this.#proxy.deps.upstream();
     if (up && ex.protocol === 'HTTP/2') {
       // A RST_STREAM read in the same batch as its HEADERS closes the stream after this turn:
       // wait one turn, so a reset stream never starts a request to the app (Rapid Reset).
-      let gone = false;
-      ex.onClose(() => {
-        gone = true;
-      });
       setImmediate(() => {
-        if (!gone) begin(up);
+        if (!this.#gone) this.#begin(up);
       });
+    } else if (up) this.#begin(up);
+    else void this.#hold().then((ready) => this.#ready(ready));
+  }
+
+  #ready(up: Upstream | undefined): void {
+    if (this.#gone) return;
+    if (up) this.#begin(up);
+    else this.#refuse(Codes.APP_NOT_READY);
+  }
+
+  #hold(): Promise<Upstream | undefined> {
+    const deps = this.#proxy.deps;
+    this.#holdUntil ||= performance.now() + deps.readyTimeoutMs;
+    return deps.whenReady(Math.max(0, this.#holdUntil - performance.now()));
+  }
+
+  #refuse(code: ErrorCode): void {
+    const ex = this.#ex;
+    if (ex.error) return;
+    ex.error = code;
+    if (code === Codes.APP_NOT_READY && !ex.headersSent) {
+      const why = this.#proxy.deps.notReadyReason?.();
+      if (why) {
+        ex.fail(503, `Service Unavailable: the app is not ready (${why})`, { 'retry-after': '5' });
+        return;
+      }
+    }
+    failWith(ex, code);
+  }
+
+  #begin(up: Upstream): void {
+    const ex = this.#ex;
+    // HTTP/2 checks content-length against the DATA only at END_STREAM (RFC 9113 §8.1.1),
+    // so a short declared body is read whole first too: a mismatch never reaches the app.
+    const declared = ex.contentLength;
+    const buffer =
+      ex.hasBody && (declared < 0 || (ex.protocol === 'HTTP/2' && declared <= BUFFER_BYTES));
+    if (!buffer) {
+      this.#send(up);
       return;
     }
-    if (up) {
-      begin(up);
-      return;
-    }
-    hold().then((ready) => {
-      if (clientGone) return;
-      if (ready) begin(ready);
-      else refuse(ErrorCode.APP_NOT_READY);
+    const lim = this.#proxy.limits;
+    const pace = { windowMs: lim.bodyIdleTimeoutMs, minBytes: lim.bodyMinBytes };
+    void bufferBody(ex.body, BUFFER_BYTES, pace, lim.maxBodyBytes).then((b) => {
+      if (b.ok) {
+        this.#buffered = b;
+        this.#send(up);
+      } else if (b.code) this.#refuse(b.code);
+      else ex.error ??= 'client request body ended early';
     });
   }
 
-  /** The body's pace rule: at least bodyMinBytes in each bodyIdleTimeoutMs window. */
-  #pace(): { windowMs: number; minBytes: number } {
-    return { windowMs: this.#limits.bodyIdleTimeoutMs, minBytes: this.#limits.bodyMinBytes };
+  #send(up: Upstream): void {
+    const ex = this.#ex;
+    const b = this.#buffered;
+    const lim = this.#proxy.limits;
+    // A body without a length is sent with the exact length when it was read whole, else
+    // re-framed as chunked whatever the method, so the app can never read it as the start of
+    // another request (a GET with a body included).
+    const chunked = ex.hasBody && !b?.complete && ex.contentLength < 0;
+    const framing = b?.complete
+      ? `content-length: ${b.size}\r\n`
+      : ex.hasBody
+        ? chunked
+          ? 'transfer-encoding: chunked\r\n'
+          : `content-length: ${ex.contentLength}\r\n`
+        : '';
+    const head = upstreamHead(
+      ex.method,
+      ex.path,
+      ex.raw,
+      {
+        remote: ex.remote,
+        host: ex.authority,
+        requestId: this.#requestId,
+        forwardedFor: lim.forwardedFor,
+      },
+      framing,
+    );
+    const conn = this.#proxy.pool.acquire(up);
+    this.#conn = conn;
+    this.#sending = true;
+    this.#proxy.sent();
+    // A body read whole stays in memory, so it can be sent at once and again on a retry.
+    const whole = b?.complete
+      ? b.chunks.length === 1
+        ? b.chunks[0]
+        : Buffer.concat(b.chunks, b.size)
+      : undefined;
+    conn.send(head, whole, ex.method === 'HEAD', this);
+    if (!ex.hasBody || b?.complete) return;
+    // A streamed body is read only once connected, so a refused connection leaves it unread
+    // for the next attempt.
+    if (conn.connected) this.#stream(conn, chunked);
+    else conn.socket.once('connect', () => this.#stream(conn, chunked));
   }
 
   /** Streams the request body to the app, enforcing the body size limit and pace. */
-  #pipeBody(
-    ex: Exchange,
-    req: ClientRequest,
-    refuse: (code: ErrorCode) => void,
-    already: number,
-  ): void {
-    const lim = this.#limits;
-    let received = already;
-    const { windowMs, minBytes } = this.#pace();
-    const watch = new BodyPace(windowMs, minBytes, () => stop(ErrorCode.REQUEST_TIMEOUT));
-    const stop = (code: ErrorCode): void => {
-      watch.stop();
-      ex.body.unpipe(req);
-      refuse(code);
-      req.destroy();
+  #stream(conn: UpstreamConn, chunked: boolean): void {
+    if (this.#conn !== conn || this.#gone) return;
+    const ex = this.#ex;
+    const lim = this.#proxy.limits;
+    const b = this.#buffered;
+    let received = b?.size ?? 0;
+    const put = (c: Buffer): boolean => {
+      if (!chunked) return conn.write(c);
+      conn.write(`${c.length.toString(16)}\r\n`);
+      conn.write(c);
+      return conn.write('\r\n');
     };
-    ex.body.on('data', (chunk: Buffer) => {
+    for (const c of b?.chunks ?? []) put(c);
+    const body = ex.body;
+    const pace = new BodyPace(lim.bodyIdleTimeoutMs, lim.bodyMinBytes, () =>
+      this.#stopBody(Codes.REQUEST_TIMEOUT),
+    );
+    this.#pace = pace;
+    body.on('data', (chunk: Buffer) => {
+      if (this.#conn !== conn) return;
       received += chunk.length;
-      if (received > lim.maxBodyBytes) stop(ErrorCode.BODY_TOO_LARGE);
-      else watch.add(chunk.length);
+      if (received > lim.maxBodyBytes) {
+        this.#stopBody(Codes.BODY_TOO_LARGE);
+        return;
+      }
+      pace.add(chunk.length);
+      if (!put(chunk)) {
+        body.pause();
+        conn.socket.once('drain', () => body.resume());
+      }
     });
-    ex.body.once('end', () => watch.stop());
-    ex.onClose(() => watch.stop());
-    ex.body.pipe(req);
+    body.once('end', () => {
+      pace.stop();
+      if (chunked && this.#conn === conn) conn.write(LAST_CHUNK);
+    });
+    body.resume();
   }
+
+  #stopBody(code: ErrorCode): void {
+    this.#pace?.stop();
+    this.#ex.body.pause();
+    this.#dropConn();
+    this.#refuse(code);
+  }
+
+  #dropConn(): void {
+    const conn = this.#conn;
+    this.#conn = null;
+    conn?.destroy();
+    this.#attemptOver();
+  }
+
+  #attemptOver(): void {
+    if (!this.#sending) return;
+    this.#sending = false;
+    this.#proxy.over();
+  }
+
+  // ResponseSink: what the app answers.
+  head(
+    status: number,
+    reason: string,
+    fields: string[],
+    contentLength: number,
+    first: Buffer | undefined,
+    end: boolean,
+  ): void {
+    const ex = this.#ex;
+    if (ex.error || this.#gone) {
+      this.#dropConn();
+      return;
+    }
+    this.#responded = true;
+    if (end) {
+      this.#conn = null;
+      this.#attemptOver();
+    }
+    ex.respond(status, reason, fields, contentLength, first, end);
+  }
+
+  data(chunk: Buffer): boolean {
+    const ex = this.#ex;
+    if (ex.write(chunk)) return true;
+    const conn = this.#conn;
+    ex.onDrain(() => conn?.resume());
+    return false;
+  }
+
+  end(): void {
+    this.#conn = null;
+    this.#attemptOver();
+    this.#pace?.stop();
+    this.#ex.end();
+  }
+
+  fail(code: ErrorCode, detail: string, sent: boolean, _reused: boolean, gotHead: boolean): void {
+    this.#conn = null;
+    this.#attemptOver();
+    const ex = this.#ex;
+    if (this.#responded) {
+      // The client's response ends only when the app's did, whole; a response cut short is
+      // aborted, never ended, so it cannot pass for complete (HTTP/2 END_STREAM, a last-chunk).
+      ex.error ??= `${code}: ${detail}`;
+      ex.abort();
+      return;
+    }
+    if (ex.error || this.#gone) return;
+    // Never connected (the app is restarting or crashed): nothing was sent, so any request, a
+    // POST too, is held until the app is ready and sent then. A request that carried no body
+    // and changes nothing twice (RFC 9110 §9.2.2) may be sent again after a reset, e.g. on a
+    // pooled connection the app closed as we reused it. Not after the app answered or went
+    // silent: it may have acted on the request.
+    if (
+      !gotHead &&
+      code !== Codes.APP_TIMEOUT &&
+      code !== Codes.APP_BAD_RESPONSE &&
+      !ex.headersSent &&
+      (!sent || (!ex.hasBody && IDEMPOTENT.has(ex.method)))
+    ) {
+      void this.#retry(code, detail);
+      return;
+    }
+    this.#pace?.stop();
+    ex.error = `${code}: ${detail}`;
+    failWith(ex, code);
+  }
+
+  /** Sends again once the app is ready; only for a request the app cannot have acted on. */
+  async #retry(code: ErrorCode, why: string): Promise<void> {
+    const ex = this.#ex;
+    this.#attempt++;
+    if (this.#attempt >= MAX_ATTEMPTS) {
+      ex.error = `${code}: ${why} (after ${this.#attempt} attempts)`;
+      failWith(ex, code);
+      return;
+    }
+    await sleep(RETRY_PAUSE_MS * this.#attempt);
+    const up = this.#proxy.deps.upstream() ?? (await this.#hold());
+    if (this.#gone) return;
+    if (up) this.#send(up);
+    else this.#refuse(Codes.APP_NOT_READY);
+  }
+
+  /** Drain's deadline passed with this exchange open. */
+  cut(): void {
+    const ex = this.#ex;
+    if (this.#gone) return;
+    ex.error = Codes.DRAIN_TIMEOUT;
+    this.#dropConn();
+    failWith(ex, Codes.DRAIN_TIMEOUT);
+  }
+
+  #closed = (finished: boolean): void => {
+    this.#gone = true;
+    this.#proxy.live.delete(this);
+    this.#pace?.stop();
+    if (!finished) this.#dropConn();
+    const ex = this.#ex;
+    if (!finished && !ex.error) ex.error = 'client closed the connection';
+    const status = ex.status || (finished ? 0 : ex.error === Codes.DRAIN_TIMEOUT ? 503 : 499);
+    this.#proxy.deps.accessLog({
+      method: ex.method,
+      path: ex.path,
+      status,
+      durationMs: performance.now() - this.#start,
+      bytes: ex.bytes,
+      protocol: ex.protocol,
+      remote: ex.remote,
+      requestId: this.#requestId,
+      error: ex.error,
+      get headers() {
+        return ex.headers;
+      },
+    });
+  };
 }

@@ -1,13 +1,10 @@
 // Connection-level rejections: one structured event each, counted by reason. What the client
 // sent is never logged; only the parser's error code and the peer address.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
-import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
-import { closingSockets } from './exchange.ts';
+import { errorBodyBytes, statusOf } from './error-status.ts';
 import { LogThrottle } from './log-throttle.ts';
 
 /** A reason is logged only if it looks like an error code, never as free text from a peer. */
@@ -17,8 +14,6 @@ export class Rejections {
   readonly #log: Logger;
   readonly #accessLog: AccessLog | undefined;
   readonly #counts = new Map<string, number>();
-  /** The latest request and response on each HTTP/1 connection. */
-  readonly current = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
   readonly #floods = new LogThrottle({
     intervalMs: 1000,
     emit: (reason, suppressed, fields) =>
@@ -46,7 +41,7 @@ export class Rejections {
       path: '-',
       status,
       durationMs: 0,
-      bytes: 0,
+      bytes: errorBodyBytes(code),
       protocol: 'HTTP/1.1',
       remote: remote ?? '',
       requestId: randomUUID(),
@@ -90,41 +85,17 @@ export class Rejections {
     this.#floods.note(r, { remote, ...fields });
   }
 
-  /** The HTTP/1 server's `clientError`: answer with the mapped status if possible, then close. */
-  onClientError = (err: NodeJS.ErrnoException, socket: Socket): void => {
-    const code = clientErrorCode(err);
-    // A peer that vanished needs no answer and is no attack; it is not counted.
-    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-      socket.destroy();
-      return;
-    }
-    closingSockets.add(socket);
-    const cur = this.current.get(socket);
-    const answer = (): void => {
-      this.record(err.code ?? 'OTHER', socket.remoteAddress, { status: statusOf(code) });
-      this.#access(socket.remoteAddress, statusOf(code), code);
-      if (socket.writable) socket.end(rawErrorResponse(code), () => socket.destroy());
-      else socket.destroy();
-    };
-    if (!cur || cur.res.writableFinished || (!cur.req.complete && !cur.res.headersSent)) {
-      // Nothing answered yet, or the error is in the current request's own body.
-      answer();
-    } else if (cur.req.complete) {
-      // The error is in a request pipelined behind one still being answered: answer in order.
-      cur.res.once('finish', answer);
-      cur.res.once('close', () => {
-        if (!cur.res.writableFinished) socket.destroy();
-      });
-    } else {
-      this.record(err.code ?? 'OTHER', socket.remoteAddress);
-      socket.destroy();
-    }
-  };
+  /**
+   * A request refused at the connection level (a parser error, slow headers, CONNECT): counted
+   * under `reason` (the parser's error code), with one access line; the connection then closes.
+   */
+  refuse(reason: string, remote: string, code: ErrorCode, method = '-'): void {
+    this.record(reason, remote, { status: statusOf(code) });
+    this.#access(remote, statusOf(code), code, method);
+  }
 
-  /** CONNECT is never tunnelled: the ingress leads only to the app (S6). */
-  onConnect = (_req: unknown, socket: Socket): void => {
-    this.record('CONNECT', socket.remoteAddress, { status: 400 });
-    this.#access(socket.remoteAddress, 400, ErrorCode.REQUEST_INVALID, 'CONNECT');
-    socket.end(rawErrorResponse(ErrorCode.REQUEST_INVALID), () => socket.destroy());
-  };
+  /** Counts a refusal whose access line the exchange itself writes. */
+  count(reason: string, remote: string, status: number): void {
+    this.record(reason, remote, { status });
+  }
 }

@@ -1,46 +1,22 @@
-// WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other;
-// only the app's 101 opens a tunnel, which carries frames untouched both ways. A non-101 answer
-// is passed on and the connection closed, so no bytes after it are ever tunnelled. HTTP/2
-// extended CONNECT (ws-h2.ts) opens the same kind of tunnel (ws-tunnel.ts), tracked here too.
-import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+// WebSocket over HTTP/1.1: the upgrade request is checked and re-serialised like any other
+// (ws-upgrade.ts, the path HTTP/2 extended CONNECT takes too); only the app's 101 opens a
+// tunnel, which carries frames untouched both ways. A non-101 answer is passed on and the
+// connection closed, so no bytes after it are ever tunnelled. Open tunnels are tracked here.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
-import type { AccessLog } from '../logs/access-log.ts';
-import { rawErrorResponse, upstreamErrorCode } from './error-status.ts';
-import { checkH1, type Target } from './guard.ts';
-import { downstreamHeaders, upstreamHeaders } from './headers.ts';
-import type { EdgeLimits } from './limits.ts';
-import type { Upstream } from './proxy.ts';
-import { handleH2WebSocket } from './ws-h2.ts';
+import { errorBodyBytes, rawErrorResponse } from './error-status.ts';
+import { headersObject } from './exchange.ts';
+import type { H1Head, Target } from './guard.ts';
+import { downstreamHeaders } from './headers.ts';
+import { h2Side } from './ws-h2.ts';
 import { type TunnelClient, type TunnelHooks, WsTunnel } from './ws-tunnel.ts';
+import { type TunnelDeps, type UpgradeSide, upgradeToApp } from './ws-upgrade.ts';
 
-export interface TunnelDeps {
-  upstream(): Upstream | undefined;
-  accessLog: AccessLog;
-  limits: EdgeLimits;
-  /** Logs and counts one connection-level rejection (a frame or message over the caps). */
-  reject(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void;
-}
+export type { TunnelDeps } from './ws-upgrade.ts';
 
-/** True for a request asking to become a WebSocket (RFC 6455 §4.1). */
-export function isWebSocketUpgrade(req: IncomingMessage): boolean {
-  const upgrade = req.headers.upgrade;
-  const connection = req.headers.connection;
-  return (
-    req.method === 'GET' &&
-    typeof upgrade === 'string' &&
-    upgrade.trim().toLowerCase() === 'websocket' &&
-    typeof connection === 'string' &&
-    connection
-      .toLowerCase()
-      .split(',')
-      .some((t) => t.trim() === 'upgrade')
-  );
-}
-
-/** Serialises a response head for a socket no longer owned by the HTTP server. */
+/** Serialises a response head for a socket no longer owned by the HTTP engine. */
 function head(status: number, message: string, headers: Record<string, unknown>): string {
   let out = `HTTP/1.1 ${status} ${message}\r\n`;
   for (const [name, value] of Object.entries(headers)) {
@@ -48,6 +24,40 @@ function head(status: number, message: string, headers: Record<string, unknown>)
     for (const v of Array.isArray(value) ? value : [value]) out += `${name}: ${v}\r\n`;
   }
   return `${out}\r\n`;
+}
+
+/** The HTTP/1.1 side of a WebSocket handshake: the client's TLS socket. */
+function h1Side(req: H1Head, client: Socket, early: Buffer): UpgradeSide {
+  return {
+    method: 'GET',
+    protocol: `HTTP/${req.version}`,
+    remote: client.remoteAddress ?? '',
+    early,
+    client,
+    extra: {},
+    openStatus: 101,
+    refuse(code: ErrorCode): number {
+      client.end(rawErrorResponse(code), () => client.destroy());
+      return errorBodyBytes(code);
+    },
+    plain(res: IncomingMessage, count: (n: number) => void): void {
+      const h = downstreamHeaders(res.headers);
+      delete h['content-length'];
+      h.connection = 'close';
+      client.write(head(res.statusCode ?? 502, res.statusMessage ?? '', h));
+      res.on('data', (c: Buffer) => count(c.length));
+      res.pipe(client);
+      res.on('end', () => client.destroy());
+      res.on('error', () => client.destroy());
+    },
+    accept(res: IncomingMessage): boolean {
+      const h = downstreamHeaders(res.headers);
+      h.connection = 'Upgrade';
+      h.upgrade = 'websocket';
+      client.write(head(101, 'Switching Protocols', h));
+      return true;
+    },
+  };
 }
 
 export class WebSocketTunnels {
@@ -62,125 +72,51 @@ export class WebSocketTunnels {
     return this.#open.size;
   }
 
-  /** The HTTP/1 server's `upgrade` event, for requests `isWebSocketUpgrade` accepted. */
-  handle = (req: IncomingMessage, client: Socket, early: Buffer): void => {
-    const start = performance.now();
-    const lim = this.#deps.limits;
-    let status = 0;
-    let bytes = 0;
-    let error: string | undefined;
-    const log = (): void =>
-      this.#deps.accessLog({
-        method: 'GET',
-        path: req.url ?? '/',
-        status,
-        durationMs: performance.now() - start,
-        bytes,
-        protocol: `HTTP/${req.httpVersion}`,
-        remote: client.remoteAddress ?? '',
-        requestId: '',
-        error,
-      });
-    const refuse = (code: ErrorCode, status_: number): void => {
-      status = status_;
-      error = code;
-      client.end(rawErrorResponse(code), () => client.destroy());
-      log();
-    };
+  /**
+   * A WebSocket upgrade read by the HTTP/1.1 engine: `verdict` is the guard's target, or the
+   * code it was refused with. `early` holds the client's bytes read after the head.
+   */
+  handle = (
+    req: H1Head,
+    verdict: Target | ErrorCode,
+    client: Socket,
+    early: Buffer,
+    draining: boolean,
+  ): void => {
     client.on('error', () => {});
-    const verdict = checkH1(req, lim);
-    const up = this.#deps.upstream();
     // An upgrade request carries no body (RFC 6455 §4.1); one that claims one is refused.
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined ||
-      (req.headers['content-length'] ?? '0') !== '0';
-    if (!verdict.ok || hasBody) {
-      refuse(verdict.ok ? ErrorCode.REQUEST_INVALID : verdict.code, 400);
-      return;
-    }
-    if (!up) {
-      refuse(ErrorCode.APP_NOT_READY, 503);
-      return;
-    }
-    const headers = upstreamHeaders(req.headers, {
-      remote: client.remoteAddress ?? '',
-      host: verdict.target.authority,
-      requestId: crypto.randomUUID(),
-      forwardedFor: lim.forwardedFor,
-    });
-    headers.connection = 'Upgrade';
-    headers.upgrade = 'websocket';
-    const out = request({
-      host: up.host,
-      port: up.port,
-      method: 'GET',
-      path: verdict.target.path,
-      headers,
-      setHost: false,
-      agent: false,
-    });
-    out.setTimeout(lim.upstreamTimeoutMs, () => out.destroy());
-    out.on('error', (err: NodeJS.ErrnoException) => {
-      if (status === 0) refuse(upstreamErrorCode(err), 502);
-    });
-    client.once('close', () => {
-      if (status === 0) out.destroy();
-    });
-    out.on('response', (res) => {
-      // Not 101: plain HTTP, then the connection closes; no tunnel is opened.
-      status = res.statusCode ?? 502;
-      const h = downstreamHeaders(res.headers);
-      delete h['content-length'];
-      h.connection = 'close';
-      client.write(head(status, res.statusMessage ?? '', h));
-      res.on('data', (c: Buffer) => {
-        bytes += c.length;
-      });
-      res.pipe(client);
-      res.on('end', () => client.destroy());
-      res.on('error', () => client.destroy());
-      client.once('close', log);
-    });
-    out.on('upgrade', (res, app, appEarly) => {
-      status = 101;
-      const h = downstreamHeaders(res.headers);
-      h.connection = 'Upgrade';
-      h.upgrade = 'websocket';
-      client.write(head(101, 'Switching Protocols', h));
-      this.#track(client, app, early, appEarly, {
-        onClose: log,
-        count: (n) => {
-          bytes += n;
-        },
-        onOver: (kind) => {
-          error = ErrorCode.WS_MESSAGE_TOO_LARGE;
-          this.#deps.reject(
-            kind === 'frame' ? 'WS_FRAME_TOO_LARGE' : 'WS_MESSAGE_TOO_LARGE',
-            client.remoteAddress,
-            {
-              close_code: 1009,
-              limit: kind === 'frame' ? lim.websocketMaxFrameBytes : lim.websocketMaxMessageBytes,
-            },
-          );
-        },
-      });
-    });
-    out.end();
+    const hasBody = req.transferEncoding !== undefined || (req.contentLength ?? '0') !== '0';
+    const refused =
+      typeof verdict === 'string'
+        ? verdict
+        : hasBody
+          ? ErrorCode.REQUEST_INVALID
+          : draining
+            ? ErrorCode.DRAINING
+            : undefined;
+    upgradeToApp(
+      this.#deps,
+      h1Side(req, client, early),
+      typeof verdict === 'string' ? undefined : verdict,
+      headersObject(req.raw),
+      refused,
+      this.#track,
+    );
   };
 
   /** An extended CONNECT stream (RFC 8441) that passed the guard. */
-  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void =>
-    handleH2WebSocket(this.#deps, stream, headers, target, (client, app, appEarly, hooks) =>
-      this.#track(client, app, Buffer.alloc(0), appEarly, hooks),
-    );
+  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void => {
+    const side = h2Side(stream, headers);
+    upgradeToApp(this.#deps, side, target, headers, undefined, this.#track);
+  };
 
-  #track(
+  #track = (
     client: TunnelClient,
     app: Socket,
     early: Buffer,
     appEarly: Buffer,
     hooks: TunnelHooks,
-  ): void {
+  ): void => {
     const t = new WsTunnel(client, app, { client: early, app: appEarly }, this.#deps.limits, {
       ...hooks,
       onClose: () => {
@@ -189,7 +125,7 @@ export class WebSocketTunnels {
       },
     });
     this.#open.add(t);
-  }
+  };
 
   /**
    * Drain: each tunnel gets close code 1001 (going away) both ways, put between frames, then

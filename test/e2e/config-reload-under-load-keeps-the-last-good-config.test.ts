@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -165,14 +166,19 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
   // Only app.config changed: nothing needed a restart.
   assert.equal(count('config fields changed that apply only at the next start; not applied'), 0);
 
-  // A field that needs a restart: named, not applied, and the listener keeps serving.
-  swap(valid(lastGood).replace('127.0.0.1:0', '127.0.0.1:1'));
-  const warn = await next(
-    (l) => l.msg === 'config fields changed that apply only at the next start; not applied',
-    'restart warning',
+  // A listen address whose port is taken: the ingress's prepare fails to bind, so the whole
+  // reload is refused, and the running listener keeps serving.
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const taken = (holder.address() as AddressInfo).port;
+  swap(valid(lastGood).replace('127.0.0.1:0', `127.0.0.1:${taken}`));
+  const refused = await next(
+    (l) => l.msg === 'config rejected; the last good config stays in force',
+    'a refused listen change',
   );
-  assert.deepEqual(warn.fields, ['ingress.listen']);
+  assert.equal(refused.code, 'PILLION_LISTEN_FAILED');
   assert.equal((await h1Request(port, '/')).status, 200);
+  holder.close();
 
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);

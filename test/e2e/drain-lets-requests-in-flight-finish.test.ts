@@ -73,7 +73,7 @@ test('on SIGTERM, slow HTTP/1.1 and HTTP/2 requests in flight finish before the 
   );
 });
 
-test('a request still running at the drain timeout is cut, and the app still stops', async (t) => {
+test('a request still running at the drain timeout is cut by Pillion with a 503, and the app still stops', async (t) => {
   const events = join(tempDir(), 'events');
   const p = startPillion(
     ['run', '--listen', '127.0.0.1:0', '--drain-timeout', '300ms', '--', ...APP_CMD],
@@ -94,8 +94,12 @@ test('a request still running at the drain timeout is cut, and the app still sto
     'request at the app',
   );
   p.proc.kill('SIGTERM');
-  assert.equal(await slow, 'ECONNRESET');
+  // Cut by Pillion, not by the client: a 503 while no response has begun, logged as such.
+  assert.equal(await slow, 'status 503');
   assert.equal(await p.exited, 0);
   assert.ok(p.lines.some((l) => l.msg === 'drain timeout: closing connections still open'));
+  const cut = p.lines.find((l) => l.source === 'access' && l.path === '/slow?ms=30000');
+  assert.equal(cut?.status, 503);
+  assert.equal(cut?.error, 'PILLION_DRAIN_TIMEOUT');
   assert.ok(readEvents(events).includes('signal SIGTERM'));
 });

@@ -23,7 +23,27 @@ export interface Payload {
   bytes: string;
   /** A HEAD request: its response has no body. */
   head?: boolean;
+  /**
+   * Where Pillion's HTTP/1.1 engine and node:http's server (the same llhttp, strict) part:
+   * what node:http did and why the engine refuses instead (docs/edge.md). Checked by the test.
+   */
+  differs?: string;
 }
+
+/**
+ * The payloads node:http forwarded and the engine refuses with a 4xx, by name. Every other
+ * payload gets the same verdict from both.
+ */
+export const DIFFERS_FROM_NODE_HTTP: Readonly<Record<string, string>> = {
+  'version "HTTP/2.0"':
+    'node:http forwarded it as HTTP/1.1; the engine answers 400 to any version but 1.0 and 1.1',
+  'version "HTTP/0.9"':
+    'node:http forwarded it as HTTP/1.1; the engine answers 400 to any version but 1.0 and 1.1',
+  'HTTP/0.9 bare':
+    'node:http forwarded `GET /` as HTTP/0.9; the engine answers 400: no head to check, no status line to answer with',
+  'Expect obfuscated y 100-continue':
+    'node:http matched 100-continue anywhere in the value and forwarded it; the engine meets only `100-continue` itself (RFC 9110 §10.1.1) and answers 417',
+};
 
 const CRLF = '\r\n';
 const SMUGGLED = `GET /smuggled HTTP/1.1${CRLF}Host: x${CRLF}${CRLF}`;
@@ -533,11 +553,16 @@ function build(): Payload[] {
 /** The base corpus and the sourced families, each payload's bytes kept once (first wins). */
 function corpus(): Payload[] {
   const seen = new Set<string>();
-  return [...build(), ...sourcedPayloads()].filter((p) => {
-    if (seen.has(p.bytes)) return false;
-    seen.add(p.bytes);
-    return true;
-  });
+  return [...build(), ...sourcedPayloads()]
+    .filter((p) => {
+      if (seen.has(p.bytes)) return false;
+      seen.add(p.bytes);
+      return true;
+    })
+    .map((p) => {
+      const differs = DIFFERS_FROM_NODE_HTTP[p.name];
+      return differs ? { ...p, differs } : p;
+    });
 }
 
 export const H1_CORPUS: readonly Payload[] = corpus();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Edge, startEdge } from './edge-harness.ts';
-import { H1_CORPUS, type Source } from './h1-corpus.ts';
+import { DIFFERS_FROM_NODE_HTTP, H1_CORPUS, type Source } from './h1-corpus.ts';
 import { exchange, WRITE_MODES, writeAs } from './raw-client.ts';
 import { CANARY, judge, type Verdict } from './verdict.ts';
 
@@ -33,6 +33,11 @@ after(() => Promise.all(edges.map((e) => e.stop())));
 
 test('every payload is its own bytes', () => {
   assert.equal(new Set(H1_CORPUS.map((p) => p.bytes)).size, H1_CORPUS.length);
+});
+
+test('every payload marked as parting from node:http is in the corpus', () => {
+  const names = new Set(H1_CORPUS.filter((p) => p.differs).map((p) => p.name));
+  assert.deepEqual([...names].sort(), Object.keys(DIFFERS_FROM_NODE_HTTP).sort());
 });
 
 // 30 to 40 s alone on a shared 2-core machine; the bound leaves room for a loaded one running
@@ -68,6 +73,9 @@ test('no hostile HTTP/1 payload gets past: a 4xx and nothing upstream, or one ca
         const family = bySource.get(p.source);
         if (family) family[verdict]++;
         if (verdict === 'held') held.push(`${p.name} [${mode}]`);
+        // A payload where the engine parts from node:http says so, and is refused.
+        if (p.differs && verdict !== 'rejected')
+          failures.push(`${p.source}: ${p.name} [${mode}]: marked as refused, but ${verdict}`);
         if (problems.length > 0)
           failures.push(`${p.source}: ${p.name} [${mode}]: ${problems.join('; ')}`);
       }
