@@ -256,6 +256,7 @@ export class Sidecar {
       limits: cfg.limits,
       access: cfg.logs.access,
       level: cfg.logs.level,
+      appProtocol: cfg.appProtocol,
     };
     const pool =
       cfg.workers > 1
@@ -288,6 +289,7 @@ export class Sidecar {
         },
         accessLog: logs.accessLog(),
         limits: cfg.limits,
+        appProtocol: cfg.appProtocol,
       });
     if (front instanceof Ingress) this.#ingress = front;
     const ingress = front;

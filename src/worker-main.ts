@@ -19,6 +19,8 @@ export interface WorkerIngress {
   access?: Partial<AccessLogOptions>;
   /** `logs.level` at start: the least level of the worker's own lines. */
   level?: Level;
+  /** `app.protocol`: HTTP/1.1 to the app, or cleartext HTTP/2. */
+  appProtocol?: 'http1' | 'h2c';
 }
 
 const send: SendToPrimary = (msg) => {
@@ -59,6 +61,7 @@ async function run(init: WorkerInit): Promise<void> {
     },
     accessLog,
     limits: opts.limits,
+    appProtocol: opts.appProtocol,
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();

@@ -33,6 +33,7 @@ const f = (name: string, path: string, arg?: string, kind: FlagKind = 'text'): F
 export const FLAGS: readonly Flag[] = [
   f('listen', 'ingress.listen', 'HOST:PORT'),
   f('app-port', 'app.port', 'N'),
+  f('app-protocol', 'app.protocol', 'P'),
   f('cert', 'ingress.tls.cert', 'FILE'),
   f('key', 'ingress.tls.key', 'FILE'),
   f('workers', 'ingress.workers', 'N|auto'),

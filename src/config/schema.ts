@@ -160,6 +160,14 @@ const App = Type.Object(
         'x-app-restart': true,
       }),
     ),
+    protocol: Type.Optional(
+      choice(
+        ['http1', 'h2c'],
+        'How Pillion speaks to the app: HTTP/1.1, or cleartext HTTP/2 (`h2c`, prior knowledge) for gRPC and other HTTP/2 apps. See docs/grpc.md.',
+        'http1',
+        false,
+      ),
+    ),
     restart: Type.Optional(
       choice(
         ['never', 'on-failure', 'always'],
@@ -494,6 +502,7 @@ export const ACCESS_FIELD_NAMES = [
   'method',
   'path',
   'status',
+  'grpc_status',
   'duration_ms',
   'bytes',
   'protocol',
@@ -608,8 +617,12 @@ const Logs = Type.Object(
           fields: Type.Optional(
             Type.Array(Type.Union(ACCESS_FIELD_NAMES.map((f) => Type.Literal(f))), {
               description: 'JSON fields of access lines, in order.',
-              // `worker` is written only by a data-path worker (ingress.workers > 1).
-              default: [...ACCESS_FIELD_NAMES.slice(0, 14), 'worker'],
+              // Every field before the request headers' own (referer on), and `worker`, written only
+              // by a data-path worker (ingress.workers > 1); ACCESS_LOG_DEFAULTS alike.
+              default: [
+                ...ACCESS_FIELD_NAMES.slice(0, ACCESS_FIELD_NAMES.indexOf('referer')),
+                'worker',
+              ],
               'x-live': false,
             }),
           ),

@@ -87,6 +87,8 @@ export interface Settings {
   /** `ingress.workers`, `auto` resolved to the available cores: data-path processes (1: none). */
   workers: number;
   appPort?: number;
+  /** `app.protocol`: HTTP/1.1 to the app, or cleartext HTTP/2 (gRPC). */
+  appProtocol: 'http1' | 'h2c';
   certFile?: string;
   keyFile?: string;
   stateDir: string;
@@ -149,6 +151,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     listenPort: port,
     workers: ingress.workers === 'auto' ? availableParallelism() : (ingress.workers as number),
     ...(app.port !== undefined ? { appPort: app.port } : {}),
+    appProtocol: app.protocol,
     ...(ingress.tls ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key } : {}),
     stateDir: t.state_dir as string,
     drainTimeoutMs: ms(drain.timeout),

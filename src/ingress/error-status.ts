@@ -44,6 +44,13 @@ const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
   [ErrorCode.URI_TOO_LONG]: { status: 414, text: 'URI Too Long', headers: closing },
   [ErrorCode.BODY_TOO_LARGE]: { status: 413, text: 'Content Too Large', headers: closing },
   [ErrorCode.REQUEST_TIMEOUT]: { status: 408, text: 'Request Timeout', headers: closing },
+  // What gRPC's own Go server answers to gRPC over HTTP/1 (505): the client must come back
+  // over HTTP/2. Closing, since the request body is not read.
+  [ErrorCode.GRPC_NEEDS_H2]: {
+    status: 505,
+    text: 'HTTP Version Not Supported: gRPC needs HTTP/2; connect with ALPN h2',
+    headers: closing,
+  },
   [ErrorCode.EXPECTATION_FAILED]: { status: 417, text: 'Expectation Failed', headers: closing },
   // Pillion cut the request at the drain deadline; the client may try again elsewhere.
   [ErrorCode.DRAIN_TIMEOUT]: {
@@ -54,6 +61,11 @@ const RESPONSES: Partial<Record<ErrorCode, ErrorResponse>> = {
 };
 
 const FALLBACK: ErrorResponse = { status: 502, text: 'Bad Gateway' };
+
+/** The response a code answers with: status, text and extra headers. */
+export function errorResponse(code: ErrorCode): Readonly<ErrorResponse> {
+  return RESPONSES[code] ?? FALLBACK;
+}
 
 /** The status a code answers with. */
 export function statusOf(code: ErrorCode): number {

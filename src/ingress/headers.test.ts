@@ -15,6 +15,16 @@ const FORWARDING = {
 };
 
 describe('upstreamHeaders', () => {
+  test('for an HTTP/2 app, the authority goes in :authority and no Host is sent', () => {
+    const src: IncomingHttpHeaders = { host: 'evil.example', te: 'trailers', 'grpc-timeout': '1S' };
+    const { host: _host, ...rest } = FORWARDING;
+    assert.deepEqual(upstreamHeaders(src, { ...FWD, h2: true }), {
+      'grpc-timeout': '1S',
+      ':authority': 'app.example:8443',
+      ...rest,
+    });
+  });
+
   test('passes end-to-end headers through unchanged, arrays included', () => {
     const src: IncomingHttpHeaders = {
       accept: 'text/html',

@@ -34,6 +34,8 @@ export interface ForwardedFor {
   requestId: string;
   /** The client's `X-Forwarded-For` is replaced (default) or the peer appended to it. */
   forwardedFor?: ForwardedForMode;
+  /** For an HTTP/2 app: the authority goes in `:authority`, not Host (RFC 9113 §8.3.1). */
+  h2?: boolean;
 }
 
 /** The `X-Forwarded-For` sent to the app: the peer alone, or appended to the client's list. */
@@ -82,12 +84,13 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
   for (const name in src) {
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
       continue;
-    if (listed?.has(name)) continue;
+    if (listed?.has(name) || (fwd.h2 && name === 'host')) continue;
     // Some apps read `_` as `-`, so `X_Forwarded_For` could pass for a field Pillion sets.
     if (name.includes('_')) continue;
     out[name] = src[name];
   }
-  out.host = fwd.host;
+  if (fwd.h2) out[':authority'] = fwd.host;
+  else out.host = fwd.host;
   out['x-forwarded-for'] = forwardedForValue(src, fwd);
   out['x-forwarded-proto'] = 'https';
   out['x-forwarded-host'] = fwd.host;

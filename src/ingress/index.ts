@@ -20,6 +20,8 @@ import { connectionCap, openFileLimit } from './fd-budget.ts';
 import { checkH2 } from './guard.ts';
 import { H1Conn, type H1Deps } from './h1-conn.ts';
 import { H2Guard } from './h2-guard.ts';
+import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
+import { H2cForwarder } from './h2c-forward.ts';
 import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -54,12 +56,16 @@ export interface IngressOptions extends ProxyDeps {
    * connections over them (Linux; Node >= 22.12). Off by default.
    */
   reusePort?: boolean;
+  /** `app.protocol`: HTTP/1.1 to the app (default), or cleartext HTTP/2 (h2c-forward.ts). */
+  appProtocol?: 'http1' | 'h2c';
 }
 
 export class Ingress implements Concern<IngressSlice> {
   readonly name = 'ingress';
   #opts: IngressOptions;
   readonly #proxy: AppProxy;
+  /** `app.protocol: h2c`: every request but WebSocket goes to the app over cleartext HTTP/2. */
+  readonly #h2c: H2cForwarder | undefined;
   #tls: TlsServer;
   /** Listeners replaced by a reload, closed to new connections; theirs finish. */
   readonly #retired = new Set<TlsServer>();
@@ -83,6 +89,7 @@ export class Ingress implements Concern<IngressSlice> {
     this.#proxy = new AppProxy(opts);
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
+    this.#h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
     this.#rejections = new Rejections(opts.log, opts.accessLog);
     this.#tunnels = new WebSocketTunnels({
       upstream: opts.upstream,
@@ -107,7 +114,11 @@ export class Ingress implements Concern<IngressSlice> {
       limits: lim,
       sweep: this.#sweep,
       draining: () => this.#draining,
-      serve: (ex, refused) => this.#proxy.handle(ex, refused),
+      serve: (ex, refused) => {
+        // A refused request gets Pillion's own answer on either path.
+        if (refused === undefined && this.#h2c) this.#h2c.forward(new H1Downstream(ex), false);
+        else this.#proxy.handle(ex, refused);
+      },
       upgrade: (head, verdict, socket, early) =>
         this.#tunnels.handle(head, verdict, socket, early, this.#draining),
       refuse: (reason, remote, code, method) => rejections.refuse(reason, remote, code, method),
@@ -138,10 +149,13 @@ export class Ingress implements Concern<IngressSlice> {
         else this.#tunnels.handleH2(stream, headers, verdict.target);
         return;
       }
-      this.#proxy.handle(
-        new H2Exchange(stream, headers, raw),
-        verdict.ok ? undefined : verdict.code,
-      );
+      if (verdict.ok && this.#h2c)
+        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
+      else
+        this.#proxy.handle(
+          new H2Exchange(stream, headers, raw),
+          verdict.ok ? undefined : verdict.code,
+        );
     });
     const guard = new H2Guard(rejections, lim.keepAliveTimeoutMs, lim.upstreamTimeoutMs);
     h2.on('session', (session) => {
@@ -207,9 +221,9 @@ export class Ingress implements Concern<IngressSlice> {
     return tls;
   }
 
-  /** Resolves once no request is in flight to the app; see AppProxy.quiesce. */
-  quiesce(timeoutMs: number): Promise<void> {
-    return this.#proxy.quiesce(timeoutMs);
+  /** Resolves once no request is in flight to the app; see AppProxy.quiesce, H2cForwarder.quiesce. */
+  async quiesce(timeoutMs: number): Promise<void> {
+    await Promise.all([this.#proxy.quiesce(timeoutMs), this.#h2c?.quiesce(timeoutMs)]);
   }
 
   /** Client connections open now. */
@@ -219,7 +233,7 @@ export class Ingress implements Concern<IngressSlice> {
 
   /** Requests sent to the app whose exchange has not ended yet. */
   get inflight(): number {
-    return this.#proxy.inflight;
+    return this.#proxy.inflight + (this.#h2c?.inflight ?? 0);
   }
 
   /** Connection-level rejections so far, by reason. */
@@ -314,6 +328,7 @@ export class Ingress implements Concern<IngressSlice> {
         this.#h1 = this.#h1Deps(lim);
         this.#h2 = this.#h2Server(lim);
         this.#proxy.setLimits(lim);
+        this.#h2c?.setLimits(lim);
         if (server) {
           const old = this.#tls;
           this.#retired.add(old);
@@ -380,10 +395,11 @@ export class Ingress implements Concern<IngressSlice> {
       this.#opts.log.warn('drain timeout: closing connections still open', {
         code: ErrorCode.DRAIN_TIMEOUT,
         connections: this.#sockets.size,
-        requests: this.#proxy.live.size,
+        requests: this.#proxy.live.size + (this.#h2c?.live.size ?? 0),
       });
       // Requests still open are Pillion's to end: a 503 where a status can still be sent.
       this.#proxy.cutAll();
+      this.#h2c?.cutAll();
       await sleep(100);
       for (const s of this.#sockets) s.destroy();
       await closed;
@@ -391,6 +407,7 @@ export class Ingress implements Concern<IngressSlice> {
     await sweep;
     this.#sweep.stop();
     this.#proxy.close();
+    this.#h2c?.close();
     this.#opts.log.info('ingress stopped');
   }
 

@@ -7,6 +7,8 @@ export interface AccessEntry {
   method: string;
   path: string;
   status: number;
+  /** A gRPC call's status (from the app's trailers, or Pillion's own); absent for non-gRPC. */
+  grpcStatus?: number;
   durationMs: number;
   bytes: number;
   protocol: string;
@@ -42,6 +44,7 @@ export const ACCESS_FIELDS = [
   'method',
   'path',
   'status',
+  'grpc_status',
   'duration_ms',
   'bytes',
   'protocol',
@@ -56,22 +59,34 @@ export const ACCESS_FIELDS = [
 
 export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
   format: 'json',
-  fields: [...ACCESS_FIELDS.slice(0, 14), 'worker'],
+  // Every field before referer, and worker, as the schema's default (defaults.test.ts holds them equal).
+  fields: [...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')), 'worker'],
   redactQuery: [],
 };
+
+/**
+ * gRPC statuses that mean the server side failed, logged at level `error` like a 5xx: UNKNOWN,
+ * DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (the codes gRPC's HTTP
+ * mapping gives 5xx answers, and the ones a service did not choose to return).
+ */
+const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 
 type FieldFn = (e: AccessEntry, path: string) => unknown;
 
 const pid = process.pid;
 const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
   time: () => new Date().toISOString(),
-  level: (e) => (e.status >= 500 ? 'error' : 'info'),
+  level: (e) =>
+    e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
+      ? 'error'
+      : 'info',
   source: () => 'access',
   pid: () => pid,
   msg: (e, path) => `${e.method} ${path} ${e.status}`,
   method: (e) => e.method,
   path: (_e, path) => path,
   status: (e) => e.status,
+  grpc_status: (e) => e.grpcStatus,
   duration_ms: (e) => Math.round(e.durationMs * 1000) / 1000,
   bytes: (e) => e.bytes,
   protocol: (e) => e.protocol,

@@ -75,6 +75,17 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'app.protocol h2c in the file, and --app-protocol over it',
+    yaml: 'app:\n  protocol: h2c\n',
+    expect: (s) => assert.equal(s.appProtocol, 'h2c'),
+  },
+  {
+    name: '--app-protocol http1 overrides the file',
+    yaml: 'app:\n  protocol: h2c\n',
+    flags: ['--app-protocol', 'http1'],
+    expect: (s) => assert.equal(s.appProtocol, 'http1'),
+  },
+  {
     name: 'logs.buffer at its least value',
     yaml: 'logs: {buffer: 64KiB}\n',
     expect: (s) => assert.equal(s.logs.bufferBytes, 65_536),
@@ -323,6 +334,11 @@ const cases: Case[] = [
     name: '--log-buffer under 64 KiB names the flag',
     flags: ['--log-buffer', '1K'],
     error: /--log-buffer: logs\.buffer: expected a size of at least 65536 bytes/,
+  },
+  {
+    name: 'an --app-protocol that is neither http1 nor h2c names the flag',
+    flags: ['--app-protocol', 'h2'],
+    error: /--app-protocol: app\.protocol: expected one of http1, h2c/,
   },
   {
     name: 'a certificate that does not exist names file:line:col and the field',
