@@ -1,5 +1,5 @@
 import { FLAGS } from '../config/flags.ts';
-import { schemaAt, shownDefault } from '../config/schema.ts';
+import { schemaAt, shownDefault } from '../config/schema-json.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
 /** A command-line mistake: printed with a pointer to --help, exit 2. */

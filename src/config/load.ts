@@ -2,13 +2,13 @@
 // schema, and errors as `file:line:col: field.path: message`, all of them at once.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Compile } from 'typebox/compile';
 import { Document, isMap, LineCounter, type Node, parseDocument } from 'yaml';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { withDefaults } from './effective.ts';
 import { applyFlags, flagFor, type RunArgs } from './flags.ts';
 import { checkRules } from './rules.ts';
-import { ConfigSchema, type FileConfig } from './schema.ts';
+import type { FileConfig } from './schema.ts';
+import { CONFIG_SCHEMA } from './schema-json.ts';
 import { type Issue, walkDocument } from './validate.ts';
 
 /** A config file that was read and validated. */
@@ -40,8 +40,6 @@ export interface FormattedIssue {
   /** `file:line:col: path: message`, then for a syntax error the line (values masked) and a caret. */
   text: string;
 }
-
-let validator: ReturnType<typeof Compile<typeof ConfigSchema>> | undefined;
 
 /** A merged file and flags that passed every check: the plain value, and where each field came from. */
 export interface CheckedConfig extends LoadedConfig {
@@ -103,7 +101,7 @@ export function checkConfig(
     );
   }
   const applied = run ? applyFlags(doc, run) : { flags: new Map<Node, string>(), issues: [] };
-  const { value, issues, fromEnv } = walkDocument(doc, ConfigSchema, env, applied.flags, flagFor);
+  const { value, issues, fromEnv } = walkDocument(doc, CONFIG_SCHEMA, env, applied.flags, flagFor);
   issues.push(...applied.issues);
   const nodeAt = (path: readonly (string | number)[]): Node | undefined => {
     const n = doc.getIn(path, true) as Node | undefined;
@@ -123,25 +121,10 @@ export function checkConfig(
     return { offset: n?.range?.[0] ?? 0, ...(flag ? { flag } : {}) };
   };
   if (issues.length === 0)
-    issues.push(...checkRules(withDefaults(ConfigSchema, value) as FileConfig, locate));
+    issues.push(...checkRules(withDefaults(CONFIG_SCHEMA, value) as FileConfig, locate));
   if (issues.length > 0) {
     issues.sort((a, b) => a.offset - b.offset);
     throw new ConfigError(issues.map((i) => fmt(i, false)));
-  }
-  validator ??= Compile(ConfigSchema);
-  // The walk above knows every keyword the schema uses; this is the net under it.
-  if (!validator.Check(value)) {
-    const first = [...validator.Errors(value)][0];
-    throw new ConfigError([
-      fmt(
-        {
-          offset: 0,
-          path: (first?.instancePath ?? '').slice(1).replaceAll('/', '.') || '(top level)',
-          message: `does not match the schema (${first?.message ?? 'unknown'})`,
-        },
-        false,
-      ),
-    ]);
   }
   return {
     file: name,

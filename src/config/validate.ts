@@ -14,7 +14,7 @@ import {
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import { expandEnv } from './expand.ts';
-import type { SchemaNode } from './schema.ts';
+import type { SchemaNode } from './schema-json.ts';
 import { didYouMean } from './suggest.ts';
 
 /** One problem found in a config file; `offset` is a character offset into the source. */

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { type AccessField, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import type { LogOutput } from '../core/log.ts';
 import { redactHeaders, redactQuery } from './redact.ts';
 
@@ -26,7 +27,7 @@ export type AccessFormat = 'json' | 'common' | 'combined';
 
 export interface AccessLogOptions {
   format: AccessFormat;
-  /** JSON fields, in order; see ACCESS_FIELDS. */
+  /** JSON fields, in order; see core/access-fields.ts. */
   fields: readonly string[];
   /** Query parameters whose values are logged as [REDACTED]. */
   redactQuery: readonly string[];
@@ -34,33 +35,9 @@ export interface AccessLogOptions {
   worker?: number;
 }
 
-/** Every field a JSON access line can carry. */
-export const ACCESS_FIELDS = [
-  'time',
-  'level',
-  'source',
-  'pid',
-  'msg',
-  'method',
-  'path',
-  'status',
-  'grpc_status',
-  'duration_ms',
-  'bytes',
-  'protocol',
-  'remote',
-  'request_id',
-  'error',
-  'referer',
-  'user_agent',
-  'headers',
-  'worker',
-] as const;
-
 export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
   format: 'json',
-  // Every field before referer, and worker, as the schema's default (defaults.test.ts holds them equal).
-  fields: [...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')), 'worker'],
+  fields: DEFAULT_ACCESS_FIELDS,
   redactQuery: [],
 };
 
@@ -74,7 +51,7 @@ const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 type FieldFn = (e: AccessEntry, path: string) => unknown;
 
 const pid = process.pid;
-const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
+const FIELDS: Record<AccessField, FieldFn> = {
   time: () => new Date().toISOString(),
   level: (e) =>
     e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
