@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { type AccessField, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
+import { ErrorCode } from '../core/errors.ts';
 import type { LogOutput } from '../core/log.ts';
 import { redactHeaders, redactQuery } from './redact.ts';
 
@@ -48,15 +49,21 @@ export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
  */
 const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 
+/** The `error` of a request Pillion ended at the drain deadline (core/errors.ts DRAIN_TIMEOUT). */
+const DRAIN_CUT = ErrorCode.DRAIN_TIMEOUT;
+
 type FieldFn = (e: AccessEntry, path: string) => unknown;
 
 const pid = process.pid;
 const FIELDS: Record<AccessField, FieldFn> = {
   time: () => new Date().toISOString(),
   level: (e) =>
-    e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
-      ? 'error'
-      : 'info',
+    // Cut at the drain deadline: Pillion's own doing on a stop, not a fault of the app.
+    e.error === DRAIN_CUT
+      ? 'warn'
+      : e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
+        ? 'error'
+        : 'info',
   source: () => 'access',
   pid: () => pid,
   msg: (e, path) => `${e.method} ${path} ${e.status}`,
