@@ -51,7 +51,7 @@ function unknownFields(value: unknown, type: string, path: string, out: string[]
   const fields = decls.get(type);
   if (!fields || value === null || typeof value !== 'object') return;
   if (Array.isArray(value)) {
-    value.forEach((v, i) => unknownFields(v, type, `${path}[${i}]`, out));
+    for (const [i, v] of value.entries()) unknownFields(v, type, `${path}[${i}]`, out);
     return;
   }
   for (const [k, v] of Object.entries(value as Obj)) {
