@@ -88,6 +88,34 @@ describe('what inject keeps', () => {
     assert.equal(run('s.yaml', text, optsOf('none')), text);
   });
 
+  test('--classic puts Pillion among the containers, but Jobs and CronJobs keep the native form', () => {
+    const out = run('c.yaml', read('cronjob-and-job.yaml'), optsOf('cronjob-and-job'));
+    const [cron, job, deploy] = objectsOf(parseAllDocuments(out).map((d) => d.toJSON())) as {
+      kind: string;
+      spec: Record<string, unknown>;
+    }[];
+    type Pod = {
+      containers: { name: string }[];
+      initContainers?: { name: string; restartPolicy?: string }[];
+    };
+    const pod = (o: unknown, ...path: string[]): Pod =>
+      path.reduce((x, k) => (x as Record<string, unknown>)[k], o) as Pod;
+    for (const p of [
+      pod(cron, 'spec', 'jobTemplate', 'spec', 'template', 'spec'),
+      pod(job, 'spec', 'template', 'spec'),
+    ])
+      assert.deepEqual(
+        p.initContainers?.map((c) => [c.name, c.restartPolicy]),
+        [['pillion', 'Always']],
+      );
+    const d = pod(deploy, 'spec', 'template', 'spec');
+    assert.deepEqual(
+      d.containers.map((c) => c.name),
+      ['api', 'pillion'],
+    );
+    assert.equal(d.initContainers, undefined);
+  });
+
   test('the sidecar has the shape the deploy manifests rely on', () => {
     const c = pillionContainer({ image: 'i', appPort: 8080, configMap: 'c', native: true });
     assert.equal(c.name, SIDECAR_NAME);
