@@ -2,6 +2,7 @@
 // latency of the first and second request on fresh TLS connections to the real ingress (in
 // this process, in front of a raw-socket app), full handshake and resumed. Run:
 // npm run bench:first-request   (STARTUP_RUNS=N for more start-ups, default 7)
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startEdge } from '../test/edge/edge-harness.ts';
 import { exchange } from '../test/edge/raw-client.ts';
@@ -23,6 +24,8 @@ const median = (xs: number[]): number => {
 
 const startups = Math.max(5, Number(process.env.STARTUP_RUNS ?? 7));
 for (const cold of [false, true]) {
+  // Start-up is mostly CPU-bound module loading: a busy machine shows in it at once.
+  const loadBefore = loadavg()[0];
   const runs = await startupRuns(startups, cold);
   const accept = runs.map((r) => r.acceptMs);
   const first200 = runs.map((r) => r.first200Ms);
@@ -40,6 +43,7 @@ for (const cold of [false, true]) {
       first_200_ms_median: median(first200),
       first_200_ms_min: Math.round(Math.min(...first200)),
       first_200_ms_max: Math.round(Math.max(...first200)),
+      load_average_1m: [loadBefore, loadavg()[0]].map((l) => Number(l.toFixed(2))),
     }),
   );
 }

@@ -21,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/config-commands.ts')).schemaCommand();
     case 'config':
       return (await import('./cli/config-commands.ts')).configCommand(rest);
+    case 'inject':
+      return (await import('./cli/inject.ts')).injectCommand(rest);
     case 'version':
     case '--version':
     case '-v': {

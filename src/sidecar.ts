@@ -4,7 +4,7 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { AppApi } from './admin/app-api.ts';
+import type { AppApi } from './admin/app-api.ts';
 import type { FieldChange } from './config/diff.ts';
 import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
@@ -17,7 +17,7 @@ import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 import { retimed } from './supervisor/reconfigure.ts';
 import type { WorkerIngress } from './worker-main.ts';
-import { WorkerPool } from './workers/index.ts';
+import type { WorkerPool } from './workers/index.ts';
 
 /** The resolved config Pillion runs with (config/settings.ts): every concern's slice, typed. */
 export type RunConfig = Settings;
@@ -258,9 +258,11 @@ export class Sidecar {
       level: cfg.logs.level,
       appProtocol: cfg.appProtocol,
     };
+    // Workers and the config API are loaded only when used: each module less is start-up time
+    // (bench/startup.ts).
     const pool =
       cfg.workers > 1
-        ? new WorkerPool({
+        ? new (await import('./workers/index.ts')).WorkerPool({
             count: cfg.workers,
             host: cfg.listenHost,
             port: cfg.listenPort,
@@ -297,6 +299,7 @@ export class Sidecar {
     // the app has run (and done its migrations).
     concerns.push(ingress);
     if (cfg.command && cfg.configFile !== undefined) {
+      const { AppApi } = await import('./admin/app-api.ts');
       const api = new AppApi({
         listen: cfg.apiListen,
         // A reload may have come while the certificate was read: take the newest.

@@ -5,7 +5,7 @@ import { escapeDollars, redact } from '../config/effective.ts';
 import { parseRunArgv, type RunArgs } from '../config/flags.ts';
 import { ConfigError } from '../config/load.ts';
 import { findConfigFile, type Resolved, resolveConfig } from '../config/resolve.ts';
-import { jsonSchema } from '../config/schema.ts';
+import { CONFIG_SCHEMA } from '../config/schema-json.ts';
 import { PillionError } from '../core/errors.ts';
 import { checkFiles } from './checks.ts';
 import { usageError } from './usage.ts';
@@ -100,7 +100,7 @@ export function validateCommand(args: string[]): number {
 
 /** `pillion schema`: the JSON Schema of pillion.yaml, for editors and CI. */
 export function schemaCommand(): number {
-  process.stdout.write(`${JSON.stringify(jsonSchema(), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(CONFIG_SCHEMA, null, 2)}\n`);
   return 0;
 }
 

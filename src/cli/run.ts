@@ -1,7 +1,6 @@
-import { changedFields } from '../config/diff.ts';
 import { parseRunArgv, type RunArgs } from '../config/flags.ts';
 import { type Resolved, resolveConfig } from '../config/resolve.ts';
-import { ConfigWatcher } from '../config/watch.ts';
+import type { ConfigWatcher } from '../config/watch.ts';
 import type { Logger } from '../core/log.ts';
 import type { SinkOutput } from '../logs/output.ts';
 import { Sidecar } from '../sidecar.ts';
@@ -54,7 +53,7 @@ export async function runCommand(args: string[], log: Logger<SinkOutput>): Promi
   }
   reexecUnderInit(log);
   const sidecar = new Sidecar(r.resolved.settings, log);
-  const watcher = r.resolved.file === undefined ? undefined : watchConfig(r, sidecar, log);
+  const watcher = r.resolved.file === undefined ? undefined : await watchConfig(r, sidecar, log);
   // SIGHUP reloads the config file, as it does for NGINX; app.forward_sighup passes it on.
   const onHangup = (): void => {
     if (watcher) watcher.reloadNow();
@@ -70,11 +69,16 @@ export async function runCommand(args: string[], log: Logger<SinkOutput>): Promi
 }
 
 /** Reloads the config file on change; flags keep overriding the file. */
-function watchConfig(
+async function watchConfig(
   start: { run: RunArgs; resolved: Resolved },
   sidecar: Sidecar,
   log: Logger,
-): ConfigWatcher {
+): Promise<ConfigWatcher> {
+  // Loaded only with a config file: each module less is start-up time (bench/startup.ts).
+  const [{ ConfigWatcher }, { changedFields }] = await Promise.all([
+    import('../config/watch.ts'),
+    import('../config/diff.ts'),
+  ]);
   const clog = log.child('config');
   const file = start.resolved.file as string;
   let current = start.resolved;

@@ -1,5 +1,5 @@
 import { FLAGS } from '../config/flags.ts';
-import { schemaAt, shownDefault } from '../config/schema.ts';
+import { schemaAt, shownDefault } from '../config/schema-json.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
 /** A command-line mistake: printed with a pointer to --help, exit 2. */
@@ -15,6 +15,8 @@ Usage:
   pillion validate [FILE]                check a pillion.yaml; exit 0 if valid, 1 if not
   pillion config [FILE]                  print the effective config, secrets redacted
   pillion schema                         print the JSON Schema of pillion.yaml
+  pillion inject [-f FILE|DIR|-] [-o OUT | -i]
+                                         add Pillion as a sidecar to Kubernetes manifests
   pillion version, pillion --version    print the version
   pillion --help                         print this help
 

@@ -2,12 +2,12 @@
 // own (in their unit tests) must be what the schema resolves to, so the two cannot drift.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ACCESS_FIELDS, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { DEFAULT_LIMITS } from '../ingress/limits.ts';
-import { ACCESS_FIELDS } from '../logs/access-log.ts';
 import { LOGS_DEFAULTS } from '../logs/index.ts';
 import { DEFAULT_LIFECYCLE } from '../supervisor/options.ts';
 import { resolveConfig } from './resolve.ts';
-import { ACCESS_FIELD_NAMES } from './schema.ts';
+import { schemaAt } from './schema-json.ts';
 
 const defaults = resolveConfig({ env: { HOME: '/home/u', PILLION_CONFIG: '' }, cwd: '/' }).settings;
 
@@ -21,5 +21,14 @@ test('the lifecycle a supervisor falls back on is the schema defaults', () => {
 
 test('the log options a concern falls back on are the schema defaults', () => {
   assert.deepEqual(LOGS_DEFAULTS, defaults.logs);
-  assert.deepEqual([...ACCESS_FIELDS], [...ACCESS_FIELD_NAMES]);
+});
+
+test('the access fields the schema admits and defaults to are the one list in core/', () => {
+  const s = schemaAt('logs.access.fields');
+  assert.deepEqual(
+    s?.items?.anyOf?.map((b) => b.const),
+    [...ACCESS_FIELDS],
+  );
+  assert.deepEqual(s?.default, [...DEFAULT_ACCESS_FIELDS]);
+  assert.deepEqual(defaults.logs.access.fields, [...DEFAULT_ACCESS_FIELDS]);
 });

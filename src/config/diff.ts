@@ -1,6 +1,7 @@
 // What a reload changes, field by field, and how each change applies: read from the schema's
 // `x-live` and `x-app-restart` beside each field, so the reload and docs/config.md agree.
-import { ConfigSchema, type FileConfig, type SchemaNode } from './schema.ts';
+import type { FileConfig } from './schema.ts';
+import { CONFIG_SCHEMA, type SchemaNode } from './schema-json.ts';
 
 /** How a changed field takes effect on a running Pillion. */
 export type Apply = 'live' | 'app-restart' | 'restart';
@@ -40,7 +41,7 @@ export function changedFields(a: FileConfig, b: FileConfig): FieldChange[] {
     }
     if (JSON.stringify(x) !== JSON.stringify(y)) out.push({ path, apply: applyOf(chain) });
   };
-  const root = ConfigSchema as unknown as SchemaNode;
+  const root = CONFIG_SCHEMA;
   visit(root, a, b, '', [root]);
   return out;
 }

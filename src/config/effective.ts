@@ -1,7 +1,7 @@
 // The effective config as `pillion config` prints it: defaults filled in from the schema, and
 // anything that may be a secret redacted.
 
-import type { SchemaNode } from './schema.ts';
+import type { SchemaNode } from './schema-json.ts';
 import { formatPath, mayBeSecret } from './validate.ts';
 
 export const REDACTED = '<redacted>';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { FLAGS, parseRunArgv } from './flags.ts';
-import { schemaAt } from './schema.ts';
+import { schemaAt } from './schema-json.ts';
 
 test('every flag sets a field the schema has', () => {
   for (const f of FLAGS) assert.ok(schemaAt(f.path), `--${f.name} -> ${f.path}`);

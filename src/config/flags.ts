@@ -2,10 +2,10 @@
 // into the file's YAML tree at its field, and the merged tree is validated once, so a flag and
 // the field it overrides can never be read two ways.
 import type { Document, Node } from 'yaml';
-import { isCollection, isScalar, visit } from 'yaml';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { didYouMean } from './suggest.ts';
 import type { Issue } from './validate.ts';
+import { eachNode, isScalar } from './yaml-nodes.ts';
 
 /**
  * How a flag's text lands on its field: `text` as is, `bool` sets true, `negate` sets false,
@@ -188,10 +188,8 @@ export function applyFlags(
       // The file holds something else than a map on the way: its own error is reported.
       return;
     }
-    visit(node, (_key, n) => {
-      if (isCollection(n) || (n as Node).range === undefined) flags.set(n as Node, flag);
-    });
-    flags.set(node, flag);
+    // Every node the flag's value made (none of them is the file's).
+    eachNode(node, (n) => flags.set(n as Node, flag));
   };
   for (const [name, value] of run.values) {
     const flag = BY_NAME.get(name) as Flag;

@@ -7,7 +7,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { withDefaults } from './effective.ts';
 import type { RunArgs } from './flags.ts';
 import { checkConfig, readConfigText } from './load.ts';
-import { ConfigSchema, type FileConfig, type SchemaNode } from './schema.ts';
+import type { FileConfig } from './schema.ts';
+import { CONFIG_SCHEMA, type SchemaNode } from './schema-json.ts';
 import { type Settings, settingsOf } from './settings.ts';
 
 export interface ResolveInput {
@@ -51,12 +52,10 @@ export function resolveConfig(input: ResolveInput = {}): Resolved {
   const file = findConfigFile(input.run?.config ?? input.file, env, cwd);
   const text = file === undefined ? undefined : (input.text ?? readConfigText(file, cwd));
   const checked = checkConfig(text, file, env, input.run);
-  const tree = withDefaults(ConfigSchema, checked.config) as FileConfig;
+  const tree = withDefaults(CONFIG_SCHEMA, checked.config) as FileConfig;
   // A path in the file is relative to the file's directory; a flag's, to the working directory.
   const fileDir = file === undefined ? cwd : dirname(resolve(cwd, file));
-  absolutePaths(ConfigSchema as unknown as SchemaNode, tree, [], (path) =>
-    checked.fromFlag(path) ? cwd : fileDir,
-  );
+  absolutePaths(CONFIG_SCHEMA, tree, [], (path) => (checked.fromFlag(path) ? cwd : fileDir));
   tree.state_dir ??= defaultStateDir(env);
   return {
     ...(file !== undefined ? { file } : {}),

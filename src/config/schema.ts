@@ -1,31 +1,10 @@
-// The one schema of pillion.yaml: the source of the TypeScript types, of the published JSON
-// Schema (`pillion schema`), of the validator and of docs/config.md.
+// The one schema of pillion.yaml: the source of the TypeScript types and of schema.json (the
+// published JSON Schema, which the validator walks and docs/config.md is rendered from).
+// Only `npm run docs:config` and the tests load this file: what runs reads schema.json
+// (schema-json.ts), and imports types from here with `import type`, which costs nothing.
 import Type, { type Static } from 'typebox';
+import { ACCESS_FIELDS, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { SIZE_PATTERN } from '../core/size.ts';
-
-/** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
-export interface Annotations {
-  /** How a string is parsed beyond its JSON type. */
-  'x-kind'?: 'duration' | 'size' | 'listen' | 'path';
-  /** Applies to a running Pillion on reload, or needs a restart. */
-  'x-live'?: boolean;
-  /** Needs a restart, but with `app.restart_on_change` a reload applies it by restarting the app. */
-  'x-app-restart'?: boolean;
-  /** A reserved name whose feature has not landed: present in a file, it is an error. */
-  'x-not-yet'?: string;
-  /** Default shown in the docs when it is not a plain value (e.g. "detected"). */
-  'x-default'?: string;
-  /** What a pattern means, for error messages: "a signal name such as SIGTERM". */
-  'x-expected'?: string;
-  /** What the keys of a map with free names must look like, for error messages. */
-  'x-key-expected'?: string;
-  /** The pattern checked after environment expansion (`pattern` also admits `${VAR}` for editors). */
-  'x-pattern'?: string;
-  /** A size's least value, in bytes. */
-  'x-min'?: number;
-  /** A map whose presence turns a feature on: its defaults are not filled in when it is absent. */
-  'x-presence'?: boolean;
-}
 
 /** A `${NAME}` or `${NAME:-default}` reference, admitted by the published patterns: it is checked after expansion. */
 const ENV_REF = '.*\\$\\{[^}]*\\}.*';
@@ -492,29 +471,6 @@ const Admin = Type.Object(
   { description: 'The admin API.', 'x-not-yet': 'the admin API' },
 );
 
-/** Every field a JSON access line can carry, in their order (logs/access-log.ts writes them). */
-export const ACCESS_FIELD_NAMES = [
-  'time',
-  'level',
-  'source',
-  'pid',
-  'msg',
-  'method',
-  'path',
-  'status',
-  'grpc_status',
-  'duration_ms',
-  'bytes',
-  'protocol',
-  'remote',
-  'request_id',
-  'error',
-  'referer',
-  'user_agent',
-  'headers',
-  'worker',
-] as const;
-
 const Logs = Type.Object(
   {
     format: Type.Optional(
@@ -615,14 +571,9 @@ const Logs = Type.Object(
             choice(['json', 'common', 'combined'], 'Access line format.', 'json', false),
           ),
           fields: Type.Optional(
-            Type.Array(Type.Union(ACCESS_FIELD_NAMES.map((f) => Type.Literal(f))), {
+            Type.Array(Type.Union(ACCESS_FIELDS.map((f) => Type.Literal(f))), {
               description: 'JSON fields of access lines, in order.',
-              // Every field before the request headers' own (referer on), and `worker`, written only
-              // by a data-path worker (ingress.workers > 1); ACCESS_LOG_DEFAULTS alike.
-              default: [
-                ...ACCESS_FIELD_NAMES.slice(0, ACCESS_FIELD_NAMES.indexOf('referer')),
-                'worker',
-              ],
+              default: [...DEFAULT_ACCESS_FIELDS],
               'x-live': false,
             }),
           ),
@@ -704,7 +655,7 @@ export const ConfigSchema = Type.Object(
 export type FileConfig = Static<typeof ConfigSchema>;
 export type SecretRef = Static<typeof SecretRef>;
 
-/** The published JSON Schema: what `pillion schema` prints. */
+/** The published JSON Schema, as src/config/schema.json holds it (`npm run docs:config`). */
 export function jsonSchema(): Record<string, unknown> {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
@@ -713,37 +664,7 @@ export function jsonSchema(): Record<string, unknown> {
   };
 }
 
-/** A JSON Schema node as TypeBox builds it, with Pillion's annotations. */
-export type SchemaNode = Annotations & {
-  type?: string;
-  default?: unknown;
-  description?: string;
-  const?: unknown;
-  anyOf?: SchemaNode[];
-  properties?: Record<string, SchemaNode>;
-  patternProperties?: Record<string, SchemaNode>;
-  required?: string[];
-  additionalProperties?: boolean | SchemaNode;
-  items?: SchemaNode;
-  minItems?: number;
-  minLength?: number;
-  minimum?: number;
-  maximum?: number;
-  pattern?: string;
-  minProperties?: number;
-  maxProperties?: number;
-};
-
-/** The schema node of a field path such as `ingress.limits.max_header_bytes`. */
-export function schemaAt(path: string): SchemaNode | undefined {
-  let s: SchemaNode | undefined = ConfigSchema as unknown as SchemaNode;
-  for (const key of path.split('.')) s = s?.properties?.[key];
-  return s;
-}
-
-/** A field's default as the docs and help show it. */
-export function shownDefault(s: SchemaNode): string | undefined {
-  if (s['x-default'] !== undefined) return s['x-default'];
-  if (s.default === undefined) return undefined;
-  return Array.isArray(s.default) ? s.default.join(',') || 'none' : String(s.default);
+/** schema.json's text: what `npm run docs:config` writes, and what a test compares it with. */
+export function schemaJsonText(): string {
+  return `${JSON.stringify(jsonSchema(), null, 2)}\n`;
 }

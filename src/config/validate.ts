@@ -1,21 +1,12 @@
 // Walks the YAML tree beside the schema, so every problem is reported at once with the
 // position of the node it concerns, and builds the plain value (environment expanded) as it goes.
-import {
-  type Document,
-  isAlias,
-  isMap,
-  isScalar,
-  isSeq,
-  type Node,
-  type Pair,
-  type Scalar,
-  type YAMLMap,
-} from 'yaml';
+import type { Document, Node, Pair, Scalar, YAMLMap } from 'yaml';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import { expandEnv } from './expand.ts';
-import type { SchemaNode } from './schema.ts';
+import type { SchemaNode } from './schema-json.ts';
 import { didYouMean } from './suggest.ts';
+import { isAlias, isMap, isScalar, isSeq } from './yaml-nodes.ts';
 
 /** One problem found in a config file; `offset` is a character offset into the source. */
 export interface Issue {

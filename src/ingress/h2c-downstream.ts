@@ -1,6 +1,6 @@
 // The client side of a request forwarded to an h2c app: an HTTP/2 stream, which carries
 // trailers and stream resets through, or an HTTP/1.1 exchange, which carries neither.
-import { type IncomingHttpHeaders, type OutgoingHttpHeaders, STATUS_CODES } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Target } from './guard.ts';
@@ -197,7 +197,7 @@ export class H1Downstream implements Downstream {
       else fields.push(name, String(v));
     }
     if (end && length < 0) length = 0;
-    this.#ex.respond(status, STATUS_CODES[status] ?? '', fields, length, undefined, end);
+    this.#ex.respond(status, reasonPhrase(status), fields, length, undefined, end);
   }
   write(chunk: Buffer): boolean {
     return this.#ex.write(chunk);
@@ -222,4 +222,12 @@ export class H1Downstream implements Downstream {
   onClose(cb: (finished: boolean) => void): void {
     this.#ex.onClose(cb);
   }
+}
+
+/**
+ * The reason phrase of a status. node:http is taken with process.getBuiltinModule: an ESM
+ * import of it loads Node's bundled undici, ~50 ms of every start (bench/startup.ts).
+ */
+function reasonPhrase(status: number): string {
+  return process.getBuiltinModule('node:http').STATUS_CODES[status] ?? '';
 }

@@ -3,7 +3,7 @@
 // other (forwarding fields as configured), only the app's 101 opens a tunnel, any other answer
 // is passed on as plain HTTP, and the access line has the status the client really got.
 import { randomUUID } from 'node:crypto';
-import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
@@ -102,7 +102,8 @@ export function upgradeToApp(
   headers.connection = 'Upgrade';
   headers.upgrade = 'websocket';
   Object.assign(headers, side.extra);
-  const out = request({
+  // An ESM import of node:http loads Node's bundled undici (~50 ms of a start): taken here.
+  const out = process.getBuiltinModule('node:http').request({
     host: up.host,
     port: up.port,
     method: 'GET',

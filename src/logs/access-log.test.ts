@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { ACCESS_FIELDS } from '../core/access-fields.ts';
 import { LogOutput } from '../core/log.ts';
 import { type AccessEntry, type AccessLogOptions, clfTime, createAccessLog } from './access-log.ts';
 import { redactHeaders, redactQuery } from './redact.ts';
@@ -74,6 +75,24 @@ describe('access log', () => {
       error: 'PILLION_APP_UNREACHABLE: ECONNREFUSED',
     });
     assert.throws(() => logOf({ fields: ['nope'] }), RangeError);
+  });
+
+  test('a request cut at the drain deadline is warn, whether a 503 or a status sent', () => {
+    const { log, lines } = logOf({ fields: ['status', 'grpc_status', 'level'] });
+    log({ ...ENTRY, status: 503, error: 'PILLION_DRAIN_TIMEOUT' });
+    log({ ...ENTRY, status: 200, grpcStatus: 14, error: 'PILLION_DRAIN_TIMEOUT' });
+    log({ ...ENTRY, status: 503, error: 'PILLION_APP_NOT_READY' });
+    assert.deepEqual(
+      lines().map((l) => JSON.parse(l).level),
+      ['warn', 'warn', 'error'],
+    );
+  });
+
+  test('a JSON line with every field writes them in the order of the one list', () => {
+    const { log, lines } = logOf({ fields: ACCESS_FIELDS });
+    log({ ...ENTRY, grpcStatus: 0, error: 'x' });
+    // `worker` is written only by a worker's access log.
+    assert.deepEqual(Object.keys(JSON.parse(lines()[0])), ACCESS_FIELDS.slice(0, -1));
   });
 
   test('Common and Combined Log Format', () => {

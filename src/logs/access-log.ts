@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { type AccessField, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
+import { ErrorCode } from '../core/errors.ts';
 import type { LogOutput } from '../core/log.ts';
 import { redactHeaders, redactQuery } from './redact.ts';
 
@@ -26,7 +28,7 @@ export type AccessFormat = 'json' | 'common' | 'combined';
 
 export interface AccessLogOptions {
   format: AccessFormat;
-  /** JSON fields, in order; see ACCESS_FIELDS. */
+  /** JSON fields, in order; see core/access-fields.ts. */
   fields: readonly string[];
   /** Query parameters whose values are logged as [REDACTED]. */
   redactQuery: readonly string[];
@@ -34,33 +36,9 @@ export interface AccessLogOptions {
   worker?: number;
 }
 
-/** Every field a JSON access line can carry. */
-export const ACCESS_FIELDS = [
-  'time',
-  'level',
-  'source',
-  'pid',
-  'msg',
-  'method',
-  'path',
-  'status',
-  'grpc_status',
-  'duration_ms',
-  'bytes',
-  'protocol',
-  'remote',
-  'request_id',
-  'error',
-  'referer',
-  'user_agent',
-  'headers',
-  'worker',
-] as const;
-
 export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
   format: 'json',
-  // Every field before referer, and worker, as the schema's default (defaults.test.ts holds them equal).
-  fields: [...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')), 'worker'],
+  fields: DEFAULT_ACCESS_FIELDS,
   redactQuery: [],
 };
 
@@ -71,15 +49,21 @@ export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
  */
 const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 
+/** The `error` of a request Pillion ended at the drain deadline (core/errors.ts DRAIN_TIMEOUT). */
+const DRAIN_CUT = ErrorCode.DRAIN_TIMEOUT;
+
 type FieldFn = (e: AccessEntry, path: string) => unknown;
 
 const pid = process.pid;
-const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
+const FIELDS: Record<AccessField, FieldFn> = {
   time: () => new Date().toISOString(),
   level: (e) =>
-    e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
-      ? 'error'
-      : 'info',
+    // Cut at the drain deadline: Pillion's own doing on a stop, not a fault of the app.
+    e.error === DRAIN_CUT
+      ? 'warn'
+      : e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
+        ? 'error'
+        : 'info',
   source: () => 'access',
   pid: () => pid,
   msg: (e, path) => `${e.method} ${path} ${e.status}`,

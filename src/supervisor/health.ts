@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 
 /** Where the app accepts connections. */
@@ -54,7 +53,8 @@ function httpProbe(
   timeoutMs: number,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = request({
+    // An ESM import of node:http loads Node's bundled undici (~50 ms of a start): taken here.
+    const req = process.getBuiltinModule('node:http').request({
       host: up.host,
       port: up.port,
       path,

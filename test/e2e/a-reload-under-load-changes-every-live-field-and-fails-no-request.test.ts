@@ -4,11 +4,10 @@
 // field it applied.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { h1Request, startPillion, tempDir } from './harness.ts';
+import { h1Request, startLoad, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
 const RELOADS = 10;
@@ -78,25 +77,11 @@ test(`${RELOADS} reloads changing every live field under load: 0 failed requests
   const port = await p.port();
   await p.ready();
 
-  let stop = false;
-  let ok = 0;
-  const failures: string[] = [];
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, rejectUnauthorized: false });
-  t.after(() => agent.destroy());
-  const client = async (): Promise<void> => {
-    for (let i = 0; i < MAX_REQUESTS_PER_CLIENT && !stop; i++) {
-      try {
-        const r = await h1Request(port, '/', { agent });
-        if (r.status === 200) ok++;
-        else failures.push(`status ${r.status}`);
-      } catch (err) {
-        failures.push(String(err));
-      }
-      await new Promise((r) => setTimeout(r, PACE_MS));
-    }
-  };
-  const started = Date.now();
-  const load = Promise.all(Array.from({ length: CLIENTS }, client));
+  const load = startLoad(port, {
+    clients: CLIENTS,
+    maxPerClient: MAX_REQUESTS_PER_CLIENT,
+    paceMs: PACE_MS,
+  });
   /** Pillion's JSON lines in the n-th log file (the file sink is always JSON). */
   const lines = (n: number): Record<string, unknown>[] =>
     existsSync(log(n))
@@ -131,15 +116,14 @@ test(`${RELOADS} reloads changing every live field under load: 0 failed requests
       assert.equal((await h1Request(port, '/secret/s')).body, n % 2 ? 'one' : 'zero');
     }
   } finally {
-    stop = true;
-    await load;
+    await load.stop();
   }
-  const seconds = (Date.now() - started) / 1000;
+  const seconds = load.seconds();
   t.diagnostic(
-    `${ok} requests in ${seconds.toFixed(1)} s (${(ok / seconds).toFixed(0)} rps) across ${RELOADS} reloads`,
+    `${load.ok()} requests in ${seconds.toFixed(1)} s (${(load.ok() / seconds).toFixed(0)} rps) across ${RELOADS} reloads`,
   );
-  assert.deepEqual(failures, []);
-  assert.ok(ok > 0);
+  assert.deepEqual(load.failures, []);
+  assert.ok(load.ok() > 0);
   // The last file has the access lines of the last stretch of load.
   assert.ok(lines(RELOADS).some((l) => l.source === 'access'));
   p.proc.kill('SIGTERM');

@@ -3,12 +3,11 @@
 // good config kept; not one request fails.
 import assert from 'node:assert/strict';
 import { mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { h1Request, type LogLine, startPillion, tempDir } from './harness.ts';
+import { h1Request, type LogLine, startLoad, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
 const VALID = 100;
@@ -76,25 +75,11 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
   const port = await p.port();
   await p.ready();
 
-  let stop = false;
-  let ok = 0;
-  const failures: string[] = [];
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, rejectUnauthorized: false });
-  t.after(() => agent.destroy());
-  const client = async (): Promise<void> => {
-    for (let i = 0; i < MAX_REQUESTS_PER_CLIENT && !stop; i++) {
-      try {
-        const r = await h1Request(port, '/', { agent });
-        if (r.status === 200) ok++;
-        else failures.push(`status ${r.status}`);
-      } catch (err) {
-        failures.push(String(err));
-      }
-      await new Promise((r) => setTimeout(r, PACE_MS));
-    }
-  };
-  const started = Date.now();
-  const load = Promise.all(Array.from({ length: CLIENTS }, client));
+  const load = startLoad(port, {
+    clients: CLIENTS,
+    maxPerClient: MAX_REQUESTS_PER_CLIENT,
+    paceMs: PACE_MS,
+  });
 
   // Scans only lines not seen yet: the access log adds a line per request.
   let seen = 0;
@@ -143,20 +128,19 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
       }
     }
   } finally {
-    stop = true;
-    await load;
+    await load.stop();
   }
-  const seconds = (Date.now() - started) / 1000;
+  const seconds = load.seconds();
   lags.sort((a, b) => a - b);
   t.diagnostic(
     `file change to reload applied: median ${lags[lags.length >> 1]} ms, max ${lags.at(-1)} ms`,
   );
   t.diagnostic(
-    `${ok} requests in ${seconds.toFixed(1)} s (${(ok / seconds).toFixed(0)} rps) across ${VALID + INVALID} reloads`,
+    `${load.ok()} requests in ${seconds.toFixed(1)} s (${(load.ok() / seconds).toFixed(0)} rps) across ${VALID + INVALID} reloads`,
   );
 
-  assert.deepEqual(failures, []);
-  assert.ok(ok > 0);
+  assert.deepEqual(load.failures, []);
+  assert.ok(load.ok() > 0);
   assert.equal(count('config reloaded'), VALID);
   assert.equal(count('config rejected; the last good config stays in force'), INVALID);
   // The counters, as the last event (the tenth rejection) reports them.

@@ -101,5 +101,7 @@ test('a request still running at the drain timeout is cut by Pillion with a 503,
   const cut = p.lines.find((l) => l.source === 'access' && l.path === '/slow?ms=30000');
   assert.equal(cut?.status, 503);
   assert.equal(cut?.error, 'PILLION_DRAIN_TIMEOUT');
+  // Pillion's own doing on a stop, not the app's fault: a warning.
+  assert.equal(cut?.level, 'warn');
   assert.ok(readEvents(events).includes('signal SIGTERM'));
 });

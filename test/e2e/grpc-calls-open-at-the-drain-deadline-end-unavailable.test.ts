@@ -67,6 +67,7 @@ test('a gRPC call still open at the drain deadline ends UNAVAILABLE, logged as P
   assert.equal(line?.status, 200);
   assert.equal(line?.grpc_status, grpc.status.UNAVAILABLE);
   assert.equal(line?.error, 'PILLION_DRAIN_TIMEOUT');
+  assert.equal(line?.level, 'warn');
   // The app saw its stream cancelled, not left open.
   await eventually(
     () => readEvents(events).some((e) => e.startsWith('cancelled Unary held')),

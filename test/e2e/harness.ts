@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
-import { type Agent, request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,8 +21,11 @@ export interface Pillion {
   proc: ChildProcess;
   lines: LogLine[];
   stderr: () => string;
-  /** Resolves with the first log line matching, waiting for it if needed. */
-  waitForLog(match: (l: LogLine) => boolean, what?: string): Promise<LogLine>;
+  /**
+   * Resolves with the first log line matching, waiting for it if needed; rejects, naming
+   * `what`, when Pillion exits first or after `timeoutMs` (default 60 s).
+   */
+  waitForLog(match: (l: LogLine) => boolean, what?: string, timeoutMs?: number): Promise<LogLine>;
   /** Resolves with Pillion's exit code (128+N if killed by signal N). */
   exited: Promise<number>;
   /** The HTTPS port, once the ingress listens. */
@@ -32,6 +35,9 @@ export interface Pillion {
   /** Kills Pillion if it is still running (for cleanup). */
   kill(): void;
 }
+
+/** How long waitForLog waits by default: a clear failure instead of a test that hangs. */
+export const WAIT_FOR_LOG_MS = 60_000;
 
 /** A temporary directory removed at process exit. */
 export function tempDir(): string {
@@ -82,22 +88,32 @@ export function startPillion(
       resolve(code ?? 128 + (signal ? (signalNumbers[signal] ?? 0) : 0));
     });
   });
-  const waitForLog = (match: (l: LogLine) => boolean, what = 'log line'): Promise<LogLine> =>
+  const said = (): string =>
+    `stderr: ${err}\nlast lines: ${lines
+      .slice(-20)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}`;
+  const waitForLog = (
+    match: (l: LogLine) => boolean,
+    what = 'log line',
+    timeoutMs = WAIT_FOR_LOG_MS,
+  ): Promise<LogLine> =>
     new Promise((resolve, reject) => {
+      const end = (e?: Error, hit?: LogLine): void => {
+        watchers.delete(check);
+        clearTimeout(timer);
+        if (e) reject(e);
+        else resolve(hit as LogLine);
+      };
       const check = (): void => {
         const hit = lines.find(match);
-        if (hit) {
-          watchers.delete(check);
-          resolve(hit);
-        } else if (done) {
-          watchers.delete(check);
-          reject(
-            new Error(
-              `pillion exited before ${what}; stderr: ${err}\nlines: ${lines.map((l) => JSON.stringify(l)).join('\n')}`,
-            ),
-          );
-        }
+        if (hit) end(undefined, hit);
+        else if (done) end(new Error(`pillion exited before ${what}; ${said()}`));
       };
+      const timer = setTimeout(
+        () => end(new Error(`no ${what} within ${timeoutMs} ms; ${said()}`)),
+        timeoutMs,
+      );
       watchers.add(check);
       check();
     });
@@ -221,4 +237,55 @@ export function h2Request(
     req.on('error', reject);
     req.end(opts.body);
   });
+}
+
+/** A bounded load of keep-alive HTTPS/1.1 clients (see startLoad). */
+export interface Load {
+  /** Requests answered 200 so far. */
+  ok(): number;
+  /** Every request that failed: its status, or its error. */
+  readonly failures: string[];
+  /** Seconds since the load began. */
+  seconds(): number;
+  /** Ends the load once each client's request in flight is done. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `clients` clients on keep-alive connections, each sending GET `path` then pausing `paceMs`,
+ * until stop(), at most `maxPerClient` requests each and for at most `maxMs`.
+ */
+export function startLoad(
+  port: number,
+  opts: { clients: number; maxPerClient: number; paceMs: number; path?: string; maxMs?: number },
+): Load {
+  const agent = new Agent({ keepAlive: true, maxSockets: opts.clients, rejectUnauthorized: false });
+  const failures: string[] = [];
+  const started = Date.now();
+  const until = started + (opts.maxMs ?? 300_000);
+  let ok = 0;
+  let stopped = false;
+  const client = async (): Promise<void> => {
+    for (let i = 0; i < opts.maxPerClient && !stopped && Date.now() < until; i++) {
+      try {
+        const r = await h1Request(port, opts.path ?? '/', { agent });
+        if (r.status === 200) ok++;
+        else failures.push(`status ${r.status}`);
+      } catch (e) {
+        failures.push(String(e));
+      }
+      await new Promise((r) => setTimeout(r, opts.paceMs));
+    }
+  };
+  const all = Promise.all(Array.from({ length: opts.clients }, client));
+  return {
+    ok: () => ok,
+    failures,
+    seconds: () => (Date.now() - started) / 1000,
+    stop: async () => {
+      stopped = true;
+      await all;
+      agent.destroy();
+    },
+  };
 }

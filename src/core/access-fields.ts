@@ -1,0 +1,37 @@
+// The fields a JSON access line can carry, in their order: one list, read by the schema (the
+// values `logs.access.fields` admits) and by logs/access-log.ts (what it writes).
+
+/** Every field a JSON access line can carry, in their order. */
+export const ACCESS_FIELDS = [
+  'time',
+  'level',
+  'source',
+  'pid',
+  'msg',
+  'method',
+  'path',
+  'status',
+  'grpc_status',
+  'duration_ms',
+  'bytes',
+  'protocol',
+  'remote',
+  'request_id',
+  'error',
+  'referer',
+  'user_agent',
+  'headers',
+  'worker',
+] as const;
+
+export type AccessField = (typeof ACCESS_FIELDS)[number];
+
+/**
+ * The fields written when `logs.access.fields` is not set: every field before the request
+ * headers' own (referer on), and `worker`, written only by a data-path worker
+ * (ingress.workers > 1).
+ */
+export const DEFAULT_ACCESS_FIELDS: readonly AccessField[] = [
+  ...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')),
+  'worker',
+];
