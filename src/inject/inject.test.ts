@@ -136,7 +136,7 @@ describe('what inject keeps', () => {
         ['pillion-probes', 14020],
       ],
     );
-    assert.equal(c.startupProbe?.httpGet?.path, '/readyz');
+    assert.equal(c.startupProbe?.httpGet?.path, '/healthz');
     assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
     assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
     assert.equal(c.securityContext?.readOnlyRootFilesystem, true);

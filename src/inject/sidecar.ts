@@ -47,7 +47,7 @@ export function pillionContainer(o: SidecarOptions): Container {
       { name: 'pillion-probes', containerPort: PROBE_PORT, protocol: 'TCP' },
     ],
     // Up to 30 s to start; then ready while it serves, restarted if it stops answering.
-    startupProbe: { ...probe('/readyz'), periodSeconds: 1, failureThreshold: 30 },
+    startupProbe: { ...probe('/healthz'), periodSeconds: 1, failureThreshold: 30 },
     readinessProbe: { ...probe('/readyz'), periodSeconds: 5 },
     livenessProbe: { ...probe('/healthz'), periodSeconds: 10, failureThreshold: 3 },
     securityContext: {
