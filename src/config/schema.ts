@@ -2,6 +2,7 @@
 // Schema (`pillion schema`), of the validator and of docs/config.md.
 import Type, { type Static } from 'typebox';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { HttpRedirectSchema, TlsSchema } from './schema-tls.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -348,29 +349,8 @@ const Ingress = Type.Object(
         'x-expected': 'a whole number of at least 1, or auto',
       }),
     ),
-    tls: Type.Optional(
-      Type.Object(
-        {
-          cert: Type.String({
-            minLength: 1,
-            description: 'PEM certificate chain.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
-          key: Type.String({
-            minLength: 1,
-            description: 'PEM private key of `cert`.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
-        },
-        {
-          additionalProperties: false,
-          description: 'Certificate and key. Absent: a generated self-signed pair.',
-          'x-presence': true,
-        },
-      ),
-    ),
+    tls: Type.Optional(TlsSchema),
+    http_redirect: Type.Optional(HttpRedirectSchema),
     limits: Type.Optional(
       Type.Object(
         {
