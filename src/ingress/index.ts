@@ -212,7 +212,7 @@ export class Ingress implements Concern<IngressSlice> {
    */
   #tlsServer(lim: EdgeLimits, cap: number): NetServer {
     const rejections = this.#rejections;
-    const tls = this.#terminator.server;
+    const terminator = this.#terminator;
     const handshakeMs = this.#opts.tls.settings.handshakeTimeoutMs;
     const server = createNetServer(
       // Nagle off, as Node's own HTTP servers do: with it, the first response on a fresh
@@ -223,7 +223,7 @@ export class Ingress implements Concern<IngressSlice> {
         peekFirstByte(
           socket,
           handshakeMs,
-          (s) => tls.emit('connection', s),
+          (s, hello) => terminator.accept(s, hello),
           (s) => rejections.record('PLAIN_HTTP', s.remoteAddress, { status: 400 }),
         );
       },

@@ -21,7 +21,7 @@ const LINGER_MS = 1000;
 export function peekFirstByte(
   socket: Socket,
   timeoutMs: number,
-  tls: (socket: Socket) => void,
+  tls: (socket: Socket, hello: Buffer) => void,
   plain: (socket: Socket) => void,
 ): void {
   const onTimeout = (): void => {
@@ -38,7 +38,7 @@ export function peekFirstByte(
     if (chunk[0] === TLS_HANDSHAKE_RECORD) {
       // Read back by the TLS socket as it wraps this one.
       socket.unshift(chunk);
-      tls(socket);
+      tls(socket, chunk);
       return;
     }
     plain(socket);

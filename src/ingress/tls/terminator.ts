@@ -16,6 +16,7 @@ import type { Prepared } from '../../core/concern.ts';
 import { ErrorCode, PillionError } from '../../core/errors.ts';
 import { contentKey, FileWatch } from '../../core/file-watch.ts';
 import type { Logger } from '../../core/log.ts';
+import { takesEcdsa } from './client-hello.ts';
 import { type ServedCertificate, servedCertificates, warnExpiring } from './expiry.ts';
 import { type LoadedPair, loadTlsMaterial, type TlsMaterial } from './material.ts';
 import { checkPolicy, policyOptions } from './policy.ts';
@@ -49,13 +50,14 @@ export interface TerminatorOptions {
 
 /** The SNI lookup as Node calls it: a lookup that throws answers with the default context. */
 export function safeSni(
-  lookup: (name: string) => SecureContext | undefined,
+  lookup: (name: string, socket: TLSSocket) => SecureContext | undefined,
   failed: (err: unknown) => void,
 ): (name: string, cb: (err: Error | null, ctx?: SecureContext) => void) => void {
-  return (name, cb) => {
+  // Node calls it with the TLS socket as `this`.
+  return function (this: TLSSocket, name, cb) {
     let ctx: SecureContext | undefined;
     try {
-      ctx = lookup(name);
+      ctx = lookup(name, this);
     } catch (err) {
       failed(err);
     }
@@ -63,30 +65,48 @@ export function safeSni(
   };
 }
 
-/** The certificates of `m` as secure contexts: the default's options, and one per SNI name. */
+/** A name's contexts: `rsa` is set when its pairs mix RSA and ECDSA (client-hello.ts). */
+interface NameContexts {
+  main: SecureContext | undefined;
+  rsa: SecureContext | undefined;
+}
+
+/** The certificates of `m` as secure contexts: the default's options, and those per SNI name. */
 function contextsOf(m: TlsMaterial, policy: SecureContextOptions) {
   const optionsOf = (pairs: LoadedPair[]): SecureContextOptions => ({
     ...policy,
     cert: pairs.map((p) => p.cert),
     key: pairs.map((p) => p.key.export({ format: 'pem', type: 'pkcs8' }) as string),
   });
+  const isRsa = (p: LoadedPair): boolean => p.key.asymmetricKeyType?.startsWith('rsa') === true;
   const byName = new Map<string, LoadedPair[]>();
   for (const p of m.pairs) {
     for (const n of p.names) byName.set(n, [...(byName.get(n) ?? []), p]);
   }
-  // Names served by the same pairs share one context.
-  const shared = new Map<string, SecureContext>();
-  const sni = new Map<string, SecureContext>();
+  const idOf = (pairs: LoadedPair[]): string => pairs.map((p) => m.pairs.indexOf(p)).join(',');
+  const defaultId = idOf(m.defaults);
+  // Names served by the same pairs share their contexts.
+  const shared = new Map<string, NameContexts>();
+  const sni = new Map<string, NameContexts>();
+  let mixed = false;
   for (const [name, pairs] of byName) {
-    const id = pairs.map((p) => m.pairs.indexOf(p)).join(',');
+    const id = idOf(pairs);
     let ctx = shared.get(id);
     if (!ctx) {
-      ctx = createSecureContext(optionsOf(pairs));
+      const rsa = pairs.filter(isRsa);
+      const other = pairs.filter((p) => !isRsa(p));
+      const both = rsa.length > 0 && other.length > 0;
+      mixed ||= both && id !== defaultId;
+      ctx = {
+        // The default pairs need no switch: without one, Node serves each client its pair.
+        main: id === defaultId ? undefined : createSecureContext(optionsOf([...rsa, ...other])),
+        rsa: both && id !== defaultId ? createSecureContext(optionsOf(rsa)) : undefined,
+      };
       shared.set(id, ctx);
     }
     sni.set(name, ctx);
   }
-  return { defaults: optionsOf(m.defaults), sni };
+  return { defaults: optionsOf(m.defaults), sni, mixed };
 }
 
 export class TlsTerminator {
@@ -94,7 +114,11 @@ export class TlsTerminator {
   readonly stats: TlsStats = { reloads: 0, reloadFailures: 0, sniErrors: 0, ticketKeyRotations: 0 };
   readonly #opts: TerminatorOptions;
   #material: TlsMaterial;
-  #sni: Map<string, SecureContext>;
+  #sni: Map<string, NameContexts>;
+  /** Some SNI name has RSA and ECDSA pairs: each connection's ClientHello is read. */
+  #mixed: boolean;
+  /** Per connection until its handshake, whether the client takes ECDSA (client-hello.ts). */
+  readonly #ecdsa = new WeakMap<object, boolean>();
   #ticketKey = randomBytes(48);
   #timers: NodeJS.Timeout[] = [];
   readonly #watch: FileWatch;
@@ -111,13 +135,14 @@ export class TlsTerminator {
     checkPolicy(policyOptions(s));
     const ctx = contextsOf(m, policyOptions(s));
     this.#sni = ctx.sni;
+    this.#mixed = ctx.mixed;
     this.server = createServer(
       {
         ...ctx.defaults,
         ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: s.handshakeTimeoutMs,
         SNICallback: safeSni(
-          (name) => this.#lookup(name),
+          (name, socket) => this.#lookup(name, socket),
           (err) => {
             this.stats.sniErrors++;
             opts.log.error('SNI lookup failed; the default certificate was served', {
@@ -192,6 +217,7 @@ export class TlsTerminator {
     // A new default context comes with its own ticket key: the running one is put back.
     this.server.setTicketKeys(this.#ticketKey);
     this.#sni = ctx.sni;
+    this.#mixed = ctx.mixed;
     this.#material = material;
     this.#badKey = '';
     this.stats.reloads++;
@@ -199,12 +225,23 @@ export class TlsTerminator {
     warnExpiring(material, this.#opts.log);
   }
 
-  #lookup(name: string): SecureContext | undefined {
+  /** Hands a connection to the TLS server; `hello` is its first bytes, put back already. */
+  accept(socket: Socket, hello: Buffer): void {
+    if (this.#mixed) this.#ecdsa.set(socket, takesEcdsa(hello));
+    this.server.emit('connection', socket);
+  }
+
+  #lookup(name: string, tls: TLSSocket): SecureContext | undefined {
     const n = name.toLowerCase();
-    const exact = this.#sni.get(n);
-    if (exact) return exact;
-    const dot = n.indexOf('.');
-    return dot > 0 ? this.#sni.get(`*${n.slice(dot)}`) : undefined;
+    let entry = this.#sni.get(n);
+    if (!entry) {
+      const dot = n.indexOf('.');
+      entry = dot > 0 ? this.#sni.get(`*${n.slice(dot)}`) : undefined;
+    }
+    if (!entry?.rsa) return entry?.main;
+    // The TLS socket wraps the accepted one (`_parent`), for which the hello was read.
+    const raw = (tls as unknown as { _parent?: object })._parent;
+    return raw && this.#ecdsa.get(raw) === false ? entry.rsa : entry.main;
   }
 
   #rotateTicketKey(): void {
