@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Resolved } from '../config/resolve.ts';
 import type { CertPairSettings } from '../config/settings.ts';
+import { formatPath } from '../config/validate.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { ensureStateDir } from '../core/state-dir.ts';
 import { checkPair } from '../ingress/tls/material.ts';
@@ -12,7 +13,7 @@ export function checkFiles(r: Resolved, create: boolean, env = process.env): voi
   const s = r.settings;
   const name = (path: (string | number)[]): string => {
     const at = r.where(path);
-    return at ? `${at}: ${path.join('.')}` : path.join('.');
+    return at ? `${at}: ${formatPath(path)}` : formatPath(path);
   };
   const pairs = [...(s.tls.default ? [s.tls.default] : []), ...s.tls.pairs];
   for (const p of pairs) checkOne(p, name, r.where, env);
