@@ -224,7 +224,8 @@ export class Ingress implements Concern<IngressSlice> {
           socket,
           handshakeMs,
           (s, hello) => terminator.accept(s, hello),
-          (s) => rejections.record('PLAIN_HTTP', s.remoteAddress, { status: 400 }),
+          // Logged once a second at most: a scanner sends many.
+          (s) => rejections.recordFlood('PLAIN_HTTP', s.remoteAddress, { status: 400 }),
         );
       },
     );

@@ -94,6 +94,27 @@ test('RSA and ECDSA for one name: each client gets the one it supports', async (
       const ecSuite = { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' };
       assert.equal(await served(ecSuite), fp(ec.cert));
     }
+    // The default pair (cert/key) RSA, an ECDSA entry for the same name: both still served.
+    const split = await startTlsEdge({
+      default: { cert: rsa.cert, key: rsa.key, field: 'ingress.tls' },
+      pairs: [pairs[1] as (typeof pairs)[1]],
+    });
+    try {
+      for (const servername of ['dual.test', undefined]) {
+        const sni = servername ? { servername } : {};
+        const rsaOnly = await handshake(split.port, {
+          ...sni,
+          sigalgs: 'RSA-PSS+SHA256:RSA+SHA256',
+        });
+        assert.equal(rsaOnly.socket?.getPeerX509Certificate()?.fingerprint256, fp(rsa.cert));
+        rsaOnly.socket?.destroy();
+        const ecOnly = await handshake(split.port, { ...sni, sigalgs: 'ECDSA+SHA256' });
+        assert.equal(ecOnly.socket?.getPeerX509Certificate()?.fingerprint256, fp(ec.cert));
+        ecOnly.socket?.destroy();
+      }
+    } finally {
+      await split.stop();
+    }
   } finally {
     await asDefault.stop();
     await bySni.stop();

@@ -103,12 +103,10 @@ export async function loadTlsMaterial(src: TlsSource): Promise<TlsMaterial> {
   const defaults = settings.default ? [await load(settings.default)] : [];
   const pairs: LoadedPair[] = [];
   for (const p of settings.pairs) pairs.push(await load(p));
-  if (defaults.length === 0) {
-    // Without cert/key the first entry is the default, with every entry for the same names
-    // (an RSA and an ECDSA certificate side by side).
-    const first = (pairs[0] as LoadedPair).names.join(' ');
-    defaults.push(...pairs.filter((p) => p.names.join(' ') === first));
-  }
+  // The default is cert/key, else the first entry; with every entry for the same names (an RSA
+  // and an ECDSA certificate side by side), served from one context without an SNI switch.
+  const first = (defaults[0] ?? (pairs[0] as LoadedPair)).names.join(' ');
+  defaults.push(...pairs.filter((p) => p.names.join(' ') === first));
   const head = defaults[0] as LoadedPair;
   return {
     settings,

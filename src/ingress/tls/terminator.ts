@@ -79,11 +79,14 @@ function contextsOf(m: TlsMaterial, policy: SecureContextOptions) {
     key: pairs.map((p) => p.key.export({ format: 'pem', type: 'pkcs8' }) as string),
   });
   const isRsa = (p: LoadedPair): boolean => p.key.asymmetricKeyType?.startsWith('rsa') === true;
+  // The default pair serves its own names too: beside an entry of another key type for the
+  // same name, both are chosen from there.
+  const all = [...m.defaults.filter((p) => !m.pairs.includes(p)), ...m.pairs];
   const byName = new Map<string, LoadedPair[]>();
-  for (const p of m.pairs) {
+  for (const p of all) {
     for (const n of p.names) byName.set(n, [...(byName.get(n) ?? []), p]);
   }
-  const idOf = (pairs: LoadedPair[]): string => pairs.map((p) => m.pairs.indexOf(p)).join(',');
+  const idOf = (pairs: LoadedPair[]): string => pairs.map((p) => all.indexOf(p)).join(',');
   const defaultId = idOf(m.defaults);
   // Names served by the same pairs share their contexts.
   const shared = new Map<string, NameContexts>();
