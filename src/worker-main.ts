@@ -51,6 +51,13 @@ async function run(init: WorkerInit): Promise<void> {
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
   const accessLog: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  // What the primary sends while the certificates are read (its first 'state' among them) is
+  // kept and handled, in order, once the ingress exists: a message with no listener is lost.
+  const early: ToWorker[] = [];
+  const keep = (msg: ToWorker): void => {
+    early.push(msg);
+  };
+  process.on('message', keep);
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>>;
   try {
     tls = await loadTlsMaterial({ stateDir: opts.stateDir, tls: opts.tls });
@@ -80,7 +87,7 @@ async function run(init: WorkerInit): Promise<void> {
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();
-  process.on('message', (msg: ToWorker) => {
+  const handle = (msg: ToWorker): void => {
     switch (msg.t) {
       case 'state':
         mirror.apply(msg);
@@ -108,7 +115,10 @@ async function run(init: WorkerInit): Promise<void> {
         });
         return;
     }
-  });
+  };
+  process.off('message', keep);
+  process.on('message', handle);
+  for (const msg of early) handle(msg);
   try {
     await ingress.start();
   } catch (err) {
