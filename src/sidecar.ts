@@ -11,7 +11,7 @@ import type { Concern, Prepared } from './core/concern.ts';
 import { PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
-import { loadTlsMaterial } from './ingress/tls-context.ts';
+import { loadTlsMaterial } from './ingress/tls/material.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
@@ -179,7 +179,14 @@ export class Sidecar {
       lifecycle: retimed(cur.lifecycle, next.lifecycle),
       ...(touched.has('logs') ? { logs: next.logs } : {}),
       ...(touched.has('ingress') && (ingressLive || !ingress)
-        ? { listenHost: next.listenHost, listenPort: next.listenPort, limits: next.limits }
+        ? {
+            listenHost: next.listenHost,
+            listenPort: next.listenPort,
+            limits: next.limits,
+            tls: next.tls,
+            certFile: next.certFile,
+            keyFile: next.keyFile,
+          }
         : {}),
     };
 
@@ -219,11 +226,7 @@ export class Sidecar {
     const cfg = this.#cfg;
     const log = this.#log;
     // Certificates are read before the app starts, so a bad file never leaves an app behind.
-    const tls = await loadTlsMaterial({
-      certFile: cfg.certFile,
-      keyFile: cfg.keyFile,
-      stateDir: cfg.stateDir,
-    });
+    const tls = await loadTlsMaterial({ stateDir: cfg.stateDir, tls: cfg.tls });
     const logs = new Logs(log.output, cfg.logs, log.child('logs'));
     this.#logs = logs;
     const env = { ...process.env };
@@ -252,7 +255,10 @@ export class Sidecar {
     // workers > 1: the Ingress runs in each worker process (worker-main.ts), none here; each
     // is built from the same settings as the one below.
     const workerIngress: WorkerIngress = {
-      tls,
+      // Each worker reads the files itself (and watches them); the generated pair is named.
+      tls: tls.settings,
+      stateDir: cfg.stateDir,
+      ...(cfg.httpRedirect ? { httpRedirect: cfg.httpRedirect } : {}),
       limits: cfg.limits,
       access: cfg.logs.access,
       level: cfg.logs.level,
@@ -282,6 +288,8 @@ export class Sidecar {
         host: cfg.listenHost,
         port: cfg.listenPort,
         tls,
+        stateDir: cfg.stateDir,
+        ...(cfg.httpRedirect ? { httpRedirect: cfg.httpRedirect } : {}),
         log: log.child('ingress'),
         upstream: () => supervisor.upstream(),
         whenReady: (ms) => supervisor.whenReady(ms),
@@ -403,10 +411,11 @@ export interface IngressSlice {
   host: string;
   port: number;
   limits: RunConfig['limits'];
+  tls: RunConfig['tls'];
 }
 
 function ingressSlice(c: RunConfig): IngressSlice {
-  return { host: c.listenHost, port: c.listenPort, limits: c.limits };
+  return { host: c.listenHost, port: c.listenPort, limits: c.limits, tls: c.tls };
 }
 
 function apiSlice(c: RunConfig) {

@@ -2,11 +2,12 @@
 // SO_REUSEPORT, the supervisor's state mirrored from the primary over IPC (workers/child.ts),
 // its log and access lines written to a pipe the primary reads and writes through its sinks. Started by workers/index.ts.
 
+import type { TlsSettings } from './config/settings.ts';
 import { PillionError } from './core/errors.ts';
 import { type Level, Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import type { EdgeLimits } from './ingress/limits.ts';
-import type { TlsMaterial } from './ingress/tls-context.ts';
+import { loadTlsMaterial } from './ingress/tls/material.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
 import { BatchedLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
@@ -14,7 +15,10 @@ import type { ToWorker, WorkerInit } from './workers/protocol.ts';
 
 /** What the Sidecar passes through the pool to each worker's Ingress (`WorkerInit.ingress`). */
 export interface WorkerIngress {
-  tls: TlsMaterial;
+  /** `ingress.tls` with the generated pair (if any) named: each worker reads and watches it. */
+  tls: TlsSettings;
+  stateDir: string;
+  httpRedirect?: { host: string; port: number };
   limits?: Partial<EdgeLimits>;
   access?: Partial<AccessLogOptions>;
   /** `logs.level` at start: the least level of the worker's own lines. */
@@ -47,11 +51,29 @@ async function run(init: WorkerInit): Promise<void> {
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
   const accessLog: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  // What the primary sends while the certificates are read (its first 'state' among them) is
+  // kept and handled, in order, once the ingress exists: a message with no listener is lost.
+  const early: ToWorker[] = [];
+  const keep = (msg: ToWorker): void => {
+    early.push(msg);
+  };
+  process.on('message', keep);
+  let tls: Awaited<ReturnType<typeof loadTlsMaterial>>;
+  try {
+    tls = await loadTlsMaterial({ stateDir: opts.stateDir, tls: opts.tls });
+  } catch (err) {
+    out.flushNow();
+    const code = err instanceof PillionError ? err.code : 'PILLION_INTERNAL';
+    process.send?.({ t: 'failed', code, message: (err as Error).message }, () => process.exit(1));
+    return;
+  }
   const ingress = new Ingress({
     host: init.host,
     port: init.port,
     reusePort: true,
-    tls: opts.tls,
+    tls,
+    stateDir: opts.stateDir,
+    ...(opts.httpRedirect ? { httpRedirect: opts.httpRedirect } : {}),
     log,
     upstream: () => mirror.upstream(),
     whenReady: (ms) => mirror.whenReady(ms),
@@ -65,7 +87,7 @@ async function run(init: WorkerInit): Promise<void> {
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();
-  process.on('message', (msg: ToWorker) => {
+  const handle = (msg: ToWorker): void => {
     switch (msg.t) {
       case 'state':
         mirror.apply(msg);
@@ -93,7 +115,10 @@ async function run(init: WorkerInit): Promise<void> {
         });
         return;
     }
-  });
+  };
+  process.off('message', keep);
+  process.on('message', handle);
+  for (const msg of early) handle(msg);
   try {
     await ingress.start();
   } catch (err) {

@@ -15,8 +15,8 @@ test('each changed field is named by its path, with how it applies, from the sch
     { path: 'app.command', apply: 'app-restart' },
     { path: 'app.stop_timeout', apply: 'live' },
     { path: 'app.config', apply: 'live' },
-    { path: 'ingress.tls.cert', apply: 'restart' },
-    { path: 'ingress.tls.key', apply: 'restart' },
+    { path: 'ingress.tls.cert', apply: 'live' },
+    { path: 'ingress.tls.key', apply: 'live' },
     { path: 'logs.format', apply: 'live' },
   ]);
   assert.deepEqual(changedFields(a, a), []);

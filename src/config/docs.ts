@@ -106,6 +106,7 @@ function rows(s: SchemaNode, path: string, out: string[]): void {
     );
     if (sub['x-not-yet']) continue;
     if (sub.type === 'object') rows(sub, p, out);
+    if (sub.type === 'array' && sub.items?.type === 'object') rows(sub.items, `${p}[]`, out);
     const entry = Object.values(sub.patternProperties ?? {})[0];
     if (entry?.type === 'object') rows(entry, `${p}.NAME`, out);
   }

@@ -74,6 +74,11 @@ function absolutePaths(
   base: (path: (string | number)[]) => string,
 ): void {
   if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    const items = s.items;
+    if (items) for (const [i, x] of value.entries()) absolutePaths(items, x, [...path, i], base);
+    return;
+  }
   const v = value as Record<string, unknown>;
   const entries: [string, SchemaNode][] = s.properties
     ? Object.entries(s.properties)

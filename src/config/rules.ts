@@ -36,6 +36,21 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
   const sig = app.stop_signal;
   if (sig !== undefined && (!(sig in constants.signals) || sig === 'SIGKILL' || sig === 'SIGSTOP'))
     add(['app', 'stop_signal'], 'not a signal that can be caught (e.g. SIGTERM, SIGQUIT)');
+  const tls = c.ingress?.tls;
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
+    const [given, missing] = tls.cert === undefined ? ['key', 'cert'] : ['cert', 'key'];
+    const at = locate(['ingress', 'tls', given]);
+    issues.push({
+      ...at,
+      path: `ingress.tls.${missing}`,
+      message: at.flag
+        ? `needs --${missing} too`
+        : `required with ingress.tls.${given}: give both, or neither for a generated certificate`,
+    });
+  }
+  const redirect = portOf(c.ingress?.http_redirect);
+  if (redirect !== 0 && redirect === portOf(c.ingress?.listen))
+    add(['ingress', 'http_redirect'], `the same port as ingress.listen (${redirect})`);
   // Ports: the HTTPS listener, the app's port and the config API must differ (0 is any free port).
   const listen = portOf(c.ingress?.listen);
   const api = portOf(app.api?.listen);

@@ -5,6 +5,7 @@
 import Type, { type Static } from 'typebox';
 import { ACCESS_FIELDS, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { HttpRedirectSchema, TlsSchema } from './schema-tls.ts';
 
 /** A `${NAME}` or `${NAME:-default}` reference, admitted by the published patterns: it is checked after expansion. */
 const ENV_REF = '.*\\$\\{[^}]*\\}.*';
@@ -327,29 +328,8 @@ const Ingress = Type.Object(
         'x-expected': 'a whole number of at least 1, or auto',
       }),
     ),
-    tls: Type.Optional(
-      Type.Object(
-        {
-          cert: Type.String({
-            minLength: 1,
-            description: 'PEM certificate chain.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
-          key: Type.String({
-            minLength: 1,
-            description: 'PEM private key of `cert`.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
-        },
-        {
-          additionalProperties: false,
-          description: 'Certificate and key. Absent: a generated self-signed pair.',
-          'x-presence': true,
-        },
-      ),
-    ),
+    tls: Type.Optional(TlsSchema),
+    http_redirect: Type.Optional(HttpRedirectSchema),
     limits: Type.Optional(
       Type.Object(
         {

@@ -78,6 +78,33 @@ export interface LimitsSettings {
   forwardedFor: 'replace' | 'append';
 }
 
+/** One certificate chain and its key (`ingress.tls.cert`/`key`, or an entry of `certificates`). */
+export interface CertPairSettings {
+  cert: string;
+  key: string;
+  /** SNI names it is served for; absent: the certificate's own DNS names. */
+  names?: string[];
+  passphrase?: { file: string } | { env: string };
+  /** The field it was given in, for messages: `ingress.tls` or `ingress.tls.certificates[1]`. */
+  field: string;
+}
+
+/** `ingress.tls` resolved: the pairs served and the policy (ingress/tls/policy.ts). */
+export interface TlsSettings {
+  /** `ingress.tls.cert` and `key`: the pair for clients no SNI name matches. */
+  default?: CertPairSettings;
+  /** `ingress.tls.certificates`, in order. Neither these nor a default: a generated pair. */
+  pairs: CertPairSettings[];
+  profile: 'intermediate' | 'modern';
+  /** Absent: the profile's. */
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  ciphers?: string;
+  groups?: string[];
+  handshakeTimeoutMs: number;
+  sessionTickets: boolean;
+  ticketKeyRotationMs: number;
+}
+
 /** What `pillion run` runs with. */
 export interface Settings {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -91,6 +118,9 @@ export interface Settings {
   appProtocol: 'http1' | 'h2c';
   certFile?: string;
   keyFile?: string;
+  tls: TlsSettings;
+  /** `ingress.http_redirect`: a plain listener that redirects to HTTPS. */
+  httpRedirect?: { host: string; port: number };
   stateDir: string;
   drainTimeoutMs: number;
   stopTimeoutMs: number;
@@ -152,7 +182,11 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     workers: ingress.workers === 'auto' ? availableParallelism() : (ingress.workers as number),
     ...(app.port !== undefined ? { appPort: app.port } : {}),
     appProtocol: app.protocol,
-    ...(ingress.tls ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key } : {}),
+    ...(ingress.tls?.cert && ingress.tls.key
+      ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key }
+      : {}),
+    tls: tlsOf(ingress.tls ?? {}),
+    ...(ingress.http_redirect ? { httpRedirect: splitListen(ingress.http_redirect) } : {}),
     stateDir: t.state_dir as string,
     drainTimeoutMs: ms(drain.timeout),
     stopTimeoutMs: ms(app.stop_timeout),
@@ -238,5 +272,44 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
       underscoreHeaders: lim.underscore_headers,
       forwardedFor: ingress.forwarded_for,
     },
+  };
+}
+
+type TlsTree = NonNullable<NonNullable<FileConfig['ingress']>['tls']>;
+
+function tlsOf(t: TlsTree): TlsSettings {
+  const pair = (
+    p: {
+      cert: string;
+      key: string;
+      names?: string[];
+      passphrase?: { file?: string; env?: string };
+    },
+    field: string,
+  ): CertPairSettings => ({
+    cert: p.cert,
+    key: p.key,
+    ...(p.names ? { names: p.names.map((n) => n.toLowerCase().replace(/\.$/, '')) } : {}),
+    ...(p.passphrase
+      ? {
+          passphrase: (p.passphrase.file !== undefined
+            ? { file: p.passphrase.file }
+            : { env: p.passphrase.env }) as CertPairSettings['passphrase'],
+        }
+      : {}),
+    field,
+  });
+  return {
+    ...(t.cert && t.key
+      ? { default: pair({ cert: t.cert, key: t.key, passphrase: t.passphrase }, 'ingress.tls') }
+      : {}),
+    pairs: (t.certificates ?? []).map((c, i) => pair(c, `ingress.tls.certificates[${i}]`)),
+    profile: t.profile ?? 'intermediate',
+    ...(t.min_version ? { minVersion: t.min_version } : {}),
+    ...(t.ciphers ? { ciphers: t.ciphers } : {}),
+    ...(t.groups ? { groups: [...t.groups] } : {}),
+    handshakeTimeoutMs: ms(t.handshake_timeout),
+    sessionTickets: t.session_tickets ?? true,
+    ticketKeyRotationMs: ms(t.ticket_key_rotation),
   };
 }

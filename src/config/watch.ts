@@ -2,15 +2,9 @@
 // Kubernetes ConfigMap `..data` symlink swap all show there), and each new text is parsed and
 // validated whole before anything is applied.
 import { createHash } from 'node:crypto';
-import {
-  type FSWatcher,
-  lstatSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  watch,
-} from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FileWatch } from '../core/file-watch.ts';
 import { ConfigError } from './load.ts';
 
 export interface ConfigWatchOptions {
@@ -46,10 +40,8 @@ export class ConfigWatcher {
   readonly #opts: ConfigWatchOptions;
   readonly #path: string;
   readonly counts: ReloadCounts;
-  /** Per watched directory, the names in it whose events can change the config's text. */
-  #watchers = new Map<string, { w: FSWatcher; names: Set<string> }>();
-  #poll: NodeJS.Timeout | undefined;
-  #settle: NodeJS.Timeout | undefined;
+  /** The file's directory and its symlink target's (core/file-watch.ts). */
+  readonly #watch: FileWatch;
   /** The text in force: recorded only once it was applied. */
   #lastHash: string;
   /** Text that failed validation: tried again only once it changes. */
@@ -64,73 +56,20 @@ export class ConfigWatcher {
     this.counts = opts.counts ?? { applied: 0, rejected: 0 };
     this.#path = resolve(opts.cwd ?? process.cwd(), opts.file);
     this.#lastHash = this.#hash(this.#read());
+    this.#watch = new FileWatch({
+      changed: () => this.#enqueue(),
+      settleMs: SETTLE_MS,
+      pollMs: POLL_MS,
+    });
   }
 
   start(): void {
-    this.#rewatch();
-    this.#poll = setInterval(() => this.#enqueue(), POLL_MS);
-    this.#poll.unref();
-  }
-
-  /**
-   * Watches the file's directory (renames and symlink swaps show there) and, when the file is
-   * a symlink, its target's directory too (an edit in place of the target shows only there).
-   * Only events naming the file, its target or the link's first step (a ConfigMap's `..data`)
-   * count: another file in the same directory (a log file written at each request) would
-   * otherwise restart the settle timer at every write, and under load it never fires.
-   */
-  #rewatch(): void {
-    const names = new Map<string, Set<string>>();
-    const add = (dir: string, name: string): void => {
-      const set = names.get(dir) ?? new Set<string>();
-      set.add(name);
-      names.set(dir, set);
-    };
-    add(dirname(this.#path), basename(this.#path));
-    try {
-      if (lstatSync(this.#path).isSymbolicLink()) {
-        const link = readlinkSync(this.#path);
-        if (!isAbsolute(link)) add(dirname(this.#path), link.split(/[\\/]/)[0] as string);
-      }
-      const target = realpathSync(this.#path);
-      add(dirname(target), basename(target));
-    } catch {
-      // Gone for a moment during a swap: the next change or poll looks again.
-    }
-    for (const [dir, { w }] of this.#watchers) {
-      if (!names.has(dir)) {
-        w.close();
-        this.#watchers.delete(dir);
-      }
-    }
-    for (const [dir, wanted] of names) {
-      const had = this.#watchers.get(dir);
-      if (had) {
-        had.names = wanted;
-        continue;
-      }
-      try {
-        const w = watch(dir, { persistent: false }, (_event, name) => {
-          // No name given (some platforms): it may be the file.
-          if (name === null || this.#watchers.get(dir)?.names.has(String(name))) this.#changed();
-        });
-        w.on('error', () => {
-          w.close();
-          this.#watchers.delete(dir);
-        });
-        this.#watchers.set(dir, { w, names: wanted });
-      } catch {
-        // The directory cannot be watched: the poll still sees changes.
-      }
-    }
+    this.#watch.watch([this.#path]);
   }
 
   close(): void {
     this.#closed = true;
-    for (const { w } of this.#watchers.values()) w.close();
-    this.#watchers.clear();
-    clearInterval(this.#poll);
-    clearTimeout(this.#settle);
+    this.#watch.close();
   }
 
   /** Reads and applies the file now, even if its text is unchanged (SIGHUP). */
@@ -155,19 +94,13 @@ export class ConfigWatcher {
     return text === undefined ? '-' : createHash('sha256').update(text).digest('hex');
   }
 
-  #changed(): void {
-    clearTimeout(this.#settle);
-    this.#settle = setTimeout(() => this.#enqueue(), SETTLE_MS);
-    this.#settle.unref();
-  }
-
   #enqueue(): void {
     this.#busy = this.#busy.then(() => this.#reload());
   }
 
   async #reload(force = false): Promise<void> {
     if (this.#closed) return;
-    this.#rewatch();
+    this.#watch.rewatch();
     const text = this.#read();
     const hash = this.#hash(text);
     // Unchanged text, or the file gone for a moment during a swap: nothing to do.

@@ -5,13 +5,10 @@ import {
   type Http2Server,
   type ServerHttp2Session,
 } from 'node:http2';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  createServer as createTlsServer,
-  type TLSSocket,
-  type Server as TlsServer,
-} from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import type { TlsSettings } from '../config/settings.ts';
 import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -29,7 +26,10 @@ import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
 import { Sweep } from './sweep.ts';
-import type { TlsMaterial } from './tls-context.ts';
+import type { ServedCertificate } from './tls/expiry.ts';
+import type { TlsMaterial } from './tls/material.ts';
+import { peekFirstByte, redirectServer } from './tls/plain-http.ts';
+import { type TlsStats, TlsTerminator } from './tls/terminator.ts';
 import { WebSocketTunnels } from './websocket.ts';
 import { isH2WebSocket } from './ws-h2.ts';
 
@@ -38,10 +38,12 @@ export interface IngressSlice {
   host: string;
   port: number;
   limits?: Partial<EdgeLimits>;
+  /** `ingress.tls`: certificates and policy, read again and swapped in at commit. */
+  tls?: TlsSettings;
 }
 
 /** Where a listening server is bound. */
-function boundAddress(server: TlsServer): { host: string; port: number } | undefined {
+function boundAddress(server: NetServer): { host: string; port: number } | undefined {
   const addr = server.address();
   return addr && typeof addr === 'object' ? { host: addr.address, port: addr.port } : undefined;
 }
@@ -50,6 +52,10 @@ export interface IngressOptions extends ProxyDeps {
   host: string;
   port: number;
   tls: TlsMaterial;
+  /** Where the generated certificate is kept, for a reload that goes back to it. */
+  stateDir?: string;
+  /** `ingress.http_redirect`: a plain listener that redirects to the HTTPS port. */
+  httpRedirect?: { host: string; port: number };
   log: Logger;
   /**
    * Bind with SO_REUSEPORT, so several worker processes share the port and the kernel spreads
@@ -66,9 +72,12 @@ export class Ingress implements Concern<IngressSlice> {
   readonly #proxy: AppProxy;
   /** `app.protocol: h2c`: every request but WebSocket goes to the app over cleartext HTTP/2. */
   readonly #h2c: H2cForwarder | undefined;
-  #tls: TlsServer;
+  /** The listening socket; each connection is peeked, then handed to the terminator. */
+  #tls: NetServer;
+  readonly #terminator: TlsTerminator;
+  #redirect: NetServer | undefined;
   /** Listeners replaced by a reload, closed to new connections; theirs finish. */
-  readonly #retired = new Set<TlsServer>();
+  readonly #retired = new Set<NetServer>();
   #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
   readonly #sessions = new Set<ServerHttp2Session>();
@@ -104,7 +113,27 @@ export class Ingress implements Concern<IngressSlice> {
     this.#h1 = this.#h1Deps(lim);
     this.#h2 = this.#h2Server(lim);
     this.#cap = connectionCap(lim.maxConnections, this.#fdLimit);
+    this.#terminator = this.#tlsTerminator();
     this.#tls = this.#tlsServer(lim, this.#cap);
+  }
+
+  /** The TLS side: policy, certificates by SNI, handshake failures logged once a second. */
+  #tlsTerminator(): TlsTerminator {
+    const { tls: material, log } = this.#opts;
+    // A connection flood brings as many failed handshakes: one line a second per reason.
+    const handshakes = new LogThrottle({
+      intervalMs: 1000,
+      emit: (reason, suppressed, fields) =>
+        log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
+    });
+    return new TlsTerminator({
+      material,
+      stateDir: this.#opts.stateDir ?? '',
+      log,
+      secure: (socket) => this.#dispatch(socket),
+      clientError: (err, socket) =>
+        handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
+    });
   }
 
   /** What the HTTP/1.1 engine hands requests, upgrades and refusals to. */
@@ -177,48 +206,55 @@ export class Ingress implements Concern<IngressSlice> {
     return h2;
   }
 
-  /** The TLS listener: per-source cap, handshake failures logged, ALPN picks the protocol. */
-  #tlsServer(lim: EdgeLimits, cap: number): TlsServer {
-    const { tls: material, log } = this.#opts;
+  /**
+   * The listener: per-source cap, then the first byte read (plain HTTP gets its 400 there),
+   * then the TLS handshake; ALPN picks the protocol.
+   */
+  #tlsServer(lim: EdgeLimits, cap: number): NetServer {
     const rejections = this.#rejections;
-    const tls = createTlsServer(
-      {
-        cert: material.cert,
-        key: material.key,
-        minVersion: 'TLSv1.2',
-        ALPNProtocols: ['h2', 'http/1.1'],
-        handshakeTimeout: lim.headersTimeoutMs,
-        // Nagle off, as Node's own HTTP servers do: with it, the first response on a fresh
-        // TLS 1.3 connection waits behind the session tickets for the client's delayed ACK.
-        noDelay: true,
+    const terminator = this.#terminator;
+    const handshakeMs = this.#opts.tls.settings.handshakeTimeoutMs;
+    const server = createNetServer(
+      // Nagle off, as Node's own HTTP servers do: with it, the first response on a fresh
+      // TLS 1.3 connection waits behind the session tickets for the client's delayed ACK.
+      { noDelay: true },
+      (socket) => {
+        if (socket.destroyed) return;
+        peekFirstByte(
+          socket,
+          handshakeMs,
+          (s, hello) => terminator.accept(s, hello),
+          // Logged once a second at most: a scanner sends many.
+          (s) => rejections.recordFlood('PLAIN_HTTP', s.remoteAddress, { status: 400 }),
+        );
       },
-      (socket) => this.#dispatch(socket),
     );
     // Past the cap a connection is closed at accept, before any TLS work. The cap stays under
     // the open-file limit, so a flood is refused here, counted, instead of meeting EMFILE.
-    tls.maxConnections = cap;
-    tls.on('drop', (d?: { remoteAddress?: string }) =>
+    server.maxConnections = cap;
+    server.on('drop', (d?: { remoteAddress?: string }) =>
       rejections.recordFlood('MAX_CONNECTIONS', d?.remoteAddress),
     );
     if (lim.maxConnectionsPerSource > 0) {
-      // Ahead of the TLS server's own listener, so a refused connection gets no TLS work.
+      // Ahead of the listener's own handler, so a refused connection gets no TLS work.
       const perSource = new SourceCap(lim.maxConnectionsPerSource);
-      tls.prependListener('connection', (socket: Socket) => {
+      server.prependListener('connection', (socket: Socket) => {
         if (perSource.admit(socket)) return;
         rejections.recordFlood('MAX_CONNECTIONS_PER_SOURCE', socket.remoteAddress);
         socket.destroy();
       });
     }
-    // A connection flood brings as many failed handshakes: one line a second per reason.
-    const handshakes = new LogThrottle({
-      intervalMs: 1000,
-      emit: (reason, suppressed, fields) =>
-        log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
-    });
-    tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
-      handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
-    );
-    return tls;
+    return server;
+  }
+
+  /** Counters of certificate reloads, SNI errors and ticket key rotations. */
+  tlsStats(): TlsStats {
+    return { ...this.#terminator.stats };
+  }
+
+  /** Every certificate served now, with seconds to expiry. */
+  certificates(): ServedCertificate[] {
+    return this.#terminator.certificates();
   }
 
   /** Resolves once no request is in flight to the app; see AppProxy.quiesce, H2cForwarder.quiesce. */
@@ -252,9 +288,25 @@ export class Ingress implements Concern<IngressSlice> {
   }
 
   async start(): Promise<void> {
-    const { host, port, log, tls } = this.#opts;
+    const { host, port, log } = this.#opts;
+    const tls = this.#terminator.material;
     await this.#listen(this.#tls, host, port);
     this.#address = boundAddress(this.#tls);
+    this.#terminator.start();
+    const redirect = this.#opts.httpRedirect;
+    if (redirect) {
+      const srv = redirectServer(() => this.#address?.port) as unknown as NetServer;
+      try {
+        await this.#listen(srv, redirect.host, redirect.port);
+      } catch (err) {
+        this.#terminator.close();
+        await new Promise<void>((resolve) => this.#tls.close(() => resolve()));
+        throw err;
+      }
+      this.#redirect = srv;
+      const at = boundAddress(srv);
+      log.info('redirecting plain HTTP to HTTPS', { address: at?.host, port: at?.port });
+    }
     log.info('ingress listening', {
       address: this.#address?.host,
       port: this.#address?.port,
@@ -279,7 +331,7 @@ export class Ingress implements Concern<IngressSlice> {
   }
 
   /** Binds `server`; a failure is a PILLION_LISTEN_FAILED and leaves nothing bound. */
-  #listen(server: TlsServer, host: string, port: number): Promise<void> {
+  #listen(server: NetServer, host: string, port: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const why =
@@ -318,10 +370,12 @@ export class Ingress implements Concern<IngressSlice> {
     const cap = connectionCap(lim.maxConnections, this.#fdLimit);
     const cur = this.#opts;
     const moved = next.host !== cur.host || next.port !== cur.port;
+    const tls = next.tls ? await this.#terminator.prepare(next.tls) : undefined;
     const server = moved ? this.#tlsServer(lim, cap) : undefined;
     if (server) await this.#listen(server, next.host, next.port);
     return {
       commit: () => {
+        tls?.commit();
         this.#opts = { ...this.#opts, host: next.host, port: next.port, limits: next.limits };
         this.#limits = lim;
         this.#cap = cap;
@@ -371,7 +425,8 @@ export class Ingress implements Concern<IngressSlice> {
   async stop(deadline: AbortSignal): Promise<void> {
     if (!this.#address) return;
     this.#draining = true;
-    const servers = [this.#tls, ...this.#retired];
+    this.#terminator.close();
+    const servers = [this.#tls, ...this.#retired, ...(this.#redirect ? [this.#redirect] : [])];
     const closed = Promise.all(
       servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
     ).then(() => {});

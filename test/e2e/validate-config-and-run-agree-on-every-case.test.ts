@@ -356,6 +356,31 @@ const cases: Case[] = [
     error: /--key: ingress\.tls\.key: .* is not the private key of/,
   },
   {
+    name: 'every pair of ingress.tls.certificates is checked, and the bad one named',
+    yaml: `ingress:\n  tls:\n    certificates:\n      - { cert: ${A_CRT}, key: ${A_KEY} }\n      - { cert: ${A_CRT}, key: ${B_KEY} }\n`,
+    error:
+      /pillion\.yaml:5:\d+: ingress\.tls\.certificates\[1\]\.key: .*b\.key is not the private key of .*a\.crt/,
+  },
+  {
+    name: 'a passphrase from a variable that is not set',
+    yaml: `ingress:\n  tls:\n    certificates:\n      - { cert: ${A_CRT}, key: ${A_KEY}, passphrase: { env: NO_SUCH_PASS } }\n`,
+    error: /ingress\.tls\.certificates\[0\]\.passphrase: the variable NO_SUCH_PASS is not set/,
+  },
+  {
+    name: 'ingress.tls.groups cannot name a finite-field group',
+    yaml: 'ingress:\n  tls:\n    groups: [X25519, ffdhe2048]\n',
+    error: /pillion\.yaml:3:22: ingress\.tls\.groups\[1\]: expected one of X25519MLKEM768, X25519/,
+  },
+  {
+    name: 'a TLS policy alone keeps the generated certificate',
+    yaml: 'ingress:\n  tls:\n    profile: modern\n    handshake_timeout: 5s\n',
+    expect: (s) => {
+      assert.equal(s.tls.profile, 'modern');
+      assert.equal(s.tls.handshakeTimeoutMs, 5000);
+      assert.equal(s.tls.default, undefined);
+    },
+  },
+  {
     name: '--cert without --key',
     flags: ['--cert', A_CRT],
     error: /--cert: ingress\.tls\.key: needs --key too/,

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { Logger, LogOutput } from '../../src/core/log.ts';
 import { Ingress } from '../../src/ingress/index.ts';
 import type { EdgeLimits } from '../../src/ingress/limits.ts';
-import { loadTlsMaterial } from '../../src/ingress/tls-context.ts';
+import { loadTlsMaterial } from '../../src/ingress/tls/material.ts';
 import type { AccessEntry } from '../../src/logs/access-log.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { SpyApp } from './spy-app.ts';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Logger, LogOutput } from '../../src/core/log.ts';
 import { H2_BUDGET, H2Guard } from '../../src/ingress/h2-guard.ts';
 import { Rejections } from '../../src/ingress/rejections.ts';
-import { loadTlsMaterial } from '../../src/ingress/tls-context.ts';
+import { loadTlsMaterial } from '../../src/ingress/tls/material.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { MADE_YOU_RESET, MAX_ABUSIVE } from './h2-abuse.ts';
 import { FrameType, getFields, H2Raw } from './h2-crafter.ts';
@@ -25,8 +25,8 @@ async function guarded(
   );
   const guard = new H2Guard(rejections, 5000, 60_000);
   const server = createSecureServer({
-    cert: tls.cert,
-    key: tls.key,
+    cert: tls.defaults.map((p) => p.cert),
+    key: tls.defaults.map((p) => p.key.export({ format: 'pem', type: 'pkcs8' }) as string),
     // Node's own count of invalid frames would end these sessions first; here it does not.
     maxSessionInvalidFrames: 1_000_000,
   });

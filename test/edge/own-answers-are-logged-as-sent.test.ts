@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { Logger, LogOutput } from '../../src/core/log.ts';
 import { Ingress } from '../../src/ingress/index.ts';
-import { loadTlsMaterial } from '../../src/ingress/tls-context.ts';
+import { loadTlsMaterial } from '../../src/ingress/tls/material.ts';
 import type { AccessEntry } from '../../src/logs/access-log.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { startEdge } from './edge-harness.ts';

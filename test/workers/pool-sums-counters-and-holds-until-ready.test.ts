@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Logger, LogOutput } from '../../src/core/log.ts';
-import { loadTlsMaterial } from '../../src/ingress/tls-context.ts';
+import { loadTlsMaterial } from '../../src/ingress/tls/material.ts';
 import { WorkerPool } from '../../src/workers/index.ts';
 import { alive, eventually, tempDir } from '../e2e/harness.ts';
 
@@ -49,6 +49,7 @@ test('a pool of 2 holds requests until the relayed state is ready, sums both wor
       }),
     ),
   );
+  const stateDir = tempDir();
   let ready = false;
   const written: string[] = [];
   const pool = new WorkerPool({
@@ -56,7 +57,7 @@ test('a pool of 2 holds requests until the relayed state is ready, sums both wor
     host: '127.0.0.1',
     port: 0,
     entry: ENTRY,
-    ingress: { tls: await loadTlsMaterial({ stateDir: tempDir() }) },
+    ingress: { tls: (await loadTlsMaterial({ stateDir })).settings, stateDir },
     upstream: () => (ready ? { host: '127.0.0.1', port: appPort } : undefined),
     notReadyReason: () => 'waiting in the test',
     readyTimeoutMs: () => 30_000,

@@ -1,0 +1,129 @@
+// Half-open handshakes are closed at the handshake timeout, a throwing SNI lookup does not
+// crash the process, and plain HTTP on the TLS port gets a 400 that never reaches the app.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { after, before, test } from 'node:test';
+import { createSecureContext, createServer as createTlsServer } from 'node:tls';
+import { safeSni } from '../../src/ingress/tls/terminator.ts';
+import { tempDir } from '../e2e/harness.ts';
+import { handshake, type Made, makeCert, startTlsEdge, type TlsEdge } from './tls-harness.ts';
+
+let ec: Made;
+let edge: TlsEdge;
+
+before(async () => {
+  ec = makeCert(tempDir(), 'ec');
+  edge = await startTlsEdge({
+    default: { cert: ec.cert, key: ec.key, field: 'ingress.tls' },
+    handshakeTimeoutMs: 300,
+  });
+});
+after(() => edge.stop());
+
+/** Resolves when the server closes the socket (or after 10 s, with false). */
+function closedByServer(socket: Socket): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 10_000);
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+test('silent and half-sent handshakes are closed at the handshake timeout', async () => {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < 100; i++) {
+    const s = connect(edge.port, '127.0.0.1');
+    // Half of them send the first bytes of a ClientHello record and stop.
+    if (i % 2) s.once('connect', () => s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])));
+    sockets.push(s);
+  }
+  const closed = await Promise.all(sockets.map(closedByServer));
+  assert.equal(closed.filter(Boolean).length, 100);
+  const next = await handshake(edge.port);
+  assert.ok(next.socket, String(next.error));
+  next.socket.destroy();
+});
+
+test('an SNI lookup that throws answers with the default certificate and the process goes on', async () => {
+  let failures = 0;
+  const server = createTlsServer({
+    cert: ec.cert.endsWith('.crt') ? (await import('node:fs')).readFileSync(ec.cert) : ec.cert,
+    key: (await import('node:fs')).readFileSync(ec.key),
+    SNICallback: safeSni(
+      (name) => {
+        if (name === 'boom.example') throw new Error('lookup failed');
+        return createSecureContext({});
+      },
+      () => failures++,
+    ),
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  try {
+    for (let i = 0; i < 5; i++) {
+      const r = await handshake(port, { servername: 'boom.example' });
+      assert.ok(r.socket, String(r.error));
+      r.socket.destroy();
+    }
+    assert.equal(failures, 5);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+test('plain HTTP on the TLS port gets a 400 that says so, and never reaches the app', async () => {
+  const before = edge.spy.requests.length;
+  const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: edge.port, path: '/secret' }, (res) => {
+      let body = '';
+      res.on('data', (c) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(reply.status, 400);
+  assert.match(reply.body, /plain HTTP request was sent to the HTTPS port/);
+  assert.equal(edge.spy.requests.length, before);
+  assert.equal(edge.ingress.rejections.PLAIN_HTTP, 1);
+});
+
+test('http_redirect answers every request with a redirect to the HTTPS port, and nothing else', async () => {
+  // A free port for the redirect listener.
+  const probe = createNetServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const red = await startTlsEdge(
+    { default: { cert: ec.cert, key: ec.key, field: 'ingress.tls' } },
+    { httpRedirect: { host: '127.0.0.1', port } },
+  );
+  try {
+    const ask = (method: string, path: string, host: string) =>
+      new Promise<{ status: number; location?: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path, method, headers: { host } }, (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, location: res.headers.location }),
+          );
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const get = await ask('GET', '/a/b?c=1', 'example.com:80');
+    assert.deepEqual(get, { status: 301, location: `https://example.com:${red.port}/a/b?c=1` });
+    const post = await ask('POST', '/form', 'example.com');
+    assert.deepEqual(post, { status: 308, location: `https://example.com:${red.port}/form` });
+    const bad = await ask('GET', '/', 'bad host/');
+    assert.equal(bad.status, 400);
+    assert.equal(red.spy.requests.length, 0);
+  } finally {
+    await red.stop();
+  }
+});
