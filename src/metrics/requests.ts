@@ -75,7 +75,10 @@ export class RequestCounters {
     if (r.error !== undefined) this.#error(r.error);
   }
 
-  #error(code: string): void {
+  /** The error field is `CODE` or `CODE: detail`: only the code is a label. */
+  #error(error: string): void {
+    const colon = error.indexOf(':');
+    const code = colon === -1 ? error : error.slice(0, colon);
     const n = this.errors.get(code);
     if (n !== undefined) this.errors.set(code, n + 1);
     else if (this.errors.size < MAX_CODES) this.errors.set(code, 1);
