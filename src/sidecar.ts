@@ -448,12 +448,13 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'admin'))
-        await c.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);
-      // Logs stop last, so the app's final lines are flushed.
+      // Logs stop last, so the app's final lines are flushed; the admin listener stays up
+      // through that flush, so a stalled sink's drops can still be read from /metrics.
       await logs.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'admin')) await c.stop(deadline);
     }
   }
 
