@@ -264,6 +264,7 @@ export class Sidecar {
         return supervisor;
       },
       ingress: () => this.#ingress,
+      pool: () => this.#pool,
       https: () => front.address,
       reloads: () => this.reloads,
       ready: () => this.isReady(),
@@ -327,6 +328,7 @@ export class Sidecar {
       access: cfg.logs.access,
       level: cfg.logs.level,
       appProtocol: cfg.appProtocol,
+      metrics: metrics !== undefined,
     };
     const pool =
       cfg.workers > 1

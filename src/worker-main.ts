@@ -9,6 +9,7 @@ import type { EdgeLimits } from './ingress/limits.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
+import { RequestCounters } from './metrics/requests.ts';
 import { BatchedLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
 import type { ToWorker, WorkerInit } from './workers/protocol.ts';
 
@@ -21,6 +22,8 @@ export interface WorkerIngress {
   level?: Level;
   /** `app.protocol`: HTTP/1.1 to the app, or cleartext HTTP/2. */
   appProtocol?: 'http1' | 'h2c';
+  /** Keep request counters, sent to the primary with each `stats` answer. */
+  metrics?: boolean;
 }
 
 const send: SendToPrimary = (msg) => {
@@ -46,7 +49,15 @@ async function run(init: WorkerInit): Promise<void> {
   if (opts.level) out.minLevel = opts.level;
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
-  const accessLog: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  const access: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  // The request counters, as the primary keeps them (sidecar.ts): summed there at each scrape.
+  const counters = opts.metrics ? new RequestCounters() : undefined;
+  const accessLog: AccessLog = counters
+    ? (e) => {
+        counters.observe(e);
+        access(e);
+      }
+    : access;
   const ingress = new Ingress({
     host: init.host,
     port: init.port,
@@ -54,7 +65,10 @@ async function run(init: WorkerInit): Promise<void> {
     tls: opts.tls,
     log,
     upstream: () => mirror.upstream(),
-    whenReady: (ms) => mirror.whenReady(ms),
+    whenReady: (ms) => {
+      if (counters) counters.held++;
+      return mirror.whenReady(ms);
+    },
     notReadyReason: () => mirror.notReadyReason(),
     get readyTimeoutMs() {
       return mirror.readyTimeoutMs;
@@ -81,6 +95,9 @@ async function run(init: WorkerInit): Promise<void> {
           openConnections: ingress.openConnections,
           inflight: ingress.inflight,
           rejections: ingress.rejections,
+          ...(counters
+            ? { metrics: { requests: counters.data(), connections: { ...ingress.counters } } }
+            : {}),
         });
         return;
       case 'abort':
