@@ -10,6 +10,7 @@ import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
 import { RequestCounters } from './metrics/requests.ts';
+import { traceOf } from './metrics/trace-context.ts';
 import { BatchedLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
 import type { ToWorker, WorkerInit } from './workers/protocol.ts';
 
@@ -24,6 +25,8 @@ export interface WorkerIngress {
   appProtocol?: 'http1' | 'h2c';
   /** Keep request counters, sent to the primary with each `stats` answer. */
   metrics?: boolean;
+  /** W3C trace context for the app (metrics/trace-context.ts); spans are not exported from workers. */
+  traceparent?: boolean;
 }
 
 const send: SendToPrimary = (msg) => {
@@ -76,6 +79,7 @@ async function run(init: WorkerInit): Promise<void> {
     accessLog,
     limits: opts.limits,
     appProtocol: opts.appProtocol,
+    ...(opts.traceparent ? { trace: traceOf } : {}),
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();
