@@ -4,16 +4,25 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { ActionResult, AdminServer } from './admin/admin-server.ts';
 import type { AppApi } from './admin/app-api.ts';
 import type { FieldChange } from './config/diff.ts';
 import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
-import { PillionError } from './core/errors.ts';
+import { ErrorCode, PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
+import { servedCertificates } from './ingress/tls/expiry.ts';
 import { loadTlsMaterial } from './ingress/tls/material.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
+import { traceOf } from './metrics/trace-context.ts';
+import {
+  buildAdmin,
+  buildMetrics,
+  type CertificateDetail,
+  certificateDetails,
+} from './sidecar-monitor.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 import { retimed } from './supervisor/reconfigure.ts';
 import type { WorkerIngress } from './worker-main.ts';
@@ -59,6 +68,16 @@ const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'
   ['drain.delay', 'supervisor'],
 ];
 
+/** What `pillion run` adds to a Sidecar beyond its config: the file behind it, for the admin API. */
+export interface SidecarHooks {
+  /** The effective config, secrets redacted (what `pillion config` prints). */
+  effectiveConfig?: () => unknown;
+  /** Re-reads the config file as one reload transaction (POST /api/v1/reload). */
+  reloadFile?: () => Promise<ActionResult>;
+  /** The serving certificates, when the TLS side keeps more than the one of ingress.tls. */
+  certificates?: () => readonly CertificateDetail[];
+}
+
 /** A concern that can take part in a reload of the slice `S`. */
 type Reloadable<S> = { prepare?: (next: S) => Promise<Prepared> };
 
@@ -77,14 +96,19 @@ export class Sidecar {
   #api: AppApi | undefined;
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
+  #admin: AdminServer | undefined;
   #stopping = false;
   /** Reloads run one at a time: a second waits for the first to commit or abort. */
   #reloading: Promise<unknown> = Promise.resolve();
   readonly reloads: ReloadStats = { applied: 0, rejected: 0, fields: {} };
+  readonly #hooks: SidecarHooks;
+  /** Begins the drain and stop, as a first SIGTERM does (POST /api/v1/drain). */
+  #drain: () => void = () => {};
 
-  constructor(cfg: RunConfig, log: Logger<SinkOutput>) {
+  constructor(cfg: RunConfig, log: Logger<SinkOutput>, hooks: SidecarHooks = {}) {
     this.#cfg = cfg;
     this.#log = log;
+    this.#hooks = hooks;
   }
 
   /** The Ingress in this process; undefined with workers (see `workers`). */
@@ -229,6 +253,69 @@ export class Sidecar {
     const tls = await loadTlsMaterial({ stateDir: cfg.stateDir, tls: cfg.tls });
     const logs = new Logs(log.output, cfg.logs, log.child('logs'));
     this.#logs = logs;
+    // Monitoring: metrics fed by the data path through the access record; the admin listener
+    // serves them with the status and the actions. Off with `--admin off` and no probes.
+    // The ingress's own list follows rotations; with workers, the files as read at start.
+    const certificates =
+      this.#hooks.certificates ??
+      (() => certificateDetails(this.#ingress?.certificates() ?? servedCertificates(tls)));
+    const monitored = cfg.admin.listen !== 'off' || cfg.admin.probes !== undefined;
+    const parts = {
+      settings: () => this.#cfg,
+      logs,
+      get supervisor() {
+        return supervisor;
+      },
+      ingress: () => this.#ingress,
+      pool: () => this.#pool,
+      https: () => front.address,
+      reloads: () => this.reloads,
+      ready: () => this.isReady(),
+      draining: () => this.#stopping,
+      certificates,
+      effectiveConfig: this.#hooks.effectiveConfig ?? (() => ({})),
+      drain: () => this.#drain(),
+      reload:
+        this.#hooks.reloadFile ??
+        (async (): Promise<ActionResult> => ({
+          status: 409,
+          body: {
+            ok: false,
+            error: { code: ErrorCode.ADMIN_ACTION_REFUSED, message: 'no config file to reload' },
+          },
+        })),
+      log: log.child('admin'),
+    };
+    const tele = cfg.telemetry;
+    const metrics = monitored || tele.endpoint !== undefined ? buildMetrics(parts) : undefined;
+    // OTLP: imported only when an endpoint is set (nothing OpenTelemetry otherwise).
+    const otlp =
+      tele.endpoint !== undefined && metrics
+        ? new (await import('./metrics/otlp-export.ts')).OtlpExporter({
+            endpoint: tele.endpoint,
+            serviceName: tele.serviceName,
+            traces: tele.traces,
+            metricsIntervalMs: tele.metricsIntervalMs,
+            snapshot: () => metrics.snapshot(),
+            log: log.child('otlp'),
+          })
+        : undefined;
+    const spans = otlp && tele.traces ? otlp : undefined;
+    const access = logs.accessLog();
+    const accessLog = metrics
+      ? (e: Parameters<typeof access>[0]): void => {
+          metrics.record(e);
+          spans?.span(e);
+          access(e);
+        }
+      : access;
+    const trace = tele.traceparent ? traceOf : undefined;
+    const whenReady = metrics
+      ? (ms: number) => {
+          metrics.requests.held++;
+          return supervisor.whenReady(ms);
+        }
+      : (ms: number) => supervisor.whenReady(ms);
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     // With a config file, the app gets its config and secrets API (a child only: an attached
@@ -263,6 +350,8 @@ export class Sidecar {
       access: cfg.logs.access,
       level: cfg.logs.level,
       appProtocol: cfg.appProtocol,
+      metrics: metrics !== undefined,
+      traceparent: tele.traceparent,
     };
     // Workers and the config API are loaded only when used: each module less is start-up time
     // (bench/startup.ts).
@@ -292,17 +381,19 @@ export class Sidecar {
         ...(cfg.httpRedirect ? { httpRedirect: cfg.httpRedirect } : {}),
         log: log.child('ingress'),
         upstream: () => supervisor.upstream(),
-        whenReady: (ms) => supervisor.whenReady(ms),
+        whenReady,
         notReadyReason: () => supervisor.notReadyReason(),
         get readyTimeoutMs() {
           return readyTimeoutMs();
         },
-        accessLog: logs.accessLog(),
+        accessLog,
         limits: cfg.limits,
         appProtocol: cfg.appProtocol,
+        ...(trace ? { trace } : {}),
       });
     if (front instanceof Ingress) this.#ingress = front;
     const ingress = front;
+    if (otlp) concerns.push(otlp);
     // The HTTPS port is bound before the app starts: with the port taken, Pillion exits before
     // the app has run (and done its migrations).
     concerns.push(ingress);
@@ -326,6 +417,10 @@ export class Sidecar {
         stop: (deadline) => api.stop(deadline),
       });
     }
+    // Bound before the app starts: an admin address that cannot be bound is a start error.
+    const admin = metrics && cfg.admin.listen !== 'off' ? buildAdmin(parts, metrics) : undefined;
+    if (admin) concerns.push(admin);
+    this.#admin = admin;
     concerns.push(supervisor);
 
     let shutdown: (sig: NodeJS.Signals) => void = () => {};
@@ -346,6 +441,7 @@ export class Sidecar {
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);
     const forwarded = cfg.forwardSighup ? [...FORWARDED, 'SIGHUP' as const] : FORWARDED;
+    this.#drain = () => onShutdown('SIGTERM');
     for (const sig of SHUTDOWN) process.on(sig, onShutdown);
     for (const sig of forwarded) process.on(sig, onForward);
     let started: Concern[] = [];
@@ -384,11 +480,14 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'otlp'))
+        await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);
-      // Logs stop last, so the app's final lines are flushed.
+      // Logs stop last, so the app's final lines are flushed; the admin listener stays up
+      // through that flush, so a stalled sink's drops can still be read from /metrics.
       await logs.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'admin')) await c.stop(deadline);
     }
   }
 
@@ -399,9 +498,12 @@ export class Sidecar {
     if (!up || !at) return;
     const host = at.host === '0.0.0.0' || at.host === '::' ? 'localhost' : at.host;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${at.port}`;
+    const admin = this.#admin;
     this.#log.info(`serving ${url} -> app ${up.host}:${up.port}`, {
       url,
       app: `${up.host}:${up.port}`,
+      ...(admin?.address ? { admin: admin.address, admin_token_file: admin.tokenFile } : {}),
+      ...(admin?.probesAddress ? { probes: admin.probesAddress } : {}),
     });
   }
 }

@@ -5,6 +5,8 @@
 import Type, { type Static } from 'typebox';
 import { ACCESS_FIELDS, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { Admin } from './schema-admin.ts';
+import { Telemetry } from './schema-telemetry.ts';
 import { HttpRedirectSchema, TlsSchema } from './schema-tls.ts';
 
 /** A `${NAME}` or `${NAME:-default}` reference, admitted by the published patterns: it is checked after expansion. */
@@ -446,11 +448,6 @@ const Egress = Type.Object(
   },
 );
 
-const Admin = Type.Object(
-  { listen: Type.Optional(listen('Where the admin API listens.', '127.0.0.1:14000', false)) },
-  { description: 'The admin API.', 'x-not-yet': 'the admin API' },
-);
-
 const Logs = Type.Object(
   {
     format: Type.Optional(
@@ -611,6 +608,7 @@ export const ConfigSchema = Type.Object(
     ingress: Type.Optional(Ingress),
     egress: Type.Optional(Egress),
     admin: Type.Optional(Admin),
+    telemetry: Type.Optional(Telemetry),
     logs: Type.Optional(Logs),
     drain: Type.Optional(Drain),
     state_dir: Type.Optional(

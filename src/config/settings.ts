@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
+import { DEFAULT_ADMIN_LISTEN } from './schema-admin.ts';
 
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
 export type CheckSettings =
@@ -105,6 +106,27 @@ export interface TlsSettings {
   ticketKeyRotationMs: number;
 }
 
+export interface AdminSettings {
+  /** `HOST:PORT` or `unix:/path`. */
+  listen: string;
+  /** False for the default address: when it is taken, Pillion runs without the listener. */
+  explicit: boolean;
+  probes?: string;
+  tokenFile?: string;
+  tls?: { cert: string; key: string };
+}
+
+export interface TelemetrySettings {
+  /** Continue or start W3C trace context and pass it to the app. */
+  traceparent: boolean;
+  /** OTLP/HTTP base URL; absent: no export. */
+  endpoint?: string;
+  traces: boolean;
+  /** 0: no metrics export. */
+  metricsIntervalMs: number;
+  serviceName: string;
+}
+
 /** What `pillion run` runs with. */
 export interface Settings {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -136,6 +158,8 @@ export interface Settings {
   lifecycle: LifecycleSettings;
   logs: LogsSettings;
   limits: LimitsSettings;
+  admin: AdminSettings;
+  telemetry: TelemetrySettings;
 }
 
 /** A validated duration in ms. */
@@ -170,6 +194,10 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
   const live = app.liveness as Record<string, unknown> | undefined;
   const la = logs.app as Required<NonNullable<typeof logs.app>>;
   const acc = logs.access as Required<NonNullable<typeof logs.access>>;
+  const tel = t.telemetry as Required<
+    Omit<NonNullable<FileConfig['telemetry']>, 'traceparent' | 'endpoint'>
+  > &
+    NonNullable<FileConfig['telemetry']>;
   const remapExit = new Map<number, number>();
   for (const item of app.remap_exit ?? []) {
     const [from, to] = item.split(':');
@@ -252,6 +280,20 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         stderrLevel: la.stderr_level,
       },
       access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
+    },
+    telemetry: {
+      traceparent: tel.traceparent ?? tel.endpoint !== undefined,
+      ...(tel.endpoint !== undefined ? { endpoint: tel.endpoint } : {}),
+      traces: tel.traces,
+      metricsIntervalMs: ms(tel.metrics_interval),
+      serviceName: tel.service_name,
+    },
+    admin: {
+      listen: t.admin?.listen ?? DEFAULT_ADMIN_LISTEN,
+      explicit: t.admin?.listen !== undefined,
+      ...(t.admin?.probes !== undefined ? { probes: t.admin.probes } : {}),
+      ...(t.admin?.token_file !== undefined ? { tokenFile: t.admin.token_file } : {}),
+      ...(t.admin?.tls ? { tls: { cert: t.admin.tls.cert, key: t.admin.tls.key } } : {}),
     },
     limits: {
       maxHeaderBytes: bytes(lim.max_header_bytes),

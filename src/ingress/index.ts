@@ -66,6 +66,16 @@ export interface IngressOptions extends ProxyDeps {
   appProtocol?: 'http1' | 'h2c';
 }
 
+/** Connection-level counters, plain fields bumped once per connection, read by the metrics. */
+export class ConnectionCounters {
+  tlsHandshakes = 0;
+  /** Failed handshakes by error code (OpenSSL's and Node's codes: a bounded set). */
+  readonly tlsFailures: Record<string, number> = {};
+  /** Bytes of closed client connections, TLS records included. */
+  bytesReceived = 0;
+  bytesSent = 0;
+}
+
 export class Ingress implements Concern<IngressSlice> {
   readonly name = 'ingress';
   #opts: IngressOptions;
@@ -90,6 +100,7 @@ export class Ingress implements Concern<IngressSlice> {
   #cap: number;
   #draining = false;
   #address: { host: string; port: number } | undefined;
+  readonly counters = new ConnectionCounters();
 
   constructor(opts: IngressOptions) {
     // The engine's parser is checked before anything listens: a clear error, not a crash later.
@@ -126,13 +137,19 @@ export class Ingress implements Concern<IngressSlice> {
       emit: (reason, suppressed, fields) =>
         log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
     });
+    const failures = this.counters.tlsFailures;
     return new TlsTerminator({
       material,
       stateDir: this.#opts.stateDir ?? '',
       log,
       secure: (socket) => this.#dispatch(socket),
-      clientError: (err, socket) =>
-        handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
+      clientError: (err, socket) => {
+        const code = err.code ?? 'OTHER';
+        // OpenSSL's reasons are many but finite; a metric label set stays bounded all the same.
+        const key = code in failures || Object.keys(failures).length < 32 ? code : 'OTHER';
+        failures[key] = (failures[key] ?? 0) + 1;
+        handshakes.note(code, { remote: socket.remoteAddress });
+      },
     });
   }
 
@@ -468,7 +485,13 @@ export class Ingress implements Concern<IngressSlice> {
 
   #dispatch(socket: TLSSocket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    const counters = this.counters;
+    counters.tlsHandshakes++;
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      counters.bytesReceived += socket.bytesRead;
+      counters.bytesSent += socket.bytesWritten;
+    });
     if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
     else new H1Conn(socket, this.#h1);
   }
