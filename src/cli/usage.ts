@@ -15,10 +15,15 @@ Usage:
   pillion validate [FILE]                check a pillion.yaml; exit 0 if valid, 1 if not
   pillion config [FILE]                  print the effective config, secrets redacted
   pillion schema                         print the JSON Schema of pillion.yaml
+  pillion status [--json]                what the running Pillion reports: app, ports, figures
+  pillion restart                        restart the running app (requests held) and wait
+  pillion reload                         reload the running Pillion's config file
   pillion version, pillion --version    print the version
   pillion --help                         print this help
 
-Run 'pillion run --help' for the flags of run.
+Run 'pillion run --help' for the flags of run, 'pillion status --help' for how status,
+restart and reload find the running Pillion (--admin, --token-file). The dashboard is at the
+admin address (default http://127.0.0.1:14000/).
 `;
 
 /** One help line per flag: its field's description and default, from the schema. */

@@ -1,0 +1,200 @@
+// How `pillion status`, `restart` and `reload` reach a running Pillion: its admin address and
+// token found the way `pillion run` resolves them (flags, then the config file, then the
+// defaults and the state dir), and one HTTP request at a time with the token in a header.
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import { resolveConfig } from '../config/resolve.ts';
+import { ErrorCode, PillionError } from '../core/errors.ts';
+
+/** The admin address when neither a flag nor the config sets one (schema-admin.ts). */
+const DEFAULT_ADMIN = '127.0.0.1:14000';
+/** One request may take this long: the API answers from memory, a restart is waited for apart. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+export interface AdminFlags {
+  admin?: string;
+  tokenFile?: string;
+  config?: string;
+  stateDir?: string;
+}
+
+export interface AdminTarget {
+  /** `HOST:PORT`, `[::1]:PORT` or `unix:/path`, as given. */
+  listen: string;
+  /** Present when the admin listener serves HTTPS (admin.tls). */
+  ca?: string[];
+  token: string;
+  tokenFile: string;
+}
+
+interface AdminTree {
+  state_dir?: string;
+  admin?: { listen?: string; token_file?: string; tls?: { cert: string; key: string } };
+}
+
+/** Finds the admin address and reads the token; throws a PillionError a person can act on. */
+export function findAdmin(flags: AdminFlags, env = process.env, cwd = process.cwd()): AdminTarget {
+  let tree: AdminTree = {};
+  // The config is read only for what the flags leave open, so `--admin --token-file` work
+  // without a readable config file.
+  if (flags.admin === undefined || flags.tokenFile === undefined)
+    tree = resolveConfig({ ...(flags.config ? { file: flags.config } : {}), env, cwd })
+      .tree as AdminTree;
+  let listen = flags.admin ?? tree.admin?.listen ?? DEFAULT_ADMIN;
+  let tls = flags.admin === undefined && tree.admin?.tls !== undefined;
+  if (listen.startsWith('https://') || listen.startsWith('http://')) {
+    tls = listen.startsWith('https://');
+    listen = listen.replace(/^https?:\/\//, '').replace(/\/+$/, '');
+  }
+  const stateDir = flags.stateDir ?? tree.state_dir;
+  const tokenFile =
+    flags.tokenFile ?? tree.admin?.token_file ?? join(stateDir ?? '.', 'admin-token');
+  const token = readToken(tokenFile, flags.tokenFile === undefined && !tree.admin?.token_file);
+  let ca: string[] | undefined;
+  if (tls) {
+    // The admin certificate may be self-signed: it is trusted as well as the public roots.
+    const cert = tree.admin?.tls?.cert;
+    ca = [...rootCertificates, ...(cert ? [readFileSync(cert, 'utf8')] : [])];
+  }
+  return { listen, ...(ca ? { ca } : {}), token, tokenFile };
+}
+
+function readToken(file: string, generated: boolean): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = generated
+      ? 'Pillion writes it there at each start: is pillion run running with this state dir? Give --state-dir DIR or --token-file FILE'
+      : 'fix the path (admin.token_file or --token-file)';
+    throw new PillionError(
+      ErrorCode.ADMIN_TOKEN_UNREADABLE,
+      `cannot read the admin token ${file} (${code}); ${hint}`,
+      { cause: err },
+    );
+  }
+  const token = text.split('\n')[0].trim();
+  if (!token)
+    throw new PillionError(
+      ErrorCode.ADMIN_TOKEN_UNREADABLE,
+      `the admin token file ${file} is empty`,
+    );
+  return token;
+}
+
+export interface AdminReply {
+  status: number;
+  body: unknown;
+}
+
+/** Request options for `listen`: a Unix socket's path, or host and port. */
+function target(listen: string): Pick<RequestOptions, 'host' | 'port' | 'socketPath' | 'headers'> {
+  if (listen.startsWith('unix:'))
+    return { socketPath: listen.slice(5), headers: { host: 'localhost' } };
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  // A wildcard bind is reached on loopback.
+  const reach = host === '' || host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return { host: reach, port: Number(listen.slice(i + 1)) };
+}
+
+/** One request to the admin API; resolves with any HTTP status, rejects only when nothing answered. */
+export function adminRequest(
+  t: AdminTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<AdminReply> {
+  const base = target(t.listen);
+  const opts: RequestOptions = {
+    ...base,
+    method,
+    path,
+    headers: {
+      ...base.headers,
+      authorization: `Bearer ${t.token}`,
+      accept: 'application/json',
+      ...headers,
+    },
+    agent: false,
+    timeout: REQUEST_TIMEOUT_MS,
+  };
+  return new Promise((resolve, reject) => {
+    const onResponse = (res: IncomingMessage): void => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        text += c;
+      });
+      res.on('end', () => {
+        let body: unknown = text;
+        try {
+          body = text ? JSON.parse(text) : null;
+        } catch {
+          // not JSON: kept as text for the message
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+      res.on('error', reject);
+    };
+    const req = t.ca
+      ? httpsRequest({ ...opts, ca: t.ca }, onResponse)
+      : httpRequest(opts, onResponse);
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new PillionError(
+          ErrorCode.ADMIN_UNREACHABLE,
+          `nothing answers on the admin address ${t.listen} (${err.code ?? err.message}): is pillion run running? Give --admin ADDR (or -c FILE) if its admin.listen is elsewhere`,
+          { cause: err },
+        ),
+      ),
+    );
+    req.end();
+  });
+}
+
+/** The API's reply for a 2xx, else a PillionError that says what the status means. */
+export async function adminCall(
+  t: AdminTarget,
+  method: 'GET' | 'POST',
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<unknown> {
+  const r = await adminRequest(t, method, path, headers);
+  if (r.status >= 200 && r.status < 300) return r.body;
+  throw replyError(t, path, r);
+}
+
+function said(body: unknown): string {
+  if (typeof body === 'string') return body.trim().slice(0, 500);
+  const b = (body ?? {}) as { message?: unknown; error?: unknown; errors?: unknown };
+  const parts = [b.message, b.error].filter((x) => typeof x === 'string') as string[];
+  if (Array.isArray(b.errors)) parts.push(...b.errors.map(String));
+  return parts.join('\n');
+}
+
+function replyError(t: AdminTarget, path: string, r: AdminReply): PillionError {
+  const detail = said(r.body);
+  if (r.status === 401)
+    return new PillionError(
+      ErrorCode.ADMIN_UNAUTHORIZED,
+      `the admin API at ${t.listen} refused the token from ${t.tokenFile} (401): a generated token changes at each start; give --token-file with the running Pillion's token, or --state-dir for its state dir`,
+    );
+  return new PillionError(
+    ErrorCode.ADMIN_REQUEST_FAILED,
+    `${path} at ${t.listen} answered ${r.status}${detail ? `: ${detail}` : ''}`,
+  );
+}
+
+/** POSTs an action with the CSRF value the API hands out. */
+export async function adminAction(t: AdminTarget, name: 'restart' | 'reload' | 'drain') {
+  const { csrf } = (await adminCall(t, 'GET', '/api/v1/csrf')) as { csrf: string };
+  return adminCall(t, 'POST', `/api/v1/${name}`, { 'x-pillion-csrf': csrf });
+}
