@@ -172,12 +172,14 @@ export async function adminCall(
   throw replyError(t, path, r);
 }
 
+/** The reason in an error reply: `{error: {code, message}}` (a message may be lines), or text. */
 function said(body: unknown): string {
   if (typeof body === 'string') return body.trim().slice(0, 500);
-  const b = (body ?? {}) as { message?: unknown; error?: unknown; errors?: unknown };
-  const parts = [b.message, b.error].filter((x) => typeof x === 'string') as string[];
-  if (Array.isArray(b.errors)) parts.push(...b.errors.map(String));
-  return parts.join('\n');
+  const e = (body as { error?: unknown } | null)?.error;
+  if (typeof e === 'string') return e;
+  const m = (e as { message?: unknown } | undefined)?.message;
+  if (Array.isArray(m)) return `\n${m.map(String).join('\n')}`;
+  return typeof m === 'string' ? m : '';
 }
 
 function replyError(t: AdminTarget, path: string, r: AdminReply): PillionError {

@@ -163,20 +163,25 @@ export function restartCommand(args: string[]): Promise<number> {
   });
 }
 
+interface ReloadReply {
+  applied?: unknown[];
+  app_restarted?: unknown[];
+  need_restart?: unknown[];
+}
+
 /** `pillion reload`: the config file reloaded by the running Pillion; a rejection exits 1. */
 export function reloadCommand(args: string[]): Promise<number> {
   const p = parse(args, 'reload', RELOAD_HELP, {});
   if (!p) return Promise.resolve(0);
   return reporting('reload', async () => {
-    const reply = (await adminAction(findAdmin(p.flags), 'reload')) as Record<
-      string,
-      unknown
-    > | null;
-    const fields = Array.isArray(reply?.applied) ? (reply.applied as unknown[]) : undefined;
-    const message = typeof reply?.message === 'string' ? reply.message : undefined;
-    process.stdout.write(
-      `config reloaded${fields ? (fields.length ? `: ${fields.join(', ')}` : ': nothing changed') : ''}${message ? ` (${message})` : ''}\n`,
-    );
+    const reply = (await adminAction(findAdmin(p.flags), 'reload')) as ReloadReply | null;
+    const list = (k: keyof ReloadReply): string[] => (reply?.[k] ?? []).map(String);
+    const lines = [`config reloaded: ${list('applied').join(', ') || 'nothing changed'}`];
+    if (list('app_restarted').length)
+      lines.push(`app restarted to apply: ${list('app_restarted').join(', ')}`);
+    if (list('need_restart').length)
+      lines.push(`apply only at the next start: ${list('need_restart').join(', ')}`);
+    process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   });
 }

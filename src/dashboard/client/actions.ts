@@ -6,14 +6,21 @@ import { type AdminApi, Unauthorized } from './api.ts';
 type Name = 'restart' | 'reload';
 
 const WHAT: Record<Name, { label: string; ask: string; done: string }> = {
-  restart: { label: 'Restart app', ask: 'Restart the app?', done: 'Restart requested' },
+  restart: { label: 'Restart app', ask: 'Restart the app?', done: 'App restarted' },
   reload: { label: 'Reload config', ask: 'Reload the config?', done: 'Config reloaded' },
 };
 
+/** What the action's reply says: the new pid of a restart, the fields a reload applied. */
 function summary(name: Name, reply: unknown): string {
-  const r = (reply ?? {}) as Record<string, unknown>;
-  const said = r.message ?? r.result ?? r.status;
-  return typeof said === 'string' && said ? `${WHAT[name].done}: ${said}` : WHAT[name].done;
+  const r = (reply ?? {}) as { pid?: unknown; applied?: unknown; need_restart?: unknown };
+  const done = WHAT[name].done;
+  if (name === 'restart') return typeof r.pid === 'number' ? `${done}: pid ${r.pid}` : done;
+  const applied = Array.isArray(r.applied) ? r.applied : [];
+  const later = Array.isArray(r.need_restart) ? r.need_restart : [];
+  return [
+    applied.length ? `${done}: ${applied.join(', ')}` : `${done}: nothing changed`,
+    later.length ? ` (at the next start: ${later.join(', ')})` : '',
+  ].join('');
 }
 
 export function Actions({ api, onUnauthorized }: { api: AdminApi; onUnauthorized: () => void }) {

@@ -19,9 +19,11 @@ async function failure(res: Response): Promise<Error> {
   if (res.status === 401) return new Unauthorized('the admin token was refused');
   let message = `${res.status} ${res.statusText}`;
   try {
-    const body = (await res.json()) as { error?: unknown; message?: unknown };
-    const said = body.message ?? body.error;
+    // The admin API's errors are {error: {code, message}}; a message may be a list of lines.
+    const body = (await res.json()) as { error?: { message?: unknown } };
+    const said = body.error?.message;
     if (typeof said === 'string') message = `${res.status}: ${said}`;
+    else if (Array.isArray(said)) message = `${res.status}: ${said.join('; ')}`;
   } catch {
     // not JSON: the status line says enough
   }
