@@ -7,6 +7,7 @@ import { type ActionResult, AdminServer } from './admin/admin-server.ts';
 import type { Settings } from './config/settings.ts';
 import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
+import { dashboardAsset } from './dashboard/index.ts';
 import type { Ingress } from './ingress/index.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { Logs } from './logs/index.ts';
@@ -102,6 +103,7 @@ export function buildAdmin(p: MonitorParts, metrics: Metrics): AdminServer {
       return { status: 202, body: { ok: true, draining: true } };
     },
     reload: p.reload,
+    page: dashboardAsset,
   });
   return admin;
 }

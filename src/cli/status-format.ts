@@ -98,7 +98,7 @@ export function formatStatus(s: StatusReply, stats?: StatsReply): string {
     ]);
     rows.push([
       'memory',
-      `app ${mib(app?.rss_bytes)}${app ? ` (${app.processes} processes, ${app.fds} fds)` : ''}  pillion ${mib(own?.rss_bytes)}`,
+      `app ${mib(app?.rss_bytes)}${app ? ` (${app.processes} process${app.processes === 1 ? '' : 'es'}, ${app.fds} fds)` : ''}  pillion ${mib(own?.rss_bytes)}`,
     ]);
   }
   const r = stats?.requests;

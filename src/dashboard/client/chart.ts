@@ -26,6 +26,7 @@ export interface ChartProps {
 const AXIS = '#8a97a8';
 const GRID = 'rgba(138, 151, 168, 0.12)';
 const HEIGHT = 170;
+const MIN_WINDOW_S = 60;
 
 function latest(col: ArrayLike<number | null | undefined> | undefined): number | null {
   for (let i = (col?.length ?? 0) - 1; i >= 0; i--) {
@@ -46,7 +47,15 @@ function options(p: ChartProps, width: number): uPlot.Options {
     cursor: { points: { size: 6 }, drag: { x: false, y: false } },
     legend: { live: true },
     scales: {
-      x: { time: true },
+      // At least a minute wide, new samples entering from the right, so the first seconds
+      // do not stretch across the whole chart.
+      x: {
+        time: true,
+        range: (_u, min, max) => {
+          const end = max ?? Date.now() / 1000;
+          return [Math.min(min ?? end, end - MIN_WINDOW_S), end];
+        },
+      },
       y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] },
     },
     axes: [

@@ -59,11 +59,14 @@ export function clock(line: LogLine): string {
 }
 
 const SHOWN = new Set(['time', 'level', 'source', 'msg', 'pid', 'hostname', 'v']);
+/** An access line's message is already `METHOD PATH STATUS`. */
+const SHOWN_ACCESS = new Set([...SHOWN, 'method', 'path', 'status']);
 
 /** The fields of a log line other than its time, level, source and message, as `k=v`. */
 export function extraFields(line: LogLine): string {
+  const shown = line.source === 'access' ? SHOWN_ACCESS : SHOWN;
   return Object.entries(line)
-    .filter(([k]) => !SHOWN.has(k))
+    .filter(([k]) => !shown.has(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
 }

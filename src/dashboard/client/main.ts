@@ -141,7 +141,7 @@ function Dashboard({ api, onUnauthorized }: { api: AdminApi; onUnauthorized: () 
         status
           ? html`<span class="version">v${status.pillion.version}</span>
             <span class=${`pill state-${status.app.state}`} data-testid="app-state">app ${status.app.state}</span>
-            <span class=${`pill ${status.ready ? 'ok' : 'warn'}`}>${status.ready ? 'ready' : 'not ready'}</span>
+            <span class=${`pill ${status.ready ? 'ok' : 'warn'}`}>${status.ready ? 'serving' : 'not ready'}</span>
             ${status.draining ? html`<span class="pill bad">draining</span>` : null}`
           : html`<span class="pill">connecting…</span>`
       }
