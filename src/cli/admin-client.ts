@@ -6,7 +6,8 @@ import { request as httpRequest, type IncomingMessage, type RequestOptions } fro
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
-import { resolveConfig } from '../config/resolve.ts';
+import { ConfigError } from '../config/load.ts';
+import { defaultStateDir, resolveConfig } from '../config/resolve.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
 /** The admin address when neither a flag nor the config sets one (schema-admin.ts). */
@@ -28,6 +29,8 @@ export interface AdminTarget {
   ca?: string[];
   token: string;
   tokenFile: string;
+  /** Set when the config file is invalid and its admin fields were not read: said with a failure. */
+  note?: string;
 }
 
 interface AdminTree {
@@ -38,11 +41,20 @@ interface AdminTree {
 /** Finds the admin address and reads the token; throws a PillionError a person can act on. */
 export function findAdmin(flags: AdminFlags, env = process.env, cwd = process.cwd()): AdminTarget {
   let tree: AdminTree = {};
+  let note: string | undefined;
   // The config is read only for what the flags leave open, so `--admin --token-file` work
-  // without a readable config file.
-  if (flags.admin === undefined || flags.tokenFile === undefined)
-    tree = resolveConfig({ ...(flags.config ? { file: flags.config } : {}), env, cwd })
-      .tree as AdminTree;
+  // without a readable config file. An invalid file (mid-edit, or the one a reload is to
+  // reject) does not stop the command: the defaults are tried, and a failure says why.
+  if (flags.admin === undefined || flags.tokenFile === undefined) {
+    try {
+      tree = resolveConfig({ ...(flags.config ? { file: flags.config } : {}), env, cwd })
+        .tree as AdminTree;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      tree = { state_dir: defaultStateDir(env) };
+      note = `the config file is not valid (${err.issues[0]?.text.split('\n')[0]}), so its admin.listen, admin.token_file and state_dir were not used`;
+    }
+  }
   let listen = flags.admin ?? tree.admin?.listen ?? DEFAULT_ADMIN;
   let tls = flags.admin === undefined && tree.admin?.tls !== undefined;
   if (listen.startsWith('https://') || listen.startsWith('http://')) {
@@ -52,14 +64,24 @@ export function findAdmin(flags: AdminFlags, env = process.env, cwd = process.cw
   const stateDir = flags.stateDir ?? tree.state_dir;
   const tokenFile =
     flags.tokenFile ?? tree.admin?.token_file ?? join(stateDir ?? '.', 'admin-token');
-  const token = readToken(tokenFile, flags.tokenFile === undefined && !tree.admin?.token_file);
+  let token: string;
+  try {
+    token = readToken(tokenFile, flags.tokenFile === undefined && !tree.admin?.token_file);
+  } catch (err) {
+    throw withNote(err as PillionError, note);
+  }
   let ca: string[] | undefined;
   if (tls) {
     // The admin certificate may be self-signed: it is trusted as well as the public roots.
     const cert = tree.admin?.tls?.cert;
     ca = [...rootCertificates, ...(cert ? [readFileSync(cert, 'utf8')] : [])];
   }
-  return { listen, ...(ca ? { ca } : {}), token, tokenFile };
+  return { listen, ...(ca ? { ca } : {}), token, tokenFile, ...(note ? { note } : {}) };
+}
+
+/** The error with the note about an unread config file added, when there is one. */
+function withNote(err: PillionError, note: string | undefined): PillionError {
+  return note ? new PillionError(err.code, `${err.message}\nnote: ${note}`, { cause: err }) : err;
 }
 
 function readToken(file: string, generated: boolean): string {
@@ -149,10 +171,13 @@ export function adminRequest(
     );
     req.on('error', (err: NodeJS.ErrnoException) =>
       reject(
-        new PillionError(
-          ErrorCode.ADMIN_UNREACHABLE,
-          `nothing answers on the admin address ${t.listen} (${err.code ?? err.message}): is pillion run running? Give --admin ADDR (or -c FILE) if its admin.listen is elsewhere`,
-          { cause: err },
+        withNote(
+          new PillionError(
+            ErrorCode.ADMIN_UNREACHABLE,
+            `nothing answers on the admin address ${t.listen} (${err.code ?? err.message}): is pillion run running? Give --admin ADDR (or -c FILE) if its admin.listen is elsewhere`,
+            { cause: err },
+          ),
+          t.note,
         ),
       ),
     );
@@ -185,9 +210,12 @@ function said(body: unknown): string {
 function replyError(t: AdminTarget, path: string, r: AdminReply): PillionError {
   const detail = said(r.body);
   if (r.status === 401)
-    return new PillionError(
-      ErrorCode.ADMIN_UNAUTHORIZED,
-      `the admin API at ${t.listen} refused the token from ${t.tokenFile} (401): a generated token changes at each start; give --token-file with the running Pillion's token, or --state-dir for its state dir`,
+    return withNote(
+      new PillionError(
+        ErrorCode.ADMIN_UNAUTHORIZED,
+        `the admin API at ${t.listen} refused the token from ${t.tokenFile} (401): a generated token changes at each start; give --token-file with the running Pillion's token, or --state-dir for its state dir`,
+      ),
+      t.note,
     );
   return new PillionError(
     ErrorCode.ADMIN_REQUEST_FAILED,

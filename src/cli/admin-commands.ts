@@ -2,7 +2,6 @@
 // admin API (cli/admin-client.ts finds it the way `pillion run` is configured).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../config/load.ts';
 import { PillionError } from '../core/errors.ts';
 import { type AdminFlags, adminAction, adminCall, findAdmin } from './admin-client.ts';
 import { formatStatus, type StatsReply, type StatusReply } from './status-format.ts';
@@ -94,10 +93,6 @@ async function reporting(name: string, body: () => Promise<number>): Promise<num
   try {
     return await body();
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\npillion ${name}: the config file is not valid\n`);
-      return 1;
-    }
     if (err instanceof PillionError && err.code !== 'PILLION_USAGE') {
       process.stderr.write(`pillion ${name}: ${err.message}\n`);
       return 1;

@@ -58,12 +58,6 @@ const ASSETS: ReadonlyMap<string, Entry> = new Map([
   ['/ui/favicon.svg', entry('image/svg+xml', FAVICON_SVG)],
 ]);
 
-/** True for the paths this module answers (`/` and `/ui/…`), whether or not the file exists. */
-export function isDashboardPath(path: string): boolean {
-  const p = path.split('?', 1)[0];
-  return p === '/' || p.startsWith('/ui/');
-}
-
 /**
  * The response for a GET of `path` (a query string is ignored), or undefined when the path is
  * not the dashboard's. `ifNoneMatch` is the request's If-None-Match header: a match gets 304.

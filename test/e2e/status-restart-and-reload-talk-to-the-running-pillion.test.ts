@@ -151,7 +151,18 @@ test('status, restart and reload reach the Pillion the config file names', async
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^config reloaded/);
   await p.waitForLog((l) => l.msg === 'config applied', 'config applied');
+  writeFileSync(cfg, `${config('changed')}drain: { timeout: soon }\n`);
+  const bad = await cli(['reload', '--admin', address, '--state-dir', stateDir], dir);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /answered 422/);
+  assert.match(bad.stderr, /pillion\.yaml:\d+:\d+: drain\.timeout/);
+  assert.equal((await adminStatus(address, token)).app.pid, now.app.pid);
+  // With the file broken and nothing else given, the failure says why the file was not used.
+  const lost = await cli(['status', '-c', cfg], dir);
+  assert.equal(lost.code, 1);
+  assert.match(lost.stderr, /note: the config file is not valid \(.*drain\.timeout/);
 
+  writeFileSync(cfg, config('changed'));
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
   const gone = await cli(['status', '-c', cfg], dir);
