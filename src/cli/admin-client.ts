@@ -8,10 +8,9 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../config/load.ts';
 import { defaultStateDir, resolveConfig } from '../config/resolve.ts';
+import { DEFAULT_ADMIN_LISTEN } from '../config/schema-admin.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
-/** The admin address when neither a flag nor the config sets one (schema-admin.ts). */
-const DEFAULT_ADMIN = '127.0.0.1:14000';
 /** One request may take this long: the API answers from memory, a restart is waited for apart. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -55,7 +54,15 @@ export function findAdmin(flags: AdminFlags, env = process.env, cwd = process.cw
       note = `the config file is not valid (${err.issues[0]?.text.split('\n')[0]}), so its admin.listen, admin.token_file and state_dir were not used`;
     }
   }
-  let listen = flags.admin ?? tree.admin?.listen ?? DEFAULT_ADMIN;
+  let listen = flags.admin ?? tree.admin?.listen ?? DEFAULT_ADMIN_LISTEN;
+  if (listen === 'off')
+    throw withNote(
+      new PillionError(
+        ErrorCode.ADMIN_UNREACHABLE,
+        'the admin listener is off (admin.listen: off), so there is nothing to ask; give --admin ADDR if another Pillion listens elsewhere',
+      ),
+      note,
+    );
   let tls = flags.admin === undefined && tree.admin?.tls !== undefined;
   if (listen.startsWith('https://') || listen.startsWith('http://')) {
     tls = listen.startsWith('https://');
