@@ -76,7 +76,17 @@ export async function startupOnce(
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [BIN, 'run', '--listen', `127.0.0.1:${port}`, '--', process.execPath, APP],
+    [
+      BIN,
+      'run',
+      '--admin',
+      '127.0.0.1:0',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--',
+      process.execPath,
+      APP,
+    ],
     { env: { ...process.env, PILLION_STATE_DIR: stateDir, ...env }, stdio: 'ignore' },
   );
   const exited = new Promise((r) => proc.once('exit', r));
