@@ -58,6 +58,8 @@ export interface ActionResult {
 /** Idle event streams get a comment line this often, so proxies and clients keep them. */
 const HEARTBEAT_MS = 15_000;
 const MAX_LOG_LINES = 5000;
+/** Bytes a log stream may have queued for a slow reader before it is closed. */
+const MAX_STREAM_BUFFER = 1 << 20;
 const JSON_HEADERS = {
   'content-type': 'application/json; charset=utf-8',
   'cache-control': 'no-store',
@@ -320,9 +322,11 @@ export class AdminServer implements Concern {
     });
     res.write(': pillion log stream\n\n');
     this.#streams.add(res);
-    const off = this.#opts.logs?.subscribe((line) =>
-      res.write(`data: ${JSON.stringify(line)}\n\n`),
-    );
+    const off = this.#opts.logs?.subscribe((line) => {
+      // A reader that does not keep up is let go rather than buffered without bound.
+      if (res.writableLength > MAX_STREAM_BUFFER) res.destroy();
+      else res.write(`data: ${JSON.stringify(line)}\n\n`);
+    });
     res.once('close', () => {
       off?.();
       this.#streams.delete(res);

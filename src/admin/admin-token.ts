@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { ensureStateDir } from '../core/state-dir.ts';
 
 export interface AdminToken {
   token: string;
@@ -34,6 +35,8 @@ export function adminToken(tokenFile: string | undefined, stateDir: string): Adm
     return { token, file: tokenFile, generated: false };
   }
   const token = randomBytes(32).toString('base64url');
+  // With --cert and --key nothing else needs the state dir: it may not exist yet.
+  ensureStateDir(stateDir, 'state_dir');
   const file = join(stateDir, 'admin-token');
   const tmp = `${file}.${process.pid}.tmp`;
   try {

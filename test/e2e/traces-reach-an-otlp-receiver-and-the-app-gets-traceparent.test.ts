@@ -125,25 +125,29 @@ test('spans and metrics reach the OTLP receiver; the app gets traceparent with P
   ]);
 
   // The metrics: cumulative sums, and the histogram, with the three requests in them.
-  await eventually(
-    () =>
-      rx.got.some(
-        (g) => g.path === '/v1/metrics' && JSON.stringify(g.body).includes('"asDouble":3'),
-      ),
-    10_000,
-    'a metrics export with the three requests',
-  );
-  const last = rx.got.filter((g) => g.path === '/v1/metrics').at(-1) as Got;
-  const metrics = (
-    last.body.resourceMetrics[0] as { scopeMetrics: { metrics: Record<string, unknown>[] }[] }
-  ).scopeMetrics[0].metrics;
-  const requests = metrics.find((m) => m.name === 'pillion_requests_total') as {
+  type Requests = {
     sum: {
       dataPoints: { asDouble: number }[];
       isMonotonic: boolean;
       aggregationTemporality: number;
     };
   };
+  const metricsOf = (g: Got) =>
+    (g.body.resourceMetrics[0] as { scopeMetrics: { metrics: Record<string, unknown>[] }[] })
+      .scopeMetrics[0].metrics;
+  const requestsIn = (g: Got): number =>
+    (
+      metricsOf(g).find((m) => m.name === 'pillion_requests_total') as Requests | undefined
+    )?.sum.dataPoints.reduce((n, d) => n + d.asDouble, 0) ?? 0;
+  const exports = () => rx.got.filter((g) => g.path === '/v1/metrics');
+  await eventually(
+    () => exports().some((g) => requestsIn(g) === 3),
+    10_000,
+    'a metrics export with the three requests',
+  );
+  const last = exports().find((g) => requestsIn(g) === 3) as Got;
+  const metrics = metricsOf(last);
+  const requests = metrics.find((m) => m.name === 'pillion_requests_total') as Requests;
   assert.equal(requests.sum.isMonotonic, true);
   assert.equal(requests.sum.aggregationTemporality, 2);
   assert.equal(
