@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/test-deps.sh
 echo "== tsc --noEmit"
 tsc --noEmit -p .
+tsc --noEmit -p src/dashboard/client
 echo "== biome check"
 biome check .
 echo "== node --test"

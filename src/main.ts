@@ -23,6 +23,12 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/config-commands.ts')).configCommand(rest);
     case 'inject':
       return (await import('./cli/inject.ts')).injectCommand(rest);
+    case 'status':
+      return (await import('./cli/admin-commands.ts')).statusCommand(rest);
+    case 'restart':
+      return (await import('./cli/admin-commands.ts')).restartCommand(rest);
+    case 'reload':
+      return (await import('./cli/admin-commands.ts')).reloadCommand(rest);
     case 'version':
     case '--version':
     case '-v': {

@@ -6,6 +6,7 @@ import { type ActionResult, AdminServer } from './admin/admin-server.ts';
 import type { Settings } from './config/settings.ts';
 import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
+import { dashboardAsset } from './dashboard/index.ts';
 import type { ConnectionCounters, Ingress } from './ingress/index.ts';
 import type { ServedCertificate } from './ingress/tls/expiry.ts';
 import type { Logs } from './logs/index.ts';
@@ -139,6 +140,7 @@ export function buildAdmin(p: MonitorParts, metrics: Metrics): AdminServer {
       return { status: 202, body: { ok: true, draining: true } };
     },
     reload: p.reload,
+    page: dashboardAsset,
   });
   return admin;
 }

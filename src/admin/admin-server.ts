@@ -42,6 +42,11 @@ export interface AdminOptions {
   drain: () => ActionResult;
   /** Re-reads the config file as one reload transaction. */
   reload: () => Promise<ActionResult>;
+  /** The dashboard's page and assets (no token: they hold no data); undefined for other paths. */
+  page?: (
+    path: string,
+    ifNoneMatch: string | undefined,
+  ) => { status: number; headers: Record<string, string>; body: Buffer } | undefined;
 }
 
 /** An action's answer: its HTTP status and JSON body. */
@@ -220,6 +225,15 @@ export class AdminServer implements Concern {
     }
     const url = new URL(req.url ?? '/', 'http://admin');
     if (this.#public(req, res, url.pathname)) return;
+    const page =
+      req.method === 'GET' || req.method === 'HEAD'
+        ? this.#opts.page?.(url.pathname, req.headers['if-none-match'])
+        : undefined;
+    if (page) {
+      res.writeHead(page.status, page.headers);
+      res.end(req.method === 'HEAD' ? undefined : page.body);
+      return;
+    }
     const given = bearerOf(req.headers.authorization);
     if (given === undefined || !sameSecret(given, (this.#token as AdminToken).token)) {
       fail(

@@ -17,10 +17,15 @@ Usage:
   pillion schema                         print the JSON Schema of pillion.yaml
   pillion inject [-f FILE|DIR|-] [-o OUT | -i]
                                          add Pillion as a sidecar to Kubernetes manifests
+  pillion status [--json]                what the running Pillion reports: app, ports, figures
+  pillion restart                        restart the running app (requests held) and wait
+  pillion reload                         reload the running Pillion's config file
   pillion version, pillion --version    print the version
   pillion --help                         print this help
 
-Run 'pillion run --help' for the flags of run.
+Run 'pillion run --help' for the flags of run, 'pillion status --help' for how status,
+restart and reload find the running Pillion (--admin, --token-file). The dashboard is at the
+admin address (default http://127.0.0.1:14000/).
 `;
 
 /** One help line per flag: its field's description and default, from the schema. */

@@ -94,7 +94,8 @@ function absolutePaths(
   }
 }
 
-function defaultStateDir(env: NodeJS.ProcessEnv): string {
+/** The state directory when neither the file nor a flag sets one. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
   if (env.PILLION_STATE_DIR) return resolve(env.PILLION_STATE_DIR);
   // The XDG spec says a relative value is to be ignored.
   if (env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME))
