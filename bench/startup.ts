@@ -71,12 +71,13 @@ async function until(probe: () => Promise<boolean>): Promise<number> {
 export async function startupOnce(
   stateDir: string,
   env: NodeJS.ProcessEnv = {},
+  bin = BIN,
 ): Promise<StartupRun> {
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [BIN, 'run', '--listen', `127.0.0.1:${port}`, '--', process.execPath, APP],
+    [bin, 'run', '--listen', `127.0.0.1:${port}`, '--', process.execPath, APP],
     { env: { ...process.env, PILLION_STATE_DIR: stateDir, ...env }, stdio: 'ignore' },
   );
   const exited = new Promise((r) => proc.once('exit', r));
@@ -94,14 +95,14 @@ export async function startupOnce(
  * `runs` starts after one warm-up start (which also makes the certificate); with `cold`, each
  * with a compile cache of its own, empty.
  */
-export async function startupRuns(runs: number, cold = false): Promise<StartupRun[]> {
+export async function startupRuns(runs: number, cold = false, bin = BIN): Promise<StartupRun[]> {
   const stateDir = mkdtempSync(join(tmpdir(), 'pillion-bench-'));
   try {
-    await startupOnce(stateDir);
+    await startupOnce(stateDir, {}, bin);
     const out: StartupRun[] = [];
     for (let i = 0; i < runs; i++) {
       const cache = join(stateDir, `compile-cache-${i}`);
-      out.push(await startupOnce(stateDir, cold ? { NODE_COMPILE_CACHE: cache } : {}));
+      out.push(await startupOnce(stateDir, cold ? { NODE_COMPILE_CACHE: cache } : {}, bin));
     }
     return out;
   } finally {

@@ -47,11 +47,19 @@ export function tempDir(): string {
  */
 export function startPillion(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stateDir?: string; wrap?: string[]; bin?: boolean } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    stateDir?: string;
+    wrap?: string[];
+    bin?: boolean;
+    /** A `pillion` executable to run as it is (an installed package's bin link). */
+    exe?: string;
+  } = {},
 ): Pillion {
   const stateDir = opts.stateDir ?? tempDir();
   const entry = opts.bin ? BIN : MAIN;
-  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, entry, ...args];
+  const run = opts.exe ? [opts.exe] : [process.execPath, entry];
+  const [cmd, ...pre] = [...(opts.wrap ?? []), ...run, ...args];
   const proc = spawn(cmd, pre, {
     env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
