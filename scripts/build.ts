@@ -6,7 +6,10 @@
 //
 // Every dependency is bundled, so the package has no runtime `dependencies` to install.
 // Splitting keeps each command's own modules in their own chunks (main.ts loads them with
-// import()), as the sources do: `pillion validate` does not load the proxy.
+// import()), as the sources do: `pillion validate` does not load the proxy. A CommonJS package
+// loaded with import() becomes a chunk whose only export is `default` (module.exports), so
+// the sources use `(await import('pkg')).default`, which is the same object under plain Node;
+// test/e2e/the-packed-package-installs-and-serves-https.test.ts runs each such import.
 
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -4,16 +4,23 @@
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import type { ActionResult, AdminServer } from './admin/admin-server.ts';
 import { AppApi } from './admin/app-api.ts';
 import type { FieldChange } from './config/diff.ts';
 import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
-import { PillionError } from './core/errors.ts';
+import { ErrorCode, PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
+import {
+  buildAdmin,
+  buildMetrics,
+  type CertificateDetail,
+  certificateOf,
+} from './sidecar-monitor.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
 import { retimed } from './supervisor/reconfigure.ts';
 import type { WorkerIngress } from './worker-main.ts';
@@ -59,6 +66,16 @@ const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'
   ['drain.delay', 'supervisor'],
 ];
 
+/** What `pillion run` adds to a Sidecar beyond its config: the file behind it, for the admin API. */
+export interface SidecarHooks {
+  /** The effective config, secrets redacted (what `pillion config` prints). */
+  effectiveConfig?: () => unknown;
+  /** Re-reads the config file as one reload transaction (POST /api/v1/reload). */
+  reloadFile?: () => Promise<ActionResult>;
+  /** The serving certificates, when the TLS side keeps more than the one of ingress.tls. */
+  certificates?: () => readonly CertificateDetail[];
+}
+
 /** A concern that can take part in a reload of the slice `S`. */
 type Reloadable<S> = { prepare?: (next: S) => Promise<Prepared> };
 
@@ -77,14 +94,19 @@ export class Sidecar {
   #api: AppApi | undefined;
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
+  #admin: AdminServer | undefined;
   #stopping = false;
   /** Reloads run one at a time: a second waits for the first to commit or abort. */
   #reloading: Promise<unknown> = Promise.resolve();
   readonly reloads: ReloadStats = { applied: 0, rejected: 0, fields: {} };
+  readonly #hooks: SidecarHooks;
+  /** Begins the drain and stop, as a first SIGTERM does (POST /api/v1/drain). */
+  #drain: () => void = () => {};
 
-  constructor(cfg: RunConfig, log: Logger<SinkOutput>) {
+  constructor(cfg: RunConfig, log: Logger<SinkOutput>, hooks: SidecarHooks = {}) {
     this.#cfg = cfg;
     this.#log = log;
+    this.#hooks = hooks;
   }
 
   /** The Ingress in this process; undefined with workers (see `workers`). */
@@ -226,6 +248,54 @@ export class Sidecar {
     });
     const logs = new Logs(log.output, cfg.logs, log.child('logs'));
     this.#logs = logs;
+    // Monitoring: metrics fed by the data path through the access record; the admin listener
+    // serves them with the status and the actions. Off with `--admin off` and no probes.
+    const certificates =
+      this.#hooks.certificates ??
+      (
+        (cert = certificateOf(tls)) =>
+        () => [cert]
+      )();
+    const monitored = cfg.admin.listen !== 'off' || cfg.admin.probes !== undefined;
+    const parts = {
+      settings: () => this.#cfg,
+      logs,
+      get supervisor() {
+        return supervisor;
+      },
+      ingress: () => this.#ingress,
+      https: () => front.address,
+      reloads: () => this.reloads,
+      ready: () => this.isReady(),
+      draining: () => this.#stopping,
+      certificates,
+      effectiveConfig: this.#hooks.effectiveConfig ?? (() => ({})),
+      drain: () => this.#drain(),
+      reload:
+        this.#hooks.reloadFile ??
+        (async (): Promise<ActionResult> => ({
+          status: 409,
+          body: {
+            ok: false,
+            error: { code: ErrorCode.ADMIN_ACTION_REFUSED, message: 'no config file to reload' },
+          },
+        })),
+      log: log.child('admin'),
+    };
+    const metrics = monitored ? buildMetrics(parts) : undefined;
+    const access = logs.accessLog();
+    const accessLog = metrics
+      ? (e: Parameters<typeof access>[0]): void => {
+          metrics.record(e);
+          access(e);
+        }
+      : access;
+    const whenReady = metrics
+      ? (ms: number) => {
+          metrics.requests.held++;
+          return supervisor.whenReady(ms);
+        }
+      : (ms: number) => supervisor.whenReady(ms);
     const env = { ...process.env };
     if (cfg.command && env.PORT === undefined) env.PORT = String(cfg.appPort ?? (await freePort()));
     // With a config file, the app gets its config and secrets API (a child only: an attached
@@ -282,12 +352,12 @@ export class Sidecar {
         tls,
         log: log.child('ingress'),
         upstream: () => supervisor.upstream(),
-        whenReady: (ms) => supervisor.whenReady(ms),
+        whenReady,
         notReadyReason: () => supervisor.notReadyReason(),
         get readyTimeoutMs() {
           return readyTimeoutMs();
         },
-        accessLog: logs.accessLog(),
+        accessLog,
         limits: cfg.limits,
         appProtocol: cfg.appProtocol,
       });
@@ -315,6 +385,10 @@ export class Sidecar {
         stop: (deadline) => api.stop(deadline),
       });
     }
+    // Bound before the app starts: an admin address that cannot be bound is a start error.
+    const admin = metrics && cfg.admin.listen !== 'off' ? buildAdmin(parts, metrics) : undefined;
+    if (admin) concerns.push(admin);
+    this.#admin = admin;
     concerns.push(supervisor);
 
     let shutdown: (sig: NodeJS.Signals) => void = () => {};
@@ -335,6 +409,7 @@ export class Sidecar {
     };
     const onForward = (sig: NodeJS.Signals): void => supervisor.signal(sig);
     const forwarded = cfg.forwardSighup ? [...FORWARDED, 'SIGHUP' as const] : FORWARDED;
+    this.#drain = () => onShutdown('SIGTERM');
     for (const sig of SHUTDOWN) process.on(sig, onShutdown);
     for (const sig of forwarded) process.on(sig, onForward);
     let started: Concern[] = [];
@@ -373,7 +448,8 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'admin'))
+        await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);
       // Logs stop last, so the app's final lines are flushed.
@@ -388,9 +464,12 @@ export class Sidecar {
     if (!up || !at) return;
     const host = at.host === '0.0.0.0' || at.host === '::' ? 'localhost' : at.host;
     const url = `https://${host.includes(':') ? `[${host}]` : host}:${at.port}`;
+    const admin = this.#admin;
     this.#log.info(`serving ${url} -> app ${up.host}:${up.port}`, {
       url,
       app: `${up.host}:${up.port}`,
+      ...(admin?.address ? { admin: admin.address, admin_token_file: admin.tokenFile } : {}),
+      ...(admin?.probesAddress ? { probes: admin.probesAddress } : {}),
     });
   }
 }

@@ -1,10 +1,12 @@
+import type { ActionResult } from '../admin/admin-server.ts';
 import { changedFields } from '../config/diff.ts';
+import { redact } from '../config/effective.ts';
 import { parseRunArgv, type RunArgs } from '../config/flags.ts';
 import { type Resolved, resolveConfig } from '../config/resolve.ts';
 import { ConfigWatcher } from '../config/watch.ts';
 import type { Logger } from '../core/log.ts';
 import type { SinkOutput } from '../logs/output.ts';
-import { Sidecar } from '../sidecar.ts';
+import { type ReloadResult, Sidecar } from '../sidecar.ts';
 import { reexecUnderInit } from '../supervisor/pid1.ts';
 import { checkFiles } from './checks.ts';
 import { RUN_HELP, usageError } from './usage.ts';
@@ -53,8 +55,53 @@ export async function runCommand(args: string[], log: Logger<SinkOutput>): Promi
     return 0;
   }
   reexecUnderInit(log);
-  const sidecar = new Sidecar(r.resolved.settings, log);
-  const watcher = r.resolved.file === undefined ? undefined : watchConfig(r, sidecar, log);
+  // The admin API's config view and reload: the file as last applied, secrets redacted.
+  let current = r.resolved;
+  let outcome: ActionResult | undefined;
+  const sidecar = new Sidecar(r.resolved.settings, log, {
+    effectiveConfig: () => redact(current.tree, current.fromEnv),
+    ...(r.resolved.file !== undefined
+      ? {
+          reloadFile: async () => {
+            outcome = undefined;
+            await watcher?.reloadNow();
+            return (
+              outcome ?? {
+                status: 200,
+                body: { ok: true, applied: [], app_restarted: [], need_restart: [] },
+              }
+            );
+          },
+        }
+      : {}),
+  });
+  const watcher =
+    r.resolved.file === undefined
+      ? undefined
+      : watchConfig(r, sidecar, log, {
+          applied: (next, result) => {
+            current = next;
+            outcome = {
+              status: 200,
+              body: {
+                ok: true,
+                applied: result.applied,
+                app_restarted: result.appRestarted,
+                need_restart: result.needRestart,
+              },
+            };
+          },
+          rejected: (err) => {
+            const e = err as Error & { code?: string };
+            outcome = {
+              status: 422,
+              body: {
+                ok: false,
+                error: { code: e.code ?? 'PILLION_INTERNAL', message: e.message.split('\n') },
+              },
+            };
+          },
+        });
   // SIGHUP reloads the config file, as it does for NGINX; app.forward_sighup passes it on.
   const onHangup = (): void => {
     if (watcher) watcher.reloadNow();
@@ -74,6 +121,10 @@ function watchConfig(
   start: { run: RunArgs; resolved: Resolved },
   sidecar: Sidecar,
   log: Logger,
+  tell: {
+    applied: (next: Resolved, result: ReloadResult) => void;
+    rejected: (err: unknown) => void;
+  },
 ): ConfigWatcher {
   const clog = log.child('config');
   const file = start.resolved.file as string;
@@ -86,6 +137,7 @@ function watchConfig(
       const changes = changedFields(current.tree, next.tree);
       const result = await sidecar.reload(next.settings, changes);
       current = next;
+      tell.applied(next, result);
       // Field paths only: a value may be a secret.
       clog.info('config applied', { fields: result.applied });
       if (result.appRestarted.length > 0)
@@ -98,6 +150,7 @@ function watchConfig(
     applied: (counts) =>
       clog.info('config reloaded', { file, reloads: counts.applied, rejected: counts.rejected }),
     rejected: (err, counts) => {
+      tell.rejected(err);
       const e = err as Error & { code?: string };
       // The message names file, line and field, never a value.
       clog.error('config rejected; the last good config stays in force', {

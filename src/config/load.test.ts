@@ -144,9 +144,23 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ],
   ],
   [
-    'admin is not supported yet',
-    'admin:\n  listen: 127.0.0.1:14000\n',
-    ['1:1: admin: not supported yet: the admin API will come in a later release; remove this key'],
+    'a non-loopback admin listener without TLS and a token file',
+    'admin:\n  listen: 0.0.0.0:14000\n',
+    [
+      '2:11: admin.listen: not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
+    ],
+  ],
+  [
+    'a non-loopback admin listener with TLS but no token file',
+    'admin:\n  listen: "[::]:14000"\n  tls: { cert: a.pem, key: k.pem }\n',
+    [
+      '2:11: admin.listen: not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
+    ],
+  ],
+  [
+    'admin.probes is not an address',
+    'admin:\n  probes: everywhere\n',
+    ['2:11: admin.probes: expected HOST:PORT such as 0.0.0.0:14020, got a string that is not one'],
   ],
   [
     'drain.delay is not a duration',
@@ -314,12 +328,12 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   ],
   [
     'several problems at once, in file order',
-    'app:\n  port: x\n  stop_timeout: y\ningress:\n  lisen: z\nadmin: {}\n',
+    'app:\n  port: x\n  stop_timeout: y\ningress:\n  lisen: z\nadmin: { tokn: 1 }\n',
     [
       '2:9: app.port: expected a whole number from 1 to 65535, got a string',
       '3:17: app.stop_timeout: expected a duration such as 10s, 500ms or 2m, got a string',
       "5:3: ingress.lisen: unknown key; did you mean 'listen'?",
-      '6:1: admin: not supported yet: the admin API will come in a later release; remove this key',
+      '6:10: admin.tokn: unknown key; expected one of: listen, probes, token_file, tls',
     ],
   ],
 ];

@@ -45,7 +45,21 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
     add(['app', 'api', 'listen'], `the same port as ingress.listen (${listen})`);
   if (api !== 0 && api === app.port)
     add(['app', 'api', 'listen'], `the same port as app.port (${api})`);
+  const admin = c.admin?.listen;
+  // S5: the admin API off loopback is reachable by others; it needs both TLS and a token kept in a file.
+  if (admin !== undefined && !isLoopback(admin) && (!c.admin?.tls || !c.admin?.token_file))
+    add(
+      ['admin', 'listen'],
+      'not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
+    );
   return issues;
+}
+
+/** A loopback `HOST:PORT` or a Unix socket. */
+export function isLoopback(listen: string): boolean {
+  if (listen === 'off' || listen.startsWith('unix:')) return true;
+  const host = listen.slice(0, listen.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The port of `HOST:PORT`, or 0 (any) for a Unix socket. */

@@ -2,6 +2,7 @@
 // Schema (`pillion schema`), of the validator and of docs/config.md.
 import Type, { type Static } from 'typebox';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { Admin } from './schema-admin.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -485,11 +486,6 @@ const Egress = Type.Object(
     description: 'The local egress port to upstream services.',
     'x-not-yet': 'the egress port',
   },
-);
-
-const Admin = Type.Object(
-  { listen: Type.Optional(listen('Where the admin API listens.', '127.0.0.1:14000', false)) },
-  { description: 'The admin API.', 'x-not-yet': 'the admin API' },
 );
 
 /** Every field a JSON access line can carry, in their order (logs/access-log.ts writes them). */

@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
+import { DEFAULT_ADMIN_LISTEN } from './schema-admin.ts';
 
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
 export type CheckSettings =
@@ -78,6 +79,16 @@ export interface LimitsSettings {
   forwardedFor: 'replace' | 'append';
 }
 
+export interface AdminSettings {
+  /** `HOST:PORT` or `unix:/path`. */
+  listen: string;
+  /** False for the default address: when it is taken, Pillion runs without the listener. */
+  explicit: boolean;
+  probes?: string;
+  tokenFile?: string;
+  tls?: { cert: string; key: string };
+}
+
 /** What `pillion run` runs with. */
 export interface Settings {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -106,6 +117,7 @@ export interface Settings {
   lifecycle: LifecycleSettings;
   logs: LogsSettings;
   limits: LimitsSettings;
+  admin: AdminSettings;
 }
 
 /** A validated duration in ms. */
@@ -218,6 +230,13 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         stderrLevel: la.stderr_level,
       },
       access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
+    },
+    admin: {
+      listen: t.admin?.listen ?? DEFAULT_ADMIN_LISTEN,
+      explicit: t.admin?.listen !== undefined,
+      ...(t.admin?.probes !== undefined ? { probes: t.admin.probes } : {}),
+      ...(t.admin?.token_file !== undefined ? { tokenFile: t.admin.token_file } : {}),
+      ...(t.admin?.tls ? { tls: { cert: t.admin.tls.cert, key: t.admin.tls.key } } : {}),
     },
     limits: {
       maxHeaderBytes: bytes(lim.max_header_bytes),

@@ -134,8 +134,9 @@ export class ConfigWatcher {
   }
 
   /** Reads and applies the file now, even if its text is unchanged (SIGHUP). */
-  reloadNow(): void {
+  reloadNow(): Promise<void> {
     this.#busy = this.#busy.then(() => this.#reload(true));
+    return this.#busy;
   }
 
   /** Resolves once the reloads started so far have finished. */

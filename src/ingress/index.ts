@@ -60,6 +60,16 @@ export interface IngressOptions extends ProxyDeps {
   appProtocol?: 'http1' | 'h2c';
 }
 
+/** Connection-level counters, plain fields bumped once per connection, read by the metrics. */
+export class ConnectionCounters {
+  tlsHandshakes = 0;
+  /** Failed handshakes by error code (OpenSSL's and Node's codes: a bounded set). */
+  readonly tlsFailures: Record<string, number> = {};
+  /** Bytes of closed client connections, TLS records included. */
+  bytesReceived = 0;
+  bytesSent = 0;
+}
+
 export class Ingress implements Concern<IngressSlice> {
   readonly name = 'ingress';
   #opts: IngressOptions;
@@ -81,6 +91,7 @@ export class Ingress implements Concern<IngressSlice> {
   #cap: number;
   #draining = false;
   #address: { host: string; port: number } | undefined;
+  readonly counters = new ConnectionCounters();
 
   constructor(opts: IngressOptions) {
     // The engine's parser is checked before anything listens: a clear error, not a crash later.
@@ -215,9 +226,12 @@ export class Ingress implements Concern<IngressSlice> {
       emit: (reason, suppressed, fields) =>
         log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
     });
-    tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
-      handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
-    );
+    const failures = this.counters.tlsFailures;
+    tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? 'OTHER';
+      failures[code] = (failures[code] ?? 0) + 1;
+      handshakes.note(code, { remote: socket.remoteAddress });
+    });
     return tls;
   }
 
@@ -413,7 +427,13 @@ export class Ingress implements Concern<IngressSlice> {
 
   #dispatch(socket: TLSSocket): void {
     this.#sockets.add(socket);
-    socket.once('close', () => this.#sockets.delete(socket));
+    const counters = this.counters;
+    counters.tlsHandshakes++;
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      counters.bytesReceived += socket.bytesRead;
+      counters.bytesSent += socket.bytesWritten;
+    });
     if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
     else new H1Conn(socket, this.#h1);
   }

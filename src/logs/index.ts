@@ -14,8 +14,10 @@ import { APP_LOG_DEFAULTS, type AppLogOptions, captureAppStream } from './app-lo
 import { FILE_SINK_DEFAULTS, type FileSinkOptions } from './file-sink.ts';
 import type { OtlpOptions } from './otlp-sink.ts';
 import { DEFAULT_BUFFER_BYTES, SinkOutput, stdoutSink, type WhenFull } from './output.ts';
+import { RecentLines } from './recent.ts';
 import { prepareSinks } from './reload.ts';
 import { openSinks } from './sinks.ts';
+import type { LogStats } from './stats.ts';
 
 export type LogFormat = 'json' | 'human';
 
@@ -69,6 +71,7 @@ export class Logs implements Concern {
   #opts: LogsOptions;
   readonly #log: Logger;
   #stopped: Promise<void> | undefined;
+  #recent: RecentLines | undefined;
 
   /** `out` is the output Pillion's logger writes to (createLogOutput): its sinks are set here. */
   constructor(out: SinkOutput, opts: LogsOptions, log: Logger) {
@@ -128,6 +131,24 @@ export class Logs implements Concern {
       cpu_ms: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
     });
     await Promise.race([out.closeSinks(), aborted]);
+  }
+
+  /** The log counters (lines per stream, drops per sink), for the metrics concern. */
+  get stats(): LogStats {
+    return this.#out.stats;
+  }
+
+  /**
+   * Keeps the most recent lines in memory from now on (the admin API's log view and live
+   * tail); without a call, nothing is kept.
+   */
+  keepRecent(): RecentLines {
+    if (!this.#recent) {
+      const recent = new RecentLines();
+      this.#recent = recent;
+      this.#out.tap = (lines) => recent.add(lines);
+    }
+    return this.#recent;
   }
 
   /** The access log writer for ingress, in the configured format. */

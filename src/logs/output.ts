@@ -39,6 +39,8 @@ export class SinkOutput extends LogOutput {
   #sinks: Sink[] = [];
   /** Largest queue seen on any sink, in bytes: the memory the buffers took at worst. */
   peakQueuedBytes = 0;
+  /** Sees every chunk written, before the sinks (the recent lines of the admin API); set once. */
+  tap: ((lines: string) => void) | undefined = undefined;
 
   constructor(sinks: SinkSpec[]) {
     super(sinks[0].dest);
@@ -62,6 +64,7 @@ export class SinkOutput extends LogOutput {
 
   /** For writers that cannot wait (Pillion's events, the access log). */
   override write(lines: string): boolean {
+    this.tap?.(lines);
     let ok = true;
     for (const s of this.#sinks) if (!this.#writeTo(s, lines, false)) ok = false;
     return ok;
@@ -69,6 +72,7 @@ export class SinkOutput extends LogOutput {
 
   /** For the app's output: false means pause reading until `whenWritable()`. */
   override writeWaiting(lines: string): boolean {
+    this.tap?.(lines);
     let ok = true;
     for (const s of this.#sinks) if (!this.#writeTo(s, lines, true)) ok = false;
     return ok;

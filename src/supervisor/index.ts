@@ -23,6 +23,26 @@ export type { Upstream } from './health.ts';
 export type { CaptureStream } from './instance.ts';
 export type { AppSettings, LifecycleOptions, SupervisorOptions } from './options.ts';
 
+/** The app as the admin API and metrics show it (Supervisor.status). */
+export interface AppStatus {
+  state: 'starting' | 'ready' | 'restarting' | 'backoff' | 'stopping' | 'stopped';
+  pid: number | undefined;
+  /** Attach mode: an app Pillion did not start (and cannot restart). */
+  attached: boolean;
+  restarts: number;
+  /** When the running instance started, in performance.now() ms. */
+  startedAt: number | undefined;
+  lastExit:
+    | {
+        code: number | null;
+        signal: NodeJS.Signals | null;
+        status: number;
+        /** `crashed`, `exited` (status 0), `restarted` (by Pillion: asked, liveness, config), `stopped`. */
+        reason: 'crashed' | 'exited' | 'restarted' | 'stopped';
+      }
+    | undefined;
+}
+
 export class Supervisor implements Concern {
   readonly name = 'supervisor';
   #opts: SupervisorOptions;
@@ -48,6 +68,10 @@ export class Supervisor implements Concern {
   #readyGen = 0;
   /** Attach mode: the process found holding the app's port, for monitoring. */
   #attachedPid: number | undefined;
+  /** Attach mode: when the app was first found ready (performance.now() ms). */
+  #attachedAt: number | undefined;
+  /** How the last instance ended, and why (a restart's reason, or its own exit). */
+  #lastExit: AppStatus['lastExit'];
   /** Cancels a back-off wait when Pillion stops. */
   readonly #stopAbort = new AbortController();
   #resolveExit!: (status: number) => void;
@@ -66,6 +90,33 @@ export class Supervisor implements Concern {
   /** The current app process's PID. */
   get pid(): number | undefined {
     return this.#instance?.pid ?? this.#attachedPid;
+  }
+
+  /**
+   * What the app is doing, for the admin API and metrics: its state, process, restarts, when
+   * the running instance started (performance.now() ms), and how the last one ended.
+   */
+  status(): AppStatus {
+    const inst = this.#instance;
+    const state: AppStatus['state'] = this.#done
+      ? 'stopped'
+      : this.#stopping
+        ? 'stopping'
+        : this.#restarting
+          ? 'restarting'
+          : this.#upstream
+            ? 'ready'
+            : inst && !inst.running
+              ? 'backoff'
+              : 'starting';
+    return {
+      state,
+      pid: this.pid,
+      attached: !this.#opts.command,
+      restarts: this.#restarts,
+      startedAt: inst?.running ? inst.startedAt : this.#attachedAt,
+      lastExit: this.#lastExit,
+    };
   }
 
   /** How many times the app was started again in this run. */
@@ -247,6 +298,19 @@ export class Supervisor implements Concern {
       signal: exit.signal,
       status: exit.status,
     });
+    this.#lastExit = {
+      code: exit.code,
+      signal: exit.signal,
+      status: exit.status,
+      reason:
+        this.#instance !== inst || this.#restarting
+          ? 'restarted'
+          : this.#stopping || this.#stopBegun
+            ? 'stopped'
+            : exit.status === 0
+              ? 'exited'
+              : 'crashed',
+    };
     if (this.#instance !== inst) return; // replaced by restart(), which carries on
     this.#setUpstream(undefined);
     if (this.#stopping || this.#restarting) return; // stop() or restart() owns what follows
@@ -395,7 +459,10 @@ export class Supervisor implements Concern {
     });
     if (!found) return;
     const { how, ports, ...up } = found;
-    if (!inst) this.#attachedPid = (await pidsListeningOn(up.port))[0];
+    if (!inst) {
+      this.#attachedPid = (await pidsListeningOn(up.port))[0];
+      this.#attachedAt ??= performance.now();
+    }
     if (!live()) return;
     log.info('app ready', {
       ...up,

@@ -31,6 +31,8 @@ export interface Pillion {
   ready(): Promise<LogLine>;
   /** Kills Pillion if it is still running (for cleanup). */
   kill(): void;
+  /** The admin listener's address (`127.0.0.1:PORT`) and token, once it listens. */
+  admin(): Promise<{ host: string; port: number; token: string }>;
 }
 
 /** A temporary directory removed at process exit. */
@@ -58,8 +60,13 @@ export function startPillion(
 ): Pillion {
   const stateDir = opts.stateDir ?? tempDir();
   const entry = opts.bin ? BIN : MAIN;
+  // A test's Pillion never takes the default admin port 14000 (a developer's may hold it).
+  const argv =
+    args[0] === 'run' && !args.some((a) => a === '--admin' || a.startsWith('--admin='))
+      ? ['run', '--admin', '127.0.0.1:0', ...args.slice(1)]
+      : args;
   const run = opts.exe ? [opts.exe] : [process.execPath, entry];
-  const [cmd, ...pre] = [...(opts.wrap ?? []), ...run, ...args];
+  const [cmd, ...pre] = [...(opts.wrap ?? []), ...run, ...argv];
   const proc = spawn(cmd, pre, {
     env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -120,6 +127,16 @@ export function startPillion(
     ready: () => waitForLog((l) => l.msg === 'app ready', 'app ready'),
     kill: () => {
       if (!done) proc.kill('SIGKILL');
+    },
+    admin: async () => {
+      const l = await waitForLog(
+        (x) => x.msg === 'admin listening' && 'admin' in x,
+        'admin listening',
+      );
+      const addr = String(l.admin);
+      const i = addr.lastIndexOf(':');
+      const token = readFileSync(String(l.token_file), 'utf8').trim();
+      return { host: addr.slice(0, i), port: Number(addr.slice(i + 1)), token };
     },
   };
 }

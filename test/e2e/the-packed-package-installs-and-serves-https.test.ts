@@ -1,6 +1,7 @@
 // What npm publishes: `npm pack` (which bundles dist/ in prepack), installed into a scratch
 // project and globally, runs the main job from there: `pillion run -- APP` serves HTTPS, with
-// one worker and with two (the workers fork dist/worker-main.js), and `pillion --version`.
+// one worker and with two (the workers fork dist/worker-main.js), its probe listener and
+// /metrics, and `pillion --version`.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -57,22 +58,29 @@ test('the packed package installs into a project and globally, and serves HTTPS 
     [installed, '2'],
   ] as const) {
     const p = startPillion(
-      ['run', '--listen', '127.0.0.1:0', '--workers', workers, '--', ...APP_CMD],
-      {
-        exe,
-        env,
-      },
+      [
+        ...['run', '--listen', '127.0.0.1:0', '--probes', '127.0.0.1:0', '--workers', workers],
+        ...['--', ...APP_CMD],
+      ],
+      { exe, env },
     );
     t.after(() => p.kill());
     const listening = await p.waitForLog(
       (l) => l.msg === 'ingress listening' || l.msg === 'workers listening',
       'the HTTPS listener',
     );
+    const admin = await p.waitForLog((l) => l.msg === 'admin listening', 'admin listening');
     await p.ready();
     const reply = await h1Request(Number(listening.port), '/');
     assert.equal(reply.status, 200);
     assert.match(reply.body, /^hello from \d+\n$/);
     await p.waitForLog((l) => l.source === 'access' && l.status === 200, 'the access line');
+    // The probe listener, and /metrics through the bundled prom-client (loaded at first scrape).
+    const probes = `http://${admin.probes}`;
+    assert.equal((await fetch(`${probes}/readyz`)).status, 200);
+    const metrics = await fetch(`${probes}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^# HELP pillion_/m);
     p.proc.kill('SIGTERM');
     assert.equal(await p.exited, 0);
   }

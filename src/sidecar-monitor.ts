@@ -1,0 +1,189 @@
+// The Sidecar's monitoring wiring: the metrics concern fed from ingress, logs, the supervisor
+// and the reload counts, and the admin listener's answers (status, stats, actions) built from
+// them. Only wiring: the figures are counted in the concerns, served in admin/.
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type ActionResult, AdminServer } from './admin/admin-server.ts';
+import type { Settings } from './config/settings.ts';
+import { ErrorCode } from './core/errors.ts';
+import type { Logger } from './core/log.ts';
+import type { Ingress } from './ingress/index.ts';
+import type { TlsMaterial } from './ingress/tls-context.ts';
+import type { Logs } from './logs/index.ts';
+import { type CertificateInfo, type ConnectionFigures, Metrics } from './metrics/index.ts';
+import type { Supervisor } from './supervisor/index.ts';
+
+/** A serving certificate as `/api/v1/status` shows it. */
+export interface CertificateDetail extends CertificateInfo {
+  subject?: string;
+  issuer?: string;
+  fingerprint256?: string;
+}
+
+/** What the monitoring reads from the running Sidecar, each read when asked. */
+export interface MonitorParts {
+  settings: () => Settings;
+  logs: Logs;
+  supervisor: Supervisor;
+  /** The Ingress in this process; undefined with workers. */
+  ingress: () => Ingress | undefined;
+  https: () => { host: string; port: number } | undefined;
+  reloads: () => { applied: number; rejected: number };
+  /** Readiness as /readyz answers it; `draining` is true from the first moment of a drain. */
+  ready: () => boolean;
+  draining: () => boolean;
+  /** The serving certificates (the TLS side may offer its own list). */
+  certificates: () => readonly CertificateDetail[];
+  effectiveConfig: () => unknown;
+  drain: () => void;
+  reload: () => Promise<ActionResult>;
+  log: Logger;
+}
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+/** Metrics, unless nothing could read them (no admin and no probe listener). */
+export function buildMetrics(p: MonitorParts): Metrics {
+  return new Metrics({
+    connections: () => connectionFigures(p.ingress()),
+    logs: () => {
+      const s = p.logs.stats;
+      return { lines: s.lines, dropped: s.dropped, droppedApp: s.droppedApp };
+    },
+    reloads: p.reloads,
+    certificates: p.certificates,
+    app: () => {
+      const a = p.supervisor.status();
+      return {
+        ready: p.ready(),
+        restarts: a.restarts,
+        uptimeS: uptime(a.startedAt),
+        lastExit: a.lastExit && { status: a.lastExit.status, reason: a.lastExit.reason },
+      };
+    },
+    appPid: () => p.supervisor.pid,
+  });
+}
+
+export function buildAdmin(p: MonitorParts, metrics: Metrics): AdminServer {
+  const s = p.settings();
+  const recent = p.logs.keepRecent();
+  const admin: AdminServer = new AdminServer({
+    listen: s.admin.listen,
+    explicit: s.admin.explicit,
+    ...(s.admin.probes !== undefined ? { probes: s.admin.probes } : {}),
+    ...(s.admin.tokenFile !== undefined ? { tokenFile: s.admin.tokenFile } : {}),
+    ...(s.admin.tls ? { tls: s.admin.tls } : {}),
+    stateDir: s.stateDir,
+    log: p.log,
+    ready: () => ({ ready: p.ready(), reason: p.ready() ? null : notReadyReason(p) }),
+    metrics: (accept) => metrics.render(accept),
+    stats: () => metrics.stats(),
+    config: p.effectiveConfig,
+    logs: recent,
+    status: () => status(p, admin),
+    restart: async () => {
+      const sup = p.supervisor;
+      if (sup.status().attached)
+        return fail(
+          409,
+          'the app was not started by Pillion (attach mode): it cannot be restarted',
+        );
+      await sup.restart('requested');
+      const a = sup.status();
+      return { status: 200, body: { ok: true, state: a.state, pid: a.pid, restarts: a.restarts } };
+    },
+    drain: () => {
+      p.drain();
+      return { status: 202, body: { ok: true, draining: true } };
+    },
+    reload: p.reload,
+  });
+  return admin;
+}
+
+function fail(status: number, message: string): ActionResult {
+  return { status, body: { ok: false, error: { code: ErrorCode.ADMIN_ACTION_REFUSED, message } } };
+}
+
+function notReadyReason(p: MonitorParts): string {
+  if (p.draining()) return 'draining';
+  return p.supervisor.notReadyReason() ?? 'the app is not ready yet';
+}
+
+function uptime(startedAt: number | undefined): number {
+  return startedAt === undefined ? 0 : Math.round((performance.now() - startedAt) / 1000);
+}
+
+function connectionFigures(ingress: Ingress | undefined): ConnectionFigures {
+  const c = ingress?.counters;
+  return {
+    open: ingress?.openConnections ?? 0,
+    streams: ingress?.inflight ?? 0,
+    tlsHandshakes: c?.tlsHandshakes ?? 0,
+    tlsFailures: c?.tlsFailures ?? {},
+    bytesReceived: c?.bytesReceived ?? 0,
+    bytesSent: c?.bytesSent ?? 0,
+    rejected: ingress?.rejections ?? {},
+  };
+}
+
+/** `GET /api/v1/status`. */
+function status(p: MonitorParts, admin: AdminServer): Record<string, unknown> {
+  const a = p.supervisor.status();
+  const https = p.https();
+  const now = Date.now();
+  return {
+    pillion: {
+      version: VERSION,
+      node: process.version,
+      pid: process.pid,
+      uptime_s: Math.round(process.uptime()),
+    },
+    app: {
+      state: a.state,
+      pid: a.pid ?? null,
+      restarts: a.restarts,
+      uptime_s: uptime(a.startedAt),
+      last_exit: a.lastExit
+        ? { code: a.lastExit.code, signal: a.lastExit.signal, reason: a.lastExit.reason }
+        : null,
+    },
+    ready: p.ready(),
+    draining: p.draining(),
+    listen: {
+      https: https
+        ? `${https.host.includes(':') ? `[${https.host}]` : https.host}:${https.port}`
+        : null,
+      admin: admin.address ?? null,
+      probes: admin.probesAddress ?? null,
+    },
+    certificates: p.certificates().map((c) => {
+      const notAfter = new Date(c.notAfter);
+      return {
+        name: c.name,
+        subject: c.subject ?? null,
+        issuer: c.issuer ?? null,
+        not_after: notAfter.toISOString(),
+        expires_in_s: Math.round((notAfter.getTime() - now) / 1000),
+        fingerprint256: c.fingerprint256 ?? null,
+      };
+    }),
+  };
+}
+
+/** The one serving certificate of the TLS material, as the status and metrics show it. */
+export function certificateOf(tls: TlsMaterial): CertificateDetail {
+  const x = new X509Certificate(tls.cert);
+  return {
+    name: tls.generated ? 'generated' : (tls.certFile ?? 'configured'),
+    notAfter: new Date(x.validTo),
+    subject: x.subject.replaceAll('\n', ', '),
+    issuer: x.issuer.replaceAll('\n', ', '),
+    fingerprint256: x.fingerprint256,
+  };
+}
