@@ -66,9 +66,6 @@ test('the image: its user, entrypoint, health check and labels', async () => {
 });
 
 test('in a pod beside an app container: HTTPS through Pillion, non-root, read-only, JSON logs, and SIGTERM drains', async (t) => {
-  const probesSupported = (
-    await podmanOk(['run', '--rm', ...LIMITS, IMAGE, 'run', '--help'])
-  ).includes('--probes');
   const pod = `pillion-test-${process.pid}`;
   const [https, app, probes] = [await freePort(), await freePort(), await freePort()];
   const tls = secretDir();
@@ -90,8 +87,7 @@ test('in a pod beside an app container: HTTPS through Pillion, non-root, read-on
     ...['--volume', `${tls}:/etc/pillion-tls:ro`],
     ...['--env', `PILLION_HEALTHCHECK_URL=http://127.0.0.1:${probes}/healthz`, IMAGE],
     ...['run', '--config', '/etc/pillion/pillion.yaml', '--listen', `127.0.0.1:${https}`],
-    ...['--app-port', String(app)],
-    ...(probesSupported ? ['--probes', `127.0.0.1:${probes}`] : []),
+    ...['--app-port', String(app), '--probes', `127.0.0.1:${probes}`, '--admin', '127.0.0.1:0'],
   ]);
   const pillion = `${pod}-pillion`;
 
@@ -118,15 +114,21 @@ test('in a pod beside an app container: HTTPS through Pillion, non-root, read-on
   const inspect = JSON.parse(await podmanOk(['inspect', pillion]))[0];
   assert.equal(inspect.HostConfig.ReadonlyRootfs, true);
 
-  if (probesSupported) {
-    assert.equal((await get(`http://127.0.0.1:${probes}/readyz`)).status, 200);
-    const hc = await podman(['healthcheck', 'run', pillion]);
-    assert.equal(hc.code, 0, `healthcheck: ${hc.stdout}${hc.stderr}`);
-  } else {
-    console.log(
-      '# this build of Pillion has no --probes: /healthz, /readyz and HEALTHCHECK not checked',
-    );
-  }
+  // The probe listener, and the image's HEALTHCHECK on its /healthz.
+  assert.equal((await get(`http://127.0.0.1:${probes}/readyz`)).status, 200);
+  assert.equal((await get(`http://127.0.0.1:${probes}/healthz`)).status, 200);
+  const hc = await podman(['healthcheck', 'run', pillion]);
+  assert.equal(hc.code, 0, `healthcheck: ${hc.stdout}${hc.stderr}`);
+  // The admin token was generated into the state dir, the one writable place.
+  const token = await podman([
+    'exec',
+    pillion,
+    'stat',
+    '-c',
+    '%a %u',
+    '/var/lib/pillion/admin-token',
+  ]);
+  assert.equal(token.stdout.trim(), '600 10001', token.stderr);
 
   // SIGTERM to the pod while a request is in flight: both containers drain it, it succeeds.
   const slow = get(`https://127.0.0.1:${https}/slow?ms=2000`, 30_000);
@@ -160,7 +162,8 @@ test('one container, Pillion running the app: podman stop drains and exits with 
   await podmanOk([
     ...['run', '--detach', '--name', name, '--network', 'host', ...LIMITS, '--read-only'],
     ...['--env', `APP_EXIT_CODE=${APP_EXIT}`, '--volume', `${FIXTURES}:/app:ro`, IMAGE],
-    ...['run', '--listen', `127.0.0.1:${https}`, '--', 'node', '/app/graceful-app.ts'],
+    ...['run', '--listen', `127.0.0.1:${https}`, '--admin', '127.0.0.1:0'],
+    ...['--', 'node', '/app/graceful-app.ts'],
   ]);
   await until('HTTPS through Pillion', 60_000, async () =>
     (await get(`https://127.0.0.1:${https}/`)).status === 200 ? true : undefined,
