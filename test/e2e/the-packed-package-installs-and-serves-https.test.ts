@@ -48,9 +48,14 @@ test('the packed package installs into a project and globally, and serves HTTPS 
   const installed = join(global, 'bin', 'pillion');
   assert.ok(!existsSync(join(global, 'lib', 'node_modules', 'pillion', 'src')));
 
+  // A config file: the YAML loader and the schema come from the bundle too.
+  const config = join(dir, 'pillion.yaml');
+  writeFileSync(config, 'drain:\n  timeout: 5s\nlogs:\n  format: json\n');
   for (const exe of [local, installed]) {
     const v = await run(exe, ['--version'], { env });
     assert.equal(v.stdout, `pillion ${VERSION}\n`);
+    const ok = await run(exe, ['validate', config], { env });
+    assert.equal(ok.stderr, '');
   }
 
   for (const [exe, workers] of [
@@ -59,7 +64,8 @@ test('the packed package installs into a project and globally, and serves HTTPS 
   ] as const) {
     const p = startPillion(
       [
-        ...['run', '--listen', '127.0.0.1:0', '--probes', '127.0.0.1:0', '--workers', workers],
+        ...['run', '--config', config, '--listen', '127.0.0.1:0', '--probes', '127.0.0.1:0'],
+        ...['--workers', workers],
         ...['--', ...APP_CMD],
       ],
       { exe, env },
