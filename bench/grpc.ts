@@ -201,6 +201,8 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
       ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
       MAIN,
       'run',
+      '--admin',
+      '127.0.0.1:0',
       '--listen',
       `127.0.0.1:${pPillion}`,
       '--app-port',

@@ -81,6 +81,8 @@ async function throughPillion(
     [
       MAIN,
       'run',
+      '--admin',
+      '127.0.0.1:0',
       '--listen',
       '127.0.0.1:0',
       '--state-dir',

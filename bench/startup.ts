@@ -77,7 +77,17 @@ export async function startupOnce(
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
-    [bin, 'run', '--listen', `127.0.0.1:${port}`, '--', process.execPath, APP],
+    [
+      bin,
+      'run',
+      '--admin',
+      '127.0.0.1:0',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--',
+      process.execPath,
+      APP,
+    ],
     { env: { ...process.env, PILLION_STATE_DIR: stateDir, ...env }, stdio: 'ignore' },
   );
   const exited = new Promise((r) => proc.once('exit', r));

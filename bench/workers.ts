@@ -95,6 +95,8 @@ async function measure(workers: number, up: number, pair: { certFile: string; ke
     ...pinned(1, process.execPath, [
       MAIN,
       'run',
+      '--admin',
+      '127.0.0.1:0',
       '--listen',
       `127.0.0.1:${port}`,
       '--app-port',

@@ -7,11 +7,17 @@ import { type ActionResult, AdminServer } from './admin/admin-server.ts';
 import type { Settings } from './config/settings.ts';
 import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
-import type { Ingress } from './ingress/index.ts';
+import type { ConnectionCounters, Ingress } from './ingress/index.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { Logs } from './logs/index.ts';
-import { type CertificateInfo, type ConnectionFigures, Metrics } from './metrics/index.ts';
+import {
+  type CertificateInfo,
+  type ConnectionFigures,
+  type CountersData,
+  Metrics,
+} from './metrics/index.ts';
 import type { Supervisor } from './supervisor/index.ts';
+import type { WorkerPool } from './workers/index.ts';
 
 /** A serving certificate as `/api/v1/status` shows it. */
 export interface CertificateDetail extends CertificateInfo {
@@ -27,6 +33,8 @@ export interface MonitorParts {
   supervisor: Supervisor;
   /** The Ingress in this process; undefined with workers. */
   ingress: () => Ingress | undefined;
+  /** The data-path workers, when ingress.workers > 1. */
+  pool: () => WorkerPool | undefined;
   https: () => { host: string; port: number } | undefined;
   reloads: () => { applied: number; rejected: number };
   /** Readiness as /readyz answers it; `draining` is true from the first moment of a drain. */
@@ -66,7 +74,37 @@ export function buildMetrics(p: MonitorParts): Metrics {
       };
     },
     appPid: () => p.supervisor.pid,
+    // With workers, the data path's counters are in their processes: asked for at each read.
+    ...(p.settings().workers > 1 ? { remote: () => workerFigures(p.pool()) } : {}),
   });
+}
+
+/** The workers' request counters and their connection figures, summed. */
+async function workerFigures(
+  pool: WorkerPool | undefined,
+): Promise<{ requests: CountersData[]; connections: ConnectionFigures }> {
+  const c = await pool?.counters();
+  const connections = connectionFigures(undefined);
+  connections.open = c?.openConnections ?? 0;
+  connections.streams = c?.inflight ?? 0;
+  connections.rejected = c?.rejections ?? {};
+  const requests: CountersData[] = [];
+  for (const m of (c?.metrics ?? []) as WorkerMetrics[]) {
+    requests.push(m.requests);
+    const k = m.connections;
+    connections.tlsHandshakes += k.tlsHandshakes;
+    connections.bytesReceived += k.bytesReceived;
+    connections.bytesSent += k.bytesSent;
+    for (const [r, n] of Object.entries(k.tlsFailures))
+      connections.tlsFailures[r] = (connections.tlsFailures[r] ?? 0) + n;
+  }
+  return { requests, connections };
+}
+
+/** What a worker sends in its `stats` answer (worker-main.ts). */
+interface WorkerMetrics {
+  requests: CountersData;
+  connections: ConnectionCounters;
 }
 
 export function buildAdmin(p: MonitorParts, metrics: Metrics): AdminServer {
@@ -125,7 +163,7 @@ function connectionFigures(ingress: Ingress | undefined): ConnectionFigures {
     open: ingress?.openConnections ?? 0,
     streams: ingress?.inflight ?? 0,
     tlsHandshakes: c?.tlsHandshakes ?? 0,
-    tlsFailures: c?.tlsFailures ?? {},
+    tlsFailures: { ...c?.tlsFailures },
     bytesReceived: c?.bytesReceived ?? 0,
     bytesSent: c?.bytesSent ?? 0,
     rejected: ingress?.rejections ?? {},

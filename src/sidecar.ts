@@ -15,6 +15,7 @@ import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
+import { traceOf } from './metrics/trace-context.ts';
 import {
   buildAdmin,
   buildMetrics,
@@ -264,6 +265,7 @@ export class Sidecar {
         return supervisor;
       },
       ingress: () => this.#ingress,
+      pool: () => this.#pool,
       https: () => front.address,
       reloads: () => this.reloads,
       ready: () => this.isReady(),
@@ -282,14 +284,30 @@ export class Sidecar {
         })),
       log: log.child('admin'),
     };
-    const metrics = monitored ? buildMetrics(parts) : undefined;
+    const tele = cfg.telemetry;
+    const metrics = monitored || tele.endpoint !== undefined ? buildMetrics(parts) : undefined;
+    // OTLP: imported only when an endpoint is set (nothing OpenTelemetry otherwise).
+    const otlp =
+      tele.endpoint !== undefined && metrics
+        ? new (await import('./metrics/otlp-export.ts')).OtlpExporter({
+            endpoint: tele.endpoint,
+            serviceName: tele.serviceName,
+            traces: tele.traces,
+            metricsIntervalMs: tele.metricsIntervalMs,
+            snapshot: () => metrics.snapshot(),
+            log: log.child('otlp'),
+          })
+        : undefined;
+    const spans = otlp && tele.traces ? otlp : undefined;
     const access = logs.accessLog();
     const accessLog = metrics
       ? (e: Parameters<typeof access>[0]): void => {
           metrics.record(e);
+          spans?.span(e);
           access(e);
         }
       : access;
+    const trace = tele.traceparent ? traceOf : undefined;
     const whenReady = metrics
       ? (ms: number) => {
           metrics.requests.held++;
@@ -327,6 +345,8 @@ export class Sidecar {
       access: cfg.logs.access,
       level: cfg.logs.level,
       appProtocol: cfg.appProtocol,
+      metrics: metrics !== undefined,
+      traceparent: tele.traceparent,
     };
     const pool =
       cfg.workers > 1
@@ -360,9 +380,11 @@ export class Sidecar {
         accessLog,
         limits: cfg.limits,
         appProtocol: cfg.appProtocol,
+        ...(trace ? { trace } : {}),
       });
     if (front instanceof Ingress) this.#ingress = front;
     const ingress = front;
+    if (otlp) concerns.push(otlp);
     // The HTTPS port is bound before the app starts: with the port taken, Pillion exits before
     // the app has run (and done its migrations).
     concerns.push(ingress);
@@ -448,12 +470,14 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'admin'))
+      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'otlp'))
         await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);
-      // Logs stop last, so the app's final lines are flushed.
+      // Logs stop last, so the app's final lines are flushed; the admin listener stays up
+      // through that flush, so a stalled sink's drops can still be read from /metrics.
       await logs.stop(deadline);
+      for (const c of started.filter((s) => s.name === 'admin')) await c.stop(deadline);
     }
   }
 

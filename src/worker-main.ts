@@ -9,6 +9,8 @@ import type { EdgeLimits } from './ingress/limits.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
+import { RequestCounters } from './metrics/requests.ts';
+import { traceOf } from './metrics/trace-context.ts';
 import { BatchedLogOutput, ReadyMirror, type SendToPrimary } from './workers/child.ts';
 import type { ToWorker, WorkerInit } from './workers/protocol.ts';
 
@@ -21,6 +23,10 @@ export interface WorkerIngress {
   level?: Level;
   /** `app.protocol`: HTTP/1.1 to the app, or cleartext HTTP/2. */
   appProtocol?: 'http1' | 'h2c';
+  /** Keep request counters, sent to the primary with each `stats` answer. */
+  metrics?: boolean;
+  /** W3C trace context for the app (metrics/trace-context.ts); spans are not exported from workers. */
+  traceparent?: boolean;
 }
 
 const send: SendToPrimary = (msg) => {
@@ -46,7 +52,15 @@ async function run(init: WorkerInit): Promise<void> {
   if (opts.level) out.minLevel = opts.level;
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
-  const accessLog: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  const access: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  // The request counters, as the primary keeps them (sidecar.ts): summed there at each scrape.
+  const counters = opts.metrics ? new RequestCounters() : undefined;
+  const accessLog: AccessLog = counters
+    ? (e) => {
+        counters.observe(e);
+        access(e);
+      }
+    : access;
   const ingress = new Ingress({
     host: init.host,
     port: init.port,
@@ -54,7 +68,10 @@ async function run(init: WorkerInit): Promise<void> {
     tls: opts.tls,
     log,
     upstream: () => mirror.upstream(),
-    whenReady: (ms) => mirror.whenReady(ms),
+    whenReady: (ms) => {
+      if (counters) counters.held++;
+      return mirror.whenReady(ms);
+    },
     notReadyReason: () => mirror.notReadyReason(),
     get readyTimeoutMs() {
       return mirror.readyTimeoutMs;
@@ -62,6 +79,7 @@ async function run(init: WorkerInit): Promise<void> {
     accessLog,
     limits: opts.limits,
     appProtocol: opts.appProtocol,
+    ...(opts.traceparent ? { trace: traceOf } : {}),
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();
@@ -81,6 +99,9 @@ async function run(init: WorkerInit): Promise<void> {
           openConnections: ingress.openConnections,
           inflight: ingress.inflight,
           rejections: ingress.rejections,
+          ...(counters
+            ? { metrics: { requests: counters.data(), connections: { ...ingress.counters } } }
+            : {}),
         });
         return;
       case 'abort':

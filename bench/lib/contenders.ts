@@ -158,6 +158,10 @@ function pillion(
     placement: variant.all ? 'all' : 'proxy',
     unavailable: variant.unavailable,
     launch: ({ listen, upstream, cert, key, runDir }) => {
+      const extra = variant.extra?.(runDir) ?? [];
+      // The admin listener on any free port unless the variant sets it: a run never takes
+      // (or loses) the default one.
+      if (build.admin && !extra.includes('--admin')) extra.push(...build.admin('127.0.0.1:0'));
       const env: NodeJS.ProcessEnv = { ...process.env, PILLION_STATE_DIR: join(runDir, 'state') };
       delete env.PILLION_CONFIG;
       const args = [
@@ -171,7 +175,7 @@ function pillion(
         cert,
         '--key',
         key,
-        ...(variant.extra?.(runDir) ?? []),
+        ...extra,
       ];
       return { cmd: build.node, args, env };
     },
@@ -187,8 +191,17 @@ export function allContenders(build: PillionBuild): Contender[] {
     pillion(
       build,
       'pillion',
-      'Pillion, attach mode, 1 worker, defaults (access log on, JSON lines to stdout)',
+      'Pillion, attach mode, 1 worker, defaults (access log on, JSON lines to stdout, metrics on)',
       {},
+    ),
+    pillion(
+      build,
+      'pillion-nometrics',
+      'Pillion, attach mode, 1 worker, defaults but metrics off (--admin off)',
+      {
+        unavailable: build.admin ? undefined : build.adminMissing,
+        extra: build.admin ? () => build.admin?.('off') ?? [] : undefined,
+      },
     ),
     pillion(build, 'pillion-nolog', 'Pillion, attach mode, 1 worker, access log off', {
       unavailable: build.accessLogOff ? undefined : build.accessLogOffMissing,

@@ -9,6 +9,7 @@ export const CONTENDER_ORDER = [
   'haproxy',
   'node-naive',
   'pillion',
+  'pillion-nometrics',
   'pillion-nolog',
   'pillion-w2',
 ];

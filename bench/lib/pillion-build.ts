@@ -17,6 +17,9 @@ export interface PillionBuild {
   accessLogOffMissing: string;
   workers?: (n: number) => string[];
   workersMissing: string;
+  /** `--admin ADDR`, when the build has an admin listener (and with it, metrics). */
+  admin?: (addr: string) => string[];
+  adminMissing: string;
 }
 
 type Schema = { type?: string; enum?: unknown[]; properties?: Record<string, Schema> };
@@ -78,6 +81,7 @@ export function probePillion(rootDir: string): PillionBuild {
     if (yaml) accessLogOff = (runDir) => withConfig(runDir, yaml);
   }
   const workers = /--workers\b/.test(help) ? (n: number) => ['--workers', String(n)] : undefined;
+  const admin = /--admin\b/.test(help) ? (addr: string) => ['--admin', addr] : undefined;
 
   return {
     root,
@@ -89,5 +93,7 @@ export function probePillion(rootDir: string): PillionBuild {
       'not available in this build: neither `pillion run --help` nor `pillion schema` offers a way to turn the access log off',
     workers,
     workersMissing: 'not available in this build: `pillion run --help` has no `--workers`',
+    admin,
+    adminMissing: 'not available in this build: `pillion run --help` has no `--admin`',
   };
 }

@@ -29,7 +29,7 @@ export interface AdminOptions {
   ready: () => { ready: boolean; reason: string | null };
   metrics: (accept: string | undefined) => Promise<{ type: string; body: string }>;
   status: () => unknown;
-  stats: () => unknown;
+  stats: () => unknown | Promise<unknown>;
   /** The effective config, secrets redacted. */
   config: () => unknown;
   logs?: {
@@ -240,7 +240,14 @@ export class AdminServer implements Concern {
     const path = url.pathname;
     const reads: Record<string, () => void> = {
       '/api/v1/status': () => send(res, 200, o.status()),
-      '/api/v1/stats': () => send(res, 200, o.stats()),
+      '/api/v1/stats': () => {
+        Promise.resolve()
+          .then(o.stats)
+          .then(
+            (v) => send(res, 200, v),
+            (err: Error) => fail(res, 500, 'PILLION_INTERNAL', err.message),
+          );
+      },
       '/api/v1/config': () => send(res, 200, o.config()),
       '/api/v1/csrf': () => send(res, 200, { csrf: this.#csrf }),
       '/api/v1/logs': () => {

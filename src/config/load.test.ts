@@ -30,7 +30,7 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     'an unknown key with no near name lists the keys',
     'frobnicate: 1\n',
     [
-      '1:1: frobnicate: unknown key; expected one of: app, ingress, egress, admin, logs, drain, state_dir',
+      '1:1: frobnicate: unknown key; expected one of: app, ingress, egress, admin, telemetry, logs, drain, state_dir',
     ],
   ],
   [

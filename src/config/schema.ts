@@ -3,6 +3,7 @@
 import Type, { type Static } from 'typebox';
 import { SIZE_PATTERN } from '../core/size.ts';
 import { Admin } from './schema-admin.ts';
+import { Telemetry } from './schema-telemetry.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -676,6 +677,7 @@ export const ConfigSchema = Type.Object(
     ingress: Type.Optional(Ingress),
     egress: Type.Optional(Egress),
     admin: Type.Optional(Admin),
+    telemetry: Type.Optional(Telemetry),
     logs: Type.Optional(Logs),
     drain: Type.Optional(Drain),
     state_dir: Type.Optional(

@@ -89,6 +89,17 @@ export interface AdminSettings {
   tls?: { cert: string; key: string };
 }
 
+export interface TelemetrySettings {
+  /** Continue or start W3C trace context and pass it to the app. */
+  traceparent: boolean;
+  /** OTLP/HTTP base URL; absent: no export. */
+  endpoint?: string;
+  traces: boolean;
+  /** 0: no metrics export. */
+  metricsIntervalMs: number;
+  serviceName: string;
+}
+
 /** What `pillion run` runs with. */
 export interface Settings {
   /** The app's command; absent means attach to an app already listening on appPort. */
@@ -118,6 +129,7 @@ export interface Settings {
   logs: LogsSettings;
   limits: LimitsSettings;
   admin: AdminSettings;
+  telemetry: TelemetrySettings;
 }
 
 /** A validated duration in ms. */
@@ -152,6 +164,10 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
   const live = app.liveness as Record<string, unknown> | undefined;
   const la = logs.app as Required<NonNullable<typeof logs.app>>;
   const acc = logs.access as Required<NonNullable<typeof logs.access>>;
+  const tel = t.telemetry as Required<
+    Omit<NonNullable<FileConfig['telemetry']>, 'traceparent' | 'endpoint'>
+  > &
+    NonNullable<FileConfig['telemetry']>;
   const remapExit = new Map<number, number>();
   for (const item of app.remap_exit ?? []) {
     const [from, to] = item.split(':');
@@ -230,6 +246,13 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         stderrLevel: la.stderr_level,
       },
       access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
+    },
+    telemetry: {
+      traceparent: tel.traceparent ?? tel.endpoint !== undefined,
+      ...(tel.endpoint !== undefined ? { endpoint: tel.endpoint } : {}),
+      traces: tel.traces,
+      metricsIntervalMs: ms(tel.metrics_interval),
+      serviceName: tel.service_name,
     },
     admin: {
       listen: t.admin?.listen ?? DEFAULT_ADMIN_LISTEN,

@@ -15,7 +15,7 @@ import type { Downstream } from './h2c-downstream.ts';
 import { H2cPool } from './h2c-upstream.ts';
 import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
-import type { ProxyDeps, Upstream } from './proxy.ts';
+import type { ProxyDeps, ProxyTrace, Upstream } from './proxy.ts';
 
 /** Sends of one stream to the app, counting the first; each retry waits a little longer. */
 const MAX_ATTEMPTS = 6;
@@ -103,6 +103,7 @@ class H2cCall {
   readonly #grpc: boolean;
   readonly #start = performance.now();
   readonly #requestId: string;
+  readonly #trace: ProxyTrace | undefined;
   #status = 0;
   #grpcStatus: number | undefined = undefined;
   #bytes = 0;
@@ -121,6 +122,9 @@ class H2cCall {
     this.#h2Client = h2Client;
     this.#grpc = isGrpc(down.headers);
     this.#requestId = clientRequestId(down.headers) ?? randomUUID();
+    const trace = fwd.deps.trace;
+    const h = down.headers;
+    this.#trace = trace ? trace(one(h.traceparent), one(h.tracestate)) : undefined;
   }
 
   start(): void {
@@ -194,6 +198,7 @@ class H2cCall {
       requestId: this.#requestId,
       forwardedFor: this.#fwd.limits.forwardedFor,
       h2: true,
+      trace: this.#trace,
     });
     out[':method'] = down.method;
     out[':path'] = down.path;
@@ -410,7 +415,13 @@ class H2cCall {
       remote: down.remote,
       requestId: this.#requestId,
       error: this.#error,
+      trace: this.#trace,
       headers: down.headers,
     });
   }
+}
+
+/** A header's first value (traceparent and tracestate are single fields). */
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -62,12 +62,16 @@ export function upstreamHead(
       isHopByHop(name) ||
       isSetByPillion(name) ||
       name.includes('_') ||
-      listed?.has(name)
+      listed?.has(name) ||
+      (fwd.trace !== undefined && (name === 'traceparent' || name === 'tracestate'))
     )
       continue;
     out += `${name}: ${raw[i + 1]}\r\n`;
   }
   if (cookie !== undefined) out += `cookie: ${cookie}\r\n`;
+  const t = fwd.trace;
+  if (t !== undefined)
+    out += `traceparent: ${t.header}\r\n${t.tracestate !== undefined ? `tracestate: ${t.tracestate}\r\n` : ''}`;
   return `${out}x-forwarded-for: ${forwardedFor(raw, fwd)}\r\nx-forwarded-proto: https\r\nx-forwarded-host: ${fwd.host}\r\nx-request-id: ${fwd.requestId}\r\n${extra}${framing}\r\n`;
 }
 

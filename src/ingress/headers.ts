@@ -36,6 +36,8 @@ export interface ForwardedFor {
   forwardedFor?: ForwardedForMode;
   /** For an HTTP/2 app: the authority goes in `:authority`, not Host (RFC 9113 §8.3.1). */
   h2?: boolean;
+  /** W3C trace context Pillion sends in place of the client's (proxy.ts TraceStart). */
+  trace?: { header: string; tracestate: string | undefined } | undefined;
 }
 
 /** The `X-Forwarded-For` sent to the app: the peer alone, or appended to the client's list. */
@@ -84,6 +86,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
   for (const name in src) {
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
       continue;
+    if (fwd.trace && (name === 'traceparent' || name === 'tracestate')) continue;
     if (listed?.has(name) || (fwd.h2 && name === 'host')) continue;
     // Some apps read `_` as `-`, so `X_Forwarded_For` could pass for a field Pillion sets.
     if (name.includes('_')) continue;
@@ -95,6 +98,10 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
   out['x-forwarded-proto'] = 'https';
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;
+  if (fwd.trace) {
+    out.traceparent = fwd.trace.header;
+    if (fwd.trace.tracestate !== undefined) out.tracestate = fwd.trace.tracestate;
+  }
   return out;
 }
 

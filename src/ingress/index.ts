@@ -229,7 +229,9 @@ export class Ingress implements Concern<IngressSlice> {
     const failures = this.counters.tlsFailures;
     tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) => {
       const code = err.code ?? 'OTHER';
-      failures[code] = (failures[code] ?? 0) + 1;
+      // OpenSSL's reasons are many but finite; a metric label set stays bounded all the same.
+      const key = code in failures || Object.keys(failures).length < 32 ? code : 'OTHER';
+      failures[key] = (failures[key] ?? 0) + 1;
       handshakes.note(code, { remote: socket.remoteAddress });
     });
     return tls;

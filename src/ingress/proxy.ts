@@ -32,7 +32,26 @@ export interface ProxyDeps {
   limits?: Partial<EdgeLimits>;
   /** Why the app is not ready (a crash loop, a failing health check), for the 503's body. */
   notReadyReason?(): string | undefined;
+  /**
+   * W3C trace context, when on: given the client's traceparent and tracestate, the request's
+   * trace (Pillion's span) and the header the app gets. Absent: the fields pass untouched.
+   */
+  trace?: TraceStart;
 }
+
+/** One request's trace, as the metrics concern makes it (metrics/trace-context.ts). */
+export interface ProxyTrace {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  header: string;
+  tracestate: string | undefined;
+}
+
+export type TraceStart = (
+  traceparent: string | undefined,
+  tracestate: string | undefined,
+) => ProxyTrace;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 /** Sends of one request to the app, counting the first; each retry waits a little longer. */
@@ -114,6 +133,7 @@ class Forward implements ResponseSink {
   readonly #ex: Exchange;
   readonly #start = performance.now();
   readonly #requestId: string;
+  readonly #trace: ProxyTrace | undefined;
   #conn: UpstreamConn | null = null;
   /** This attempt counts in `inflight`. */
   #sending = false;
@@ -131,6 +151,10 @@ class Forward implements ResponseSink {
     const id = field(ex.raw, 'x-request-id');
     this.#requestId =
       id !== undefined && clientRequestId({ 'x-request-id': id }) ? id : randomUUID();
+    const trace = proxy.deps.trace;
+    this.#trace = trace
+      ? trace(field(ex.raw, 'traceparent'), field(ex.raw, 'tracestate'))
+      : undefined;
     proxy.live.add(this);
     ex.onClose(this.#closed);
   }
@@ -244,6 +268,7 @@ class Forward implements ResponseSink {
         host: ex.authority,
         requestId: this.#requestId,
         forwardedFor: lim.forwardedFor,
+        trace: this.#trace,
       },
       framing,
     );
@@ -436,6 +461,7 @@ class Forward implements ResponseSink {
       remote: ex.remote,
       requestId: this.#requestId,
       error: ex.error,
+      trace: this.#trace,
       get headers() {
         return ex.headers;
       },

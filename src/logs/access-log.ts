@@ -17,6 +17,10 @@ export interface AccessEntry {
   error?: string;
   /** The request's headers, by reference; read only when a format needs them. */
   headers?: IncomingHttpHeaders;
+  /** Pillion's span of the request, with W3C trace context on (metrics/trace-context.ts). */
+  trace?:
+    | { traceId: string; spanId: string; parentSpanId: string | undefined; header?: string }
+    | undefined;
 }
 
 export type AccessLog = (entry: AccessEntry) => void;

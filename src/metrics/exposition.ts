@@ -238,6 +238,27 @@ const DEFS: Def[] = [
   ...processDefs('pillion', "Pillion's own processes (the app's tree left out)"),
 ];
 
+/** Every counter and gauge of a snapshot, for exporters other than the text (OTLP). */
+export function families(
+  s: Snapshot,
+): { name: string; help: string; type: 'counter' | 'gauge'; values: Values }[] {
+  return DEFS.map((d) => ({ name: d.name, help: d.help, type: d.type, values: d.values(s) }));
+}
+
+/** The latency histogram of a snapshot, by protocol: non-cumulative counts (+Inf last) and sums. */
+export function latencyByProtocol(
+  s: Snapshot,
+): { protocol: string; counts: number[]; sumSeconds: number }[] {
+  const n = LATENCY_BUCKETS.length + 1;
+  const out: { protocol: string; counts: number[]; sumSeconds: number }[] = [];
+  for (let p = 0; p < PROTOCOLS.length; p++) {
+    const counts = s.requests.latency.slice(p * n, p * n + n);
+    if (counts.every((c) => c === 0)) continue;
+    out.push({ protocol: PROTOCOLS[p], counts, sumSeconds: s.requests.latencySumMs[p] / 1000 });
+  }
+  return out;
+}
+
 function processDefs(who: 'app' | 'pillion', what: string): Def[] {
   const p = who === 'app' ? 'pillion_app' : 'pillion_process';
   return [

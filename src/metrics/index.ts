@@ -10,11 +10,12 @@ import {
   type Snapshot,
 } from './exposition.ts';
 import { NO_FIGURES, type ProcessFigures, readTree } from './proc.ts';
-import { quantile, RequestCounters, type RequestRecord } from './requests.ts';
+import { type CountersData, quantile, RequestCounters, type RequestRecord } from './requests.ts';
 
 export type { AppFigures, ConnectionFigures, LogFigures } from './exposition.ts';
 export type { ProcessFigures } from './proc.ts';
-export type { RequestRecord } from './requests.ts';
+export type { CountersData, RequestRecord } from './requests.ts';
+export { RequestCounters } from './requests.ts';
 
 /** A serving certificate, as the TLS side knows it. */
 export interface CertificateInfo {
@@ -31,6 +32,11 @@ export interface MetricsSources {
   app?: () => AppFigures;
   /** The app's main process (a child, or in attach mode the one holding its port). */
   appPid?: () => number | undefined;
+  /**
+   * Counters kept in other processes (the data-path workers), added to this process's own;
+   * their connection figures replace `connections`.
+   */
+  remote?: () => Promise<{ requests: CountersData[]; connections: ConnectionFigures }>;
 }
 
 /** The snapshot /api/v1/stats answers with (names as the JSON API spells them). */
@@ -102,13 +108,26 @@ export class Metrics implements Concern {
     return this.#proc;
   }
 
+  /** The request counters and connection figures of every process of the data path. */
+  async #counted(): Promise<{ requests: RequestCounters; connections: ConnectionFigures }> {
+    const s = this.#sources;
+    if (!s.remote)
+      return { requests: this.requests, connections: s.connections?.() ?? NO_CONNECTIONS };
+    const remote = await s.remote();
+    const sum = new RequestCounters();
+    sum.add(this.requests.data());
+    for (const d of remote.requests) sum.add(d);
+    return { requests: sum, connections: remote.connections };
+  }
+
   /** Everything /metrics shows, read now. */
-  snapshot(): Snapshot {
+  async snapshot(): Promise<Snapshot> {
     const s = this.#sources;
     const now = Date.now();
+    const { requests, connections } = await this.#counted();
     return {
-      requests: this.requests,
-      connections: s.connections?.() ?? NO_CONNECTIONS,
+      requests,
+      connections,
       logs: s.logs?.() ?? { lines: {}, dropped: {}, droppedApp: {} },
       reloads: s.reloads?.() ?? { applied: 0, rejected: 0 },
       certificates: (s.certificates?.() ?? []).map((c) => ({
@@ -121,16 +140,16 @@ export class Metrics implements Concern {
   }
 
   /** The /metrics body: OpenMetrics when `accept` asks for it, else Prometheus text 0.0.4. */
-  render(accept: string | undefined): Promise<{ type: string; body: string }> {
-    return this.#exposition.render(this.snapshot(), wantsOpenMetrics(accept));
+  async render(accept: string | undefined): Promise<{ type: string; body: string }> {
+    return this.#exposition.render(await this.snapshot(), wantsOpenMetrics(accept));
   }
 
   /** The /api/v1/stats snapshot: cumulative counts (a chart computes rates), recent percentiles. */
-  stats(): Stats {
+  async stats(): Promise<Stats> {
     const now = performance.now();
-    const c = this.#sources.connections?.() ?? NO_CONNECTIONS;
-    const { total, classes } = this.requests.byStatusClass();
-    const counts = this.requests.latencyBuckets();
+    const { requests, connections: c } = await this.#counted();
+    const { total, classes } = requests.byStatusClass();
+    const counts = requests.latencyBuckets();
     const last = this.#windows.at(-1);
     if (!last || now - last.at >= WINDOW_MS) {
       this.#windows.push({ at: now, counts });

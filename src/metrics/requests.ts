@@ -46,6 +46,16 @@ const BOUNDS_MS = LATENCY_BUCKETS.map((s) => s * 1000);
 /** Error codes are a closed set, but a count keyed by one stays bounded even if that changes. */
 const MAX_CODES = 64;
 
+/** The counters as plain data, to send from a worker process and sum in the primary. */
+export interface CountersData {
+  requests: number[];
+  latency: number[];
+  latencySumMs: number[];
+  responseBytes: number;
+  errors: Record<string, number>;
+  held: number;
+}
+
 export class RequestCounters {
   /** Requests by [protocol][method][status class], flattened. */
   readonly requests: number[] = new Array(P * M * C).fill(0);
@@ -75,11 +85,39 @@ export class RequestCounters {
     if (r.error !== undefined) this.#error(r.error);
   }
 
-  #error(code: string): void {
+  /** The error field is `CODE` or `CODE: detail`: only the code is a label. */
+  #error(error: string): void {
+    const colon = error.indexOf(':');
+    const code = colon === -1 ? error : error.slice(0, colon);
     const n = this.errors.get(code);
     if (n !== undefined) this.errors.set(code, n + 1);
     else if (this.errors.size < MAX_CODES) this.errors.set(code, 1);
     else this.errors.set('other', (this.errors.get('other') ?? 0) + 1);
+  }
+
+  /** A copy of the counters as plain data. */
+  data(): CountersData {
+    return {
+      requests: [...this.requests],
+      latency: [...this.latency],
+      latencySumMs: [...this.latencySumMs],
+      responseBytes: this.responseBytes,
+      errors: Object.fromEntries(this.errors),
+      held: this.held,
+    };
+  }
+
+  /** Adds another process's counters to these (arrays of another shape are left out). */
+  add(d: CountersData): void {
+    if (d.requests.length !== this.requests.length || d.latency.length !== this.latency.length)
+      return;
+    for (let i = 0; i < d.requests.length; i++) this.requests[i] += d.requests[i];
+    for (let i = 0; i < d.latency.length; i++) this.latency[i] += d.latency[i];
+    for (let i = 0; i < d.latencySumMs.length; i++) this.latencySumMs[i] += d.latencySumMs[i];
+    this.responseBytes += d.responseBytes;
+    this.held += d.held;
+    for (const [code, n] of Object.entries(d.errors))
+      this.errors.set(code, (this.errors.get(code) ?? 0) + n);
   }
 
   /** Requests so far, by status class ("1xx".."5xx"), and their total. */

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Concern } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
-import type { Address, FromWorker, ReadyState, ToWorker, WorkerCounters } from './protocol.ts';
+import type { Address, FromWorker, PoolCounters, ReadyState, ToWorker } from './protocol.ts';
 
 export interface PoolOptions {
   count: number;
@@ -134,11 +134,12 @@ export class WorkerPool implements Concern {
   }
 
   /** Connections, requests in flight and rejections, summed over the workers. */
-  async counters(): Promise<WorkerCounters> {
+  async counters(): Promise<PoolCounters> {
     const all = await Promise.all([...this.#slots.values()].map((s) => this.#ask(s, 'stats', 0)));
-    const sum: WorkerCounters = { openConnections: 0, inflight: 0, rejections: {} };
+    const sum: PoolCounters = { openConnections: 0, inflight: 0, rejections: {}, metrics: [] };
     for (const m of all) {
       if (m?.t !== 'stats') continue;
+      if (m.metrics !== undefined) sum.metrics.push(m.metrics);
       sum.openConnections += m.openConnections;
       sum.inflight += m.inflight;
       for (const [k, v] of Object.entries(m.rejections))

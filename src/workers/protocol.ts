@@ -41,6 +41,13 @@ export interface WorkerCounters {
   openConnections: number;
   inflight: number;
   rejections: Record<string, number>;
+  /** The worker's request and connection counters for the metrics, passed through as sent. */
+  metrics?: unknown;
+}
+
+/** The counters summed over the workers, with each worker's metrics payload. */
+export interface PoolCounters extends Omit<WorkerCounters, 'metrics'> {
+  metrics: unknown[];
 }
 
 export type FromWorker =

@@ -70,7 +70,16 @@ export async function startRig(
   const flags = Object.entries(lifecycleFlags).flatMap(([k, v]) =>
     v === true ? [`--${k}`] : v === false ? [] : [`--${k}`, v],
   );
-  const run = ['--listen', '127.0.0.1:0', '--app-port', String(appPort), '--state-dir', dir];
+  const run = [
+    '--listen',
+    '127.0.0.1:0',
+    '--admin',
+    '127.0.0.1:0',
+    '--app-port',
+    String(appPort),
+    '--state-dir',
+    dir,
+  ];
   run.push('--stop-timeout', '5s', ...flags, '--', ...APP_CMD, String(appPort));
   const cfg: RunConfig = {
     ...(

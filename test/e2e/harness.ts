@@ -61,8 +61,10 @@ export function startPillion(
   const stateDir = opts.stateDir ?? tempDir();
   const entry = opts.bin ? BIN : MAIN;
   // A test's Pillion never takes the default admin port 14000 (a developer's may hold it).
+  // Only for a run that can start: a usage error echoes the flags it was given.
+  const starts = ['--', '--app-port', '--config'].some((a) => args.includes(a));
   const argv =
-    args[0] === 'run' && !args.some((a) => a === '--admin' || a.startsWith('--admin='))
+    args[0] === 'run' && starts && !args.some((a) => a === '--admin' || a.startsWith('--admin='))
       ? ['run', '--admin', '127.0.0.1:0', ...args.slice(1)]
       : args;
   const run = opts.exe ? [opts.exe] : [process.execPath, entry];

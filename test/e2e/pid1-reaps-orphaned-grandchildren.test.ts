@@ -33,6 +33,8 @@ async function inNamespace(
       process.execPath,
       MAIN,
       'run',
+      '--admin',
+      '127.0.0.1:0',
       '--listen',
       '127.0.0.1:0',
       '--app-port',

@@ -1,6 +1,7 @@
 // S8: per-run canaries planted in a secret file, the environment, app.config and invalid
 // configs never show up in Pillion's stdout or stderr, in `pillion config`, `pillion validate`
-// or reload rejections, plain or base64-, URL- or hex-encoded.
+// or reload rejections, nor in /metrics and the admin API, plain or base64-, URL- or
+// hex-encoded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { adminRequest, scrape } from './admin-client.ts';
 import { h1Request, MAIN, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
@@ -111,6 +113,16 @@ test('secrets planted in config, env and invalid configs never show in any outpu
       `rejection ${i + 1}`,
     );
   }
+  // The admin surface: /metrics and every read of the API (the log tail included).
+  const admin = await p.admin();
+  let served = (await scrape(admin)).samples.map((x) => JSON.stringify(x)).join('\n');
+  for (const path of ['status', 'stats', 'config', 'logs?n=5000']) {
+    const r = await adminRequest(admin, `/api/v1/${path}`);
+    assert.equal(r.status, 200, path);
+    served += r.body;
+  }
+  assert.ok(served.includes('db_password'), 'the config is served, its secret redacted');
+  assertClean(served, all, 'the admin API and /metrics');
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
   const runOutput = p.lines.map((l) => JSON.stringify(l)).join('\n') + p.stderr();

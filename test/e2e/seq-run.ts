@@ -49,6 +49,8 @@ export function runSeq(
       // One app life per run: its lines are what the verifier counts.
       '--restart',
       'never',
+      // The default admin port is never taken by a test.
+      ...(flags.includes('--admin') ? [] : ['--admin', '127.0.0.1:0']),
       ...flags,
       '--',
       process.execPath,

@@ -102,6 +102,8 @@ test('a stdout reader that never reads does not keep Pillion from exiting with t
     [
       MAIN,
       'run',
+      '--admin',
+      '127.0.0.1:0',
       '--restart',
       'never',
       '--listen',
