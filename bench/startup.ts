@@ -71,13 +71,14 @@ async function until(probe: () => Promise<boolean>): Promise<number> {
 export async function startupOnce(
   stateDir: string,
   env: NodeJS.ProcessEnv = {},
+  bin = BIN,
 ): Promise<StartupRun> {
   const port = await freePort();
   const t0 = performance.now();
   const proc = spawn(
     process.execPath,
     [
-      BIN,
+      bin,
       'run',
       '--admin',
       '127.0.0.1:0',
@@ -104,14 +105,14 @@ export async function startupOnce(
  * `runs` starts after one warm-up start (which also makes the certificate); with `cold`, each
  * with a compile cache of its own, empty.
  */
-export async function startupRuns(runs: number, cold = false): Promise<StartupRun[]> {
+export async function startupRuns(runs: number, cold = false, bin = BIN): Promise<StartupRun[]> {
   const stateDir = mkdtempSync(join(tmpdir(), 'pillion-bench-'));
   try {
-    await startupOnce(stateDir);
+    await startupOnce(stateDir, {}, bin);
     const out: StartupRun[] = [];
     for (let i = 0; i < runs; i++) {
       const cache = join(stateDir, `compile-cache-${i}`);
-      out.push(await startupOnce(stateDir, cold ? { NODE_COMPILE_CACHE: cache } : {}));
+      out.push(await startupOnce(stateDir, cold ? { NODE_COMPILE_CACHE: cache } : {}, bin));
     }
     return out;
   } finally {

@@ -14,4 +14,10 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // dir only means no cache.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
-await import('../src/main.ts');
+// A checkout runs its sources; the published package has no src/, only the JavaScript that
+// `npm pack` bundled into dist/ (scripts/build.ts; Node will not strip types under
+// node_modules). The sources win whenever they are there, so a dist/ left in a checkout
+// never runs in their place.
+const { existsSync } = await import('node:fs');
+const sources = new URL('../src/main.ts', import.meta.url);
+await import(existsSync(sources) ? sources.href : '../dist/main.js');

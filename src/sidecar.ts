@@ -361,7 +361,7 @@ export class Sidecar {
             count: cfg.workers,
             host: cfg.listenHost,
             port: cfg.listenPort,
-            entry: fileURLToPath(new URL('./worker-main.ts', import.meta.url)),
+            entry: fileURLToPath(workerEntry()),
             ingress: workerIngress,
             upstream: () => supervisor.upstream(),
             notReadyReason: () => supervisor.notReadyReason(),
@@ -565,4 +565,11 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 8080));
     });
   });
+}
+
+/** The worker entry module beside this one: the source in a checkout, or `dist/worker-main.js`
+ * where the published bundle (scripts/build.ts) put this code into a chunk of `dist/`. */
+function workerEntry(): URL {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  return new URL(`./worker-main.${ext}`, import.meta.url);
 }

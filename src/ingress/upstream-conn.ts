@@ -355,15 +355,17 @@ export class UpstreamConn {
     const wasBusy = this.#state === BUSY;
     this.#state = DEAD;
     this.#pool.forget(this, this.#key);
+    // A body read to the close (no length, not chunked) ends here, if llhttp agrees; it is
+    // asked before the parser is freed, which would drop the end of that message, and the
+    // client got a chunked response with no last chunk.
+    const readToClose =
+      !!sink && wasBusy && this.#mode === BY_PARSER && this.#headSent && !this.#error;
+    const ended = readToClose && this.#parser.finish() === undefined && this.#complete;
     this.#parser.close();
     if (!sink || !wasBusy) return;
-    if (this.#mode === BY_PARSER && this.#headSent && !this.#error) {
-      // A body read to the close (no length, not chunked) ends here, if llhttp agrees.
-      const r = this.#parser.finish();
-      if (r === undefined && this.#complete) {
-        sink.end();
-        return;
-      }
+    if (ended) {
+      sink.end();
+      return;
     }
     const err = this.#error;
     const code = err ? errorCode(err) : ErrorCode.APP_RESET;

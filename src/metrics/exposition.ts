@@ -346,7 +346,9 @@ export class Exposition {
   }
 
   async #build(): Promise<{ prom: Registry; om: Registry }> {
-    const client = await import('prom-client');
+    // `.default` is module.exports both when Node loads this CommonJS package and in the
+    // published bundle, where a split-off CommonJS chunk has no named exports (scripts/build.ts).
+    const client = (await import('prom-client')).default;
     // One set of metric objects per registry: an OpenMetrics render renames counters in place
     // (prom-client strips `_total`), which must not reach the Prometheus text.
     const make = (reg: Registry): Registry => {

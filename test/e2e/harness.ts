@@ -55,7 +55,14 @@ export function tempDir(): string {
  */
 export function startPillion(
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stateDir?: string; wrap?: string[]; bin?: boolean } = {},
+  opts: {
+    env?: NodeJS.ProcessEnv;
+    stateDir?: string;
+    wrap?: string[];
+    bin?: boolean;
+    /** A `pillion` executable to run as it is (an installed package's bin link). */
+    exe?: string;
+  } = {},
 ): Pillion {
   const stateDir = opts.stateDir ?? tempDir();
   const entry = opts.bin ? BIN : MAIN;
@@ -66,7 +73,8 @@ export function startPillion(
     args[0] === 'run' && starts && !args.some((a) => a === '--admin' || a.startsWith('--admin='))
       ? ['run', '--admin', '127.0.0.1:0', ...args.slice(1)]
       : args;
-  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath, entry, ...argv];
+  const run = opts.exe ? [opts.exe] : [process.execPath, entry];
+  const [cmd, ...pre] = [...(opts.wrap ?? []), ...run, ...argv];
   const proc = spawn(cmd, pre, {
     env: { ...process.env, PILLION_STATE_DIR: stateDir, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
