@@ -11,9 +11,24 @@
 // the sources use `(await import('pkg')).default`, which is the same object under plain Node;
 // test/e2e/the-packed-package-installs-and-serves-https.test.ts runs each such import.
 
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
+
+// The sources load yaml lazily and synchronously with createRequire (src/config/load.ts: only a
+// run with a config file pays for it), which esbuild cannot follow. In the bundle the same call
+// becomes a plain require('yaml'), which esbuild bundles as a module run at its first call.
+const LAZY_YAML = "createRequire(import.meta.url)('yaml')";
+const lazyYaml: Plugin = {
+  name: 'lazy-yaml',
+  setup(b) {
+    b.onLoad({ filter: /src[\\/]config[\\/]load\.ts$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      if (!text.includes(LAZY_YAML)) throw new Error(`${args.path}: no ${LAZY_YAML} to bundle`);
+      return { contents: text.replace(LAZY_YAML, "require('yaml')"), loader: 'ts' };
+    });
+  },
+};
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist`;
@@ -41,6 +56,7 @@ const result = await build({
   },
   legalComments: 'eof',
   metafile: true,
+  plugins: [lazyYaml],
   logLevel: 'warning',
 });
 const bytes = Object.entries(result.metafile.outputs)

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAIN_HELP, usageError } from './cli/usage.ts';
 import { ErrorCode, exitCodeFor, PillionError } from './core/errors.ts';
@@ -32,8 +31,8 @@ async function main(argv: string[]): Promise<number> {
     case 'version':
     case '--version':
     case '-v': {
-      const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-      process.stdout.write(`pillion ${pkg.version}\n`);
+      const { VERSION } = await import('./core/version.ts');
+      process.stdout.write(`pillion ${VERSION}\n`);
       return 0;
     }
     case '--help':

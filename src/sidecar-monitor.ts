@@ -1,11 +1,11 @@
 // The Sidecar's monitoring wiring: the metrics concern fed from ingress, logs, the supervisor
 // and the reload counts, and the admin listener's answers (status, stats, actions) built from
 // them. Only wiring: the figures are counted in the concerns, served in admin/.
-import { readFileSync } from 'node:fs';
 import { type ActionResult, AdminServer } from './admin/admin-server.ts';
 import type { Settings } from './config/settings.ts';
 import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
+import { VERSION } from './core/version.ts';
 import { dashboardAsset } from './dashboard/index.ts';
 import type { ConnectionCounters, Ingress } from './ingress/index.ts';
 import type { ServedCertificate } from './ingress/tls/expiry.ts';
@@ -47,12 +47,6 @@ export interface MonitorParts {
   reload: () => Promise<ActionResult>;
   log: Logger;
 }
-
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 /** Metrics, unless nothing could read them (no admin and no probe listener). */
 export function buildMetrics(p: MonitorParts): Metrics {

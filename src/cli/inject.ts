@@ -6,15 +6,11 @@ import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from '
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { VERSION } from '../core/version.ts';
 import { type InjectOptions, type Input, inject } from '../inject/index.ts';
 import { CONFIG_FILE, HTTPS_PORT, PROBE_PORT } from '../inject/sidecar.ts';
 import { usageError } from './usage.ts';
 
-const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 const DEFAULT_IMAGE = `localhost/pillion:${VERSION}`;
 const DEFAULT_CONFIG_MAP = 'pillion-config';
 

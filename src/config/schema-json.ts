@@ -2,7 +2,7 @@
 // checked in (schema-json.test.ts fails when it is stale). Everything that runs reads this one:
 // building and compiling the typebox schema took about 200 ms of every start
 // (bench/startup.ts), and typebox is 680 modules. schema.ts stays the source of truth.
-import { readFileSync } from 'node:fs';
+import schemaJson from './schema.json' with { type: 'json' };
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -64,6 +64,4 @@ export function shownDefault(s: SchemaNode): string | undefined {
 }
 
 /** The published JSON Schema of pillion.yaml: what `pillion schema` prints, and what Pillion checks. */
-export const CONFIG_SCHEMA: SchemaNode = JSON.parse(
-  readFileSync(new URL('./schema.json', import.meta.url), 'utf8'),
-);
+export const CONFIG_SCHEMA: SchemaNode = schemaJson as SchemaNode;
