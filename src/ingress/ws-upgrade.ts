@@ -7,10 +7,10 @@ import { type IncomingHttpHeaders, type IncomingMessage, request } from 'node:ht
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
+import { upstreamHeaders } from '../http/headers.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { appTimeout, statusOf, upstreamErrorCode } from './error-status.ts';
 import type { Target } from './guard.ts';
-import { upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { Upstream } from './upstream-pool.ts';
 import type { TunnelClient, TunnelHooks } from './ws-tunnel.ts';
