@@ -45,6 +45,20 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
     add(['app', 'api', 'listen'], `the same port as ingress.listen (${listen})`);
   if (api !== 0 && api === app.port)
     add(['app', 'api', 'listen'], `the same port as app.port (${api})`);
+  for (const [name, svc] of Object.entries(c.egress?.services ?? {})) {
+    const tls = svc.tls ?? {};
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      add(
+        ['egress', 'services', name, 'tls', tls.cert === undefined ? 'key' : 'cert'],
+        'give cert and key together (a client certificate needs its key)',
+      );
+  }
+  const egress = portOf(c.egress?.listen);
+  if (c.egress?.services && egress !== 0 && (egress === listen || egress === app.port))
+    add(
+      ['egress', 'listen'],
+      `the same port as ${egress === listen ? 'ingress.listen' : 'app.port'} (${egress})`,
+    );
   return issues;
 }
 

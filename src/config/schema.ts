@@ -2,6 +2,7 @@
 // Schema (`pillion schema`), of the validator and of docs/config.md.
 import Type, { type Static } from 'typebox';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { egressSection } from './schema-egress.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -468,24 +469,7 @@ const Ingress = Type.Object(
   { additionalProperties: false, description: 'The HTTPS listener in front of the app.' },
 );
 
-const Egress = Type.Object(
-  {
-    listen: Type.Optional(listen('Where the local egress port listens.', '127.0.0.1:14001', false)),
-    services: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Object({
-          endpoints: Type.Array(Type.String()),
-          timeout: Type.Optional(duration('Upstream timeout.', '2s', false)),
-        }),
-      ),
-    ),
-  },
-  {
-    description: 'The local egress port to upstream services.',
-    'x-not-yet': 'the egress port',
-  },
-);
+const Egress = egressSection({ duration, listen, choice, count });
 
 const Admin = Type.Object(
   { listen: Type.Optional(listen('Where the admin API listens.', '127.0.0.1:14000', false)) },
@@ -699,6 +683,14 @@ export const ConfigSchema = Type.Object(
     description: 'Configuration of Pillion, the sidecar for any application.',
   },
 );
+
+/** The field helpers a section in its own file builds with. */
+export type Kinds = {
+  duration: typeof duration;
+  listen: typeof listen;
+  choice: typeof choice;
+  count: typeof count;
+};
 
 /** A validated pillion.yaml, as written (durations still text; defaults not applied). */
 export type FileConfig = Static<typeof ConfigSchema>;

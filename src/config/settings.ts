@@ -6,6 +6,7 @@ import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
+import { type EgressSettings, egressSettingsOf } from './settings-egress.ts';
 
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
 export type CheckSettings =
@@ -106,6 +107,8 @@ export interface Settings {
   lifecycle: LifecycleSettings;
   logs: LogsSettings;
   limits: LimitsSettings;
+  /** The local egress port and its services (settings-egress.ts). */
+  egress: EgressSettings;
 }
 
 /** A validated duration in ms. */
@@ -238,5 +241,6 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
       underscoreHeaders: lim.underscore_headers,
       forwardedFor: ingress.forwarded_for,
     },
+    egress: egressSettingsOf(t.egress, splitListen),
   };
 }
