@@ -4,6 +4,8 @@ import { redactHeaders, redactQuery } from './redact.ts';
 
 /** What ingress knows about one finished request. */
 export interface AccessEntry {
+  /** `egress` for a request the app sent out through the egress port; absent: the ingress. */
+  source?: 'egress';
   method: string;
   path: string;
   status: number;
@@ -80,7 +82,7 @@ const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
     e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
       ? 'error'
       : 'info',
-  source: () => 'access',
+  source: (e) => e.source ?? 'access',
   pid: () => pid,
   msg: (e, path) => `${e.method} ${path} ${e.status}`,
   method: (e) => e.method,
