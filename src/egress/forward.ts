@@ -336,11 +336,16 @@ export async function forward(
     up.body.on('data', (c: Buffer) => {
       bytes += c.length;
     });
+    // Which side ended it: the pipeline's error alone does not say.
+    let cut = false;
+    up.body.once('error', () => {
+      cut = true;
+    });
     try {
       await pipeline(up.body, res);
     } catch (err) {
       // The answer was cut after it began: the app sees its connection closed, not a whole body.
-      if (!gone.signal.aborted) {
+      if (cut) {
         error = `${ErrorCode.EGRESS_RESET}: ${ep.url} cut the response: ${reasonOf(err)}`;
         ep.record(true, Date.now());
       } else error = 'the app closed the connection';

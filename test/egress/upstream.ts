@@ -5,7 +5,15 @@ import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Pair, TestPki } from './certs.ts';
 
-export type Mode = 'ok' | 'reset' | 'reset-mid' | 'stall' | '503' | '503-retry-after' | '500';
+export type Mode =
+  | 'ok'
+  | 'slow'
+  | 'reset'
+  | 'reset-mid'
+  | 'stall'
+  | '503'
+  | '503-retry-after'
+  | '500';
 
 export interface Seen {
   method: string;
@@ -71,6 +79,9 @@ export async function startUpstream(
             res.write('x'.repeat(1000), () => setTimeout(() => req.socket.destroy(), 20));
             return;
           case 'stall':
+            return;
+          case 'slow':
+            setTimeout(() => res.end(JSON.stringify({ from: name, slow: true })), 300);
             return;
           case '503':
           case '500':
