@@ -10,6 +10,7 @@ import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
 import { PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
+import { Egress } from './egress/index.ts';
 import { Ingress } from './ingress/index.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
@@ -44,7 +45,8 @@ export interface ReloadStats {
 }
 
 /** The concern each live field belongs to (first matching prefix); the rest are the Sidecar's own. */
-const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'][] = [
+const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor' | 'egress'][] = [
+  ['egress.', 'egress'],
   ['app.config', 'api'],
   ['app.secrets', 'api'],
   ['logs.', 'logs'],
@@ -75,6 +77,7 @@ export class Sidecar {
   /** The data-path workers (ingress.workers > 1), in place of #ingress. */
   #pool: WorkerPool | undefined;
   #api: AppApi | undefined;
+  #egress: Egress | undefined;
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
   #stopping = false;
@@ -95,6 +98,11 @@ export class Sidecar {
   /** The data-path worker processes, when ingress.workers > 1. */
   get workers(): WorkerPool | undefined {
     return this.#pool;
+  }
+
+  /** The egress port (its per-service `stats()`), once run() has begun. */
+  get egress(): Egress | undefined {
+    return this.#egress;
   }
 
   /** The config in force. */
@@ -148,6 +156,7 @@ export class Sidecar {
         'supervisor',
         () => (touched.has('supervisor') ? this.#supervisor?.prepare(next) : undefined),
       ],
+      ['egress', () => (touched.has('egress') ? this.#egress?.prepare(next.egress) : undefined)],
       [
         'ingress',
         () =>
@@ -178,6 +187,9 @@ export class Sidecar {
       stopTimeoutMs: next.stopTimeoutMs,
       lifecycle: retimed(cur.lifecycle, next.lifecycle),
       ...(touched.has('logs') ? { logs: next.logs } : {}),
+      ...(touched.has('egress')
+        ? { egress: { ...cur.egress, services: next.egress.services } }
+        : {}),
       ...(touched.has('ingress') && (ingressLive || !ingress)
         ? { listenHost: next.listenHost, listenPort: next.listenPort, limits: next.limits }
         : {}),
@@ -231,6 +243,22 @@ export class Sidecar {
     // With a config file, the app gets its config and secrets API (a child only: an attached
     // app cannot be handed the token). It starts before the app, whose environment it fills.
     const concerns: Concern[] = [logs];
+    // Egress: its port is up before the app starts (which is told its URL) and closes only
+    // once the app has exited, so the app's last calls out still go (RELIABILITY R4, R10).
+    const egress = new Egress({
+      settings: cfg.egress,
+      accessLog: logs.accessLog(),
+      log: log.child('egress'),
+    });
+    this.#egress = egress;
+    concerns.push({
+      name: egress.name,
+      start: async () => {
+        await egress.start();
+        Object.assign(env, egress.env());
+      },
+      stop: (deadline) => egress.stop(deadline),
+    });
     const supervisor = new Supervisor({
       command: cfg.command,
       appPort: cfg.appPort,
@@ -373,7 +401,9 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
+      // The app has exited (or never started): now its config API and egress port may close.
+      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'egress'))
+        await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);
       // Logs stop last, so the app's final lines are flushed.

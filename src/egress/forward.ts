@@ -153,7 +153,7 @@ export async function forward(
     const ms = performance.now() - started;
     service?.observe(ms, status);
     deps.accessLog({
-      source: 'egress',
+      source: 'egress-access',
       method,
       path: logPath,
       status,

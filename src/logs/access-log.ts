@@ -4,8 +4,8 @@ import { redactHeaders, redactQuery } from './redact.ts';
 
 /** What ingress knows about one finished request. */
 export interface AccessEntry {
-  /** `egress` for a request the app sent out through the egress port; absent: the ingress. */
-  source?: 'egress';
+  /** `egress-access` for a request the app sent out through the egress port; absent: `access` (ingress). */
+  source?: 'egress-access';
   method: string;
   path: string;
   status: number;

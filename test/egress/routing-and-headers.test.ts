@@ -41,7 +41,7 @@ test('a path names the service; endpoints take turns; the rest of the path and q
   }
   assert.deepEqual(froms, ['a', 'b', 'a', 'b']);
   const line = eg.access.at(-1);
-  assert.equal(line?.source, 'egress');
+  assert.equal(line?.source, 'egress-access');
   assert.equal(line?.path, '/users/v1/items?x=3');
   assert.equal(line?.status, 200);
 });
