@@ -1,7 +1,9 @@
 // A named service: its endpoints, how one is chosen, its retry budget and its counters. A set
 // of services is built whole at start or on a reload (reading the TLS files may fail there),
 // and requests in flight keep the set they started with.
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createSecureContext } from 'node:tls';
 import type { EgressServiceSettings } from '../config/settings-egress.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
@@ -140,6 +142,24 @@ export async function buildServices(
         readPem(s.name, 'cert', s.tls.cert),
         readPem(s.name, 'key', s.tls.key),
       ]);
+      try {
+        // Checked now, so a wrong pair or a file that is no PEM fails the start or the reload,
+        // not every request later.
+        // A CA bundle with no certificate in it is accepted by OpenSSL and trusts nothing.
+        if (ca) new X509Certificate(ca);
+        createSecureContext({
+          ...(ca ? { ca } : {}),
+          ...(cert ? { cert } : {}),
+          ...(key ? { key } : {}),
+        });
+      } catch (err) {
+        const mismatch = /mismatch/i.test(String((err as Error).message));
+        throw new PillionError(
+          mismatch ? ErrorCode.TLS_KEY_MISMATCH : ErrorCode.TLS_FILE_UNREADABLE,
+          `egress.services.${s.name}.tls: ${mismatch ? 'the key is not the private key of the cert' : `cannot use the PEM files (${(err as Error).message})`}; give the matching PEM files`,
+          { cause: err },
+        );
+      }
       return {
         ...(ca ? { ca } : {}),
         ...(cert ? { cert } : {}),

@@ -2,6 +2,7 @@
 // a fallback), client certificates work, failing endpoints are ejected and come back, and a
 // reload swaps the services while requests in flight finish on the old ones.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makePki, type TestPki } from './certs.ts';
@@ -158,4 +159,23 @@ test('a reload swaps the endpoints; a request in flight finishes on the old one'
     /egress\.services\.svc\.tls\.ca: cannot read .*missing\.pem \(ENOENT\)/,
   );
   assert.equal((await fetch(`${eg.url}/svc/x`)).status, 200);
+});
+
+test('a client key of another certificate, or a CA that is no PEM, fails the start', async () => {
+  const junk = `${pki.dir}/junk.pem`;
+  writeFileSync(junk, 'not a certificate\n');
+  const bad = [
+    [
+      `tls: { cert: ${pki.client.cert}, key: ${pki.server.key} }`,
+      /PILLION_TLS_KEY_MISMATCH|not the private key/,
+    ],
+    [`tls: { ca: ${junk} }`, /cannot use the PEM files/],
+  ] as const;
+  for (const [tls, message] of bad) {
+    await assert.rejects(
+      startEgress(config(`svc:\n  endpoints: [https://127.0.0.1:1]\n  ${tls}`), pki.dir),
+      (err: Error & { code?: string }) =>
+        message.test(err.message) && /^PILLION_TLS_/.test(String(err.code)),
+    );
+  }
 });
