@@ -188,7 +188,7 @@ export class Sidecar {
       lifecycle: retimed(cur.lifecycle, next.lifecycle),
       ...(touched.has('logs') ? { logs: next.logs } : {}),
       ...(touched.has('egress')
-        ? { egress: { ...cur.egress, services: next.egress.services } }
+        ? { egress: { ...next.egress, host: cur.egress.host, port: cur.egress.port } }
         : {}),
       ...(touched.has('ingress') && (ingressLive || !ingress)
         ? { listenHost: next.listenHost, listenPort: next.listenPort, limits: next.limits }

@@ -9,6 +9,9 @@ export const SERVICE_NAME = '^[a-z][a-z0-9-]{0,62}$';
 /** `https://host[:port]` or `http://host[:port]`, no path: an endpoint of a service. */
 export const ENDPOINT_URL = '^https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+)(:\\d{1,5})?/?$';
 
+/** A forward-proxy allow-list entry: `host`, `*.domain` or `[v6]`, optionally `:port`. */
+export const ALLOW_HOST = '^(\\*\\.)?([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:\\d{1,5})?$';
+
 /** The egress section, from schema.ts's helpers for durations, listeners and choices. */
 export function egressSection(k: Kinds) {
   const path = (description: string) =>
@@ -192,11 +195,35 @@ export function egressSection(k: Kinds) {
           'x-live': true,
         }),
       ),
+      forward_proxy: Type.Optional(
+        Type.Object(
+          {
+            allow: Type.Array(
+              Type.String({
+                pattern: ALLOW_HOST,
+                'x-expected': 'a host name or address, *.domain, with an optional :port',
+              }),
+              {
+                minItems: 1,
+                description:
+                  'Hosts the app may reach through the proxy: `api.example.com`, `*.example.com`, `10.0.0.7:8080`; without a port, any port.',
+                'x-live': true,
+              },
+            ),
+          },
+          {
+            additionalProperties: false,
+            description:
+              'Also serve as a forward proxy (absolute-form requests and CONNECT) to these hosts only; the app gets HTTP_PROXY and HTTPS_PROXY.',
+            'x-presence': true,
+          },
+        ),
+      ),
     },
     {
       additionalProperties: false,
       description:
-        'The local egress port to upstream services; off unless services are configured.',
+        'The local egress port to upstream services; off unless services or a forward proxy are configured.',
     },
   );
 }

@@ -45,8 +45,23 @@ export interface EgressServiceSettings {
 export interface EgressSettings {
   host: string;
   port: number;
-  /** None: the egress port is off. */
+  /** None (and no forward proxy): the egress port is off. */
   services: EgressServiceSettings[];
+  /** Forward-proxy mode: the hosts the app may reach by absolute-form requests or CONNECT. */
+  forwardProxy?: { allow: AllowedHost[] };
+}
+
+/** One allow-list entry: a host (lower case), or a domain's subdomains; any port unless given. */
+export interface AllowedHost {
+  host: string;
+  subdomains: boolean;
+  port?: number;
+}
+
+function allowedOf(entry: string): AllowedHost {
+  const m = /^(\*\.)?(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry) as RegExpExecArray;
+  const host = (m[2] as string).replace(/^\[|\]$/g, '').toLowerCase();
+  return { host, subdomains: m[1] !== undefined, ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
 type Egress = NonNullable<FileConfig['egress']>;
@@ -125,5 +140,11 @@ export function egressSettingsOf(
 ): EgressSettings {
   const { host, port } = split((e?.listen as string | undefined) ?? '127.0.0.1:14001');
   const services = Object.entries(e?.services ?? {}).map(([n, s]) => serviceOf(n, s));
-  return { host, port, services };
+  const fp = e?.forward_proxy;
+  return {
+    host,
+    port,
+    services,
+    ...(fp ? { forwardProxy: { allow: fp.allow.map(allowedOf) } } : {}),
+  };
 }

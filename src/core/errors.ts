@@ -36,6 +36,7 @@ export const ErrorCode = {
   EGRESS_UNREACHABLE: 'PILLION_EGRESS_UNREACHABLE',
   EGRESS_RESET: 'PILLION_EGRESS_RESET',
   EGRESS_TLS_FAILED: 'PILLION_EGRESS_TLS_FAILED',
+  EGRESS_NOT_ALLOWED: 'PILLION_EGRESS_NOT_ALLOWED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

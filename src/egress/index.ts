@@ -2,12 +2,14 @@
 // (TLS, timeouts, retries, balancing, ejection). The app's lifecycle and the logs are not its.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Agent } from 'undici';
 import type { EgressSettings } from '../config/settings-egress.ts';
 import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { forward } from './forward.ts';
+import { type ProxyDeps, proxyConnect, proxyRequest } from './forward-proxy.ts';
 import { buildServices, type Service, type ServiceStats } from './service.ts';
 
 export interface EgressOptions {
@@ -29,6 +31,8 @@ export class Egress implements Concern<EgressSettings> {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   #address: { host: string; port: number } | undefined;
+  /** Forward-proxy mode's connections to allowed hosts (plain HTTP, keep-alive). */
+  readonly #agent = new Agent({ keepAliveTimeout: 4000 });
 
   constructor(o: EgressOptions) {
     this.#settings = o.settings;
@@ -36,9 +40,9 @@ export class Egress implements Concern<EgressSettings> {
     this.#accessLog = o.accessLog;
   }
 
-  /** Off unless services are configured: then no port is taken and the app is told nothing. */
+  /** Off unless services or the forward proxy are configured: then no port is taken. */
   get enabled(): boolean {
-    return this.#settings.services.length > 0;
+    return this.#settings.services.length > 0 || this.#settings.forwardProxy !== undefined;
   }
 
   /** Where the app sends its requests, once started: `http://127.0.0.1:14001`. */
@@ -51,13 +55,36 @@ export class Egress implements Concern<EgressSettings> {
   /** The variables the app is started with. */
   env(): Record<string, string> {
     const url = this.url;
-    return url ? { PILLION_EGRESS_URL: url } : {};
+    if (!url) return {};
+    if (!this.#settings.forwardProxy) return { PILLION_EGRESS_URL: url };
+    // Both spellings: curl and Python read the lower-case ones, many others the upper-case.
+    // Calls to the egress port itself (PILLION_EGRESS_URL) go direct, not through the proxy.
+    const noProxy = process.env.NO_PROXY ?? process.env.no_proxy ?? 'localhost,127.0.0.1,::1';
+    return {
+      PILLION_EGRESS_URL: url,
+      HTTP_PROXY: url,
+      HTTPS_PROXY: url,
+      http_proxy: url,
+      https_proxy: url,
+      NO_PROXY: noProxy,
+      no_proxy: noProxy,
+    };
   }
 
   async start(): Promise<void> {
     if (!this.enabled) return;
     this.#services = await buildServices(this.#settings.services, new Map(), this.#log);
+    const proxy: ProxyDeps = {
+      allow: () => this.#settings.forwardProxy?.allow ?? [],
+      agent: this.#agent,
+      accessLog: this.#accessLog,
+    };
     const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+      const absolute = !(req.url as string).startsWith('/');
+      if (absolute && this.#settings.forwardProxy) {
+        proxyRequest(req, res, proxy).catch(() => res.destroy());
+        return;
+      }
       forward(req, res, {
         services: () => this.#services,
         accessLog: this.#accessLog,
@@ -75,8 +102,11 @@ export class Egress implements Concern<EgressSettings> {
       if (socket.writable) socket.end(BAD_REQUEST);
       else socket.destroy();
     });
-    // This port is not a forward proxy: a CONNECT is refused and nothing is opened.
-    server.on('connect', (_req, socket: Socket) => socket.end(BAD_REQUEST));
+    // Without the forward proxy a CONNECT is refused and nothing is opened.
+    server.on('connect', (req, socket: Socket, head: Buffer) => {
+      if (this.#settings.forwardProxy) proxyConnect(req, socket, head, proxy);
+      else socket.end(BAD_REQUEST);
+    });
     const { host, port } = this.#settings;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -114,9 +144,10 @@ export class Egress implements Concern<EgressSettings> {
       await closed;
       deadline.removeEventListener('abort', cut);
     }
-    await Promise.all(
-      [...this.#services.values()].flatMap((s) => s.endpoints.map((e) => e.destroy())),
-    );
+    await Promise.all([
+      this.#agent.destroy(),
+      ...[...this.#services.values()].flatMap((s) => s.endpoints.map((e) => e.destroy())),
+    ]);
   }
 
   /**
@@ -133,7 +164,12 @@ export class Egress implements Concern<EgressSettings> {
       commit: () => {
         const old = this.#services;
         this.#services = built;
-        this.#settings = { ...this.#settings, services: next.services };
+        const { forwardProxy } = next;
+        this.#settings = {
+          ...this.#settings,
+          services: next.services,
+          ...(forwardProxy ? { forwardProxy } : {}),
+        };
         for (const s of old.values()) for (const e of s.endpoints) void e.close().catch(() => {});
       },
       abort: async () => {
