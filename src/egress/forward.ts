@@ -1,5 +1,6 @@
 // One request from the app to a service: routed by path (`/<service>/…`) or Host, sent to an
 // endpoint, retried when safe, and answered with the service's response or Pillion's own.
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
@@ -130,9 +131,6 @@ type Outcome =
   | { kind: 'response'; res: Dispatcher.ResponseData }
   | { kind: 'failed'; failure: Failure; err: unknown };
 
-/** Thrown into an attempt whose own time ran out. */
-const PER_TRY = new Error('per-try timeout');
-
 /** Handles one request from the app. */
 export async function forward(
   req: IncomingMessage,
@@ -205,14 +203,15 @@ export async function forward(
   const t0 = Date.now();
   svc.budget.request(t0);
   const deadline = t0 + cfg.totalTimeoutMs;
-  // The app gave up: the attempt in flight is cancelled. One controller per attempt, aborted
-  // by its timer or by this; AbortSignal.any cost more than both (bench/egress.ts profile).
+  // The app gave up: the attempt in flight is cancelled. One abort emitter per attempt (undici
+  // takes an EventEmitter as its signal), fired by its timer or by this: AbortSignal's
+  // listeners and WebIDL checks were a visible share of the CPU (bench/egress.ts profile).
   let gone = false;
-  let attemptCtl: AbortController | undefined;
+  let attemptCtl: EventEmitter | undefined;
   res.on('close', () => {
     if (res.writableFinished) return;
     gone = true;
-    attemptCtl?.abort();
+    attemptCtl?.emit('abort');
   });
   let body: Awaited<ReturnType<typeof bodyOf>>;
   try {
@@ -231,13 +230,13 @@ export async function forward(
     const ep = svc.pick(tried, now);
     tried.add(ep);
     const left = deadline - now;
-    const ctl = new AbortController();
+    const ctl = new EventEmitter();
     attemptCtl = ctl;
     let timedOut = false;
     const t = setTimeout(
       () => {
         timedOut = true;
-        ctl.abort(PER_TRY);
+        ctl.emit('abort');
       },
       Math.min(cfg.perTryTimeoutMs, left),
     );
@@ -249,7 +248,7 @@ export async function forward(
         path: route.path,
         headers,
         body: body.bytes ?? body.stream ?? null,
-        signal: ctl.signal,
+        signal: ctl,
       });
       out = { kind: 'response', res: r };
     } catch (err) {

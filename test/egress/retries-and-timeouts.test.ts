@@ -158,3 +158,21 @@ test('per_try timeouts retry an idempotent request on the next endpoint within t
   assert.equal(p.status, 504);
   assert.equal(a.seen.length + b.seen.length, 1);
 });
+
+test('an app that gives up cancels the attempt in flight, and nothing is retried', async () => {
+  const eg = await egress(
+    `  endpoints: [${a.url}, ${b.url}]\n  timeout: 5s\n  retry: { max_retries: 2 }`,
+  );
+  a.mode = 'stall';
+  const ac = new AbortController();
+  const call = fetch(`${eg.url}/svc/x`, { signal: ac.signal }).catch((e: Error) => e.name);
+  while (a.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+  ac.abort();
+  assert.equal(await call, 'AbortError');
+  for (let i = 0; i < 200 && eg.access.length === 0; i++)
+    await new Promise((r) => setTimeout(r, 10));
+  assert.equal(eg.access[0]?.status, 499);
+  assert.equal(eg.access[0]?.error, 'the app closed the connection');
+  assert.deepEqual([a.seen.length, b.seen.length], [1, 0]);
+  assert.equal(eg.egress.stats().svc?.retries, 0);
+});
