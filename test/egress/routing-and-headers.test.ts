@@ -2,6 +2,7 @@
 // request id and trace context passed on; bad input is answered by Pillion and never sent on.
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { createSecureServer } from 'node:http2';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { makePki, type TestPki } from './certs.ts';
@@ -142,4 +143,28 @@ test('malformed requests are answered 400 and nothing is sent on', async () => {
     assert.match(got, /^HTTP\/1\.1 400 /, JSON.stringify(bytes));
   }
   assert.equal(a.seen.length + b.seen.length, before);
+});
+
+test('an endpoint that offers h2 by ALPN is spoken to over HTTP/2; open connections are counted', async () => {
+  const h2 = createSecureServer(
+    { cert: pki.server.certPem, key: pki.server.keyPem, allowHTTP1: true },
+    (req, res) => {
+      res.end(`version ${req.httpVersion}`);
+    },
+  );
+  await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
+  const port = (h2.address() as { port: number }).port;
+  const own = await startEgress(
+    config(`two:\n  endpoints: [https://127.0.0.1:${port}]\n  tls: { ca: ${pki.caFile} }`),
+    pki.dir,
+  );
+  try {
+    const r = await fetch(`${own.url}/two/`);
+    assert.equal(await r.text(), 'version 2.0');
+    assert.equal(own.egress.stats().two?.openConnections, 1);
+    assert.equal(own.egress.stats().two?.latency.count, 1);
+  } finally {
+    await own.stop();
+    await new Promise((r) => h2.close(r));
+  }
 });
