@@ -2,7 +2,7 @@
 // (TLS, timeouts, retries, balancing, ejection). The app's lifecycle and the logs are not its.
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { EgressSettings } from '../config/settings-egress.ts';
 import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
@@ -10,7 +10,10 @@ import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { forward } from './forward.ts';
 import { type ProxyDeps, proxyConnect, proxyRequest } from './forward-proxy.ts';
-import { buildServices, type Service, type ServiceStats } from './service.ts';
+import type { Service, ServiceStats } from './service.ts';
+
+/** undici and the pools load only when the port is on: a Pillion without egress starts as fast as before. */
+const load = () => import('./service.ts');
 
 export interface EgressOptions {
   settings: EgressSettings;
@@ -31,8 +34,8 @@ export class Egress implements Concern<EgressSettings> {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   #address: { host: string; port: number } | undefined;
-  /** Forward-proxy mode's connections to allowed hosts (plain HTTP, keep-alive). */
-  readonly #agent = new Agent({ keepAliveTimeout: 4000 });
+  /** Forward-proxy mode's connections to allowed hosts (plain HTTP, keep-alive), once started. */
+  #agent: Agent | undefined;
 
   constructor(o: EgressOptions) {
     this.#settings = o.settings;
@@ -73,10 +76,14 @@ export class Egress implements Concern<EgressSettings> {
 
   async start(): Promise<void> {
     if (!this.enabled) return;
+    const { buildServices } = await load();
     this.#services = await buildServices(this.#settings.services, new Map(), this.#log);
+    const { Agent } = await import('undici');
+    const agent = new Agent({ keepAliveTimeout: 4000 });
+    this.#agent = agent;
     const proxy: ProxyDeps = {
       allow: () => this.#settings.forwardProxy?.allow ?? [],
-      agent: this.#agent,
+      agent,
       accessLog: this.#accessLog,
     };
     const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
@@ -145,7 +152,7 @@ export class Egress implements Concern<EgressSettings> {
       deadline.removeEventListener('abort', cut);
     }
     await Promise.all([
-      this.#agent.destroy(),
+      this.#agent?.destroy(),
       ...[...this.#services.values()].flatMap((s) => s.endpoints.map((e) => e.destroy())),
     ]);
   }
@@ -159,6 +166,7 @@ export class Egress implements Concern<EgressSettings> {
       // Off at start: the port opens at the next start (the app was told no URL).
       return { commit: () => {}, abort: async () => {} };
     }
+    const { buildServices } = await load();
     const built = await buildServices(next.services, this.#services, this.#log);
     return {
       commit: () => {
