@@ -142,9 +142,14 @@ export class Sidecar {
     // one: each worker's Ingress was built from the settings at start (docs/edge.md, Workers).
     const ingress = (this.#ingress ?? this.#pool) as (Front & Reloadable<IngressSlice>) | undefined;
     const ingressLive = typeof ingress?.prepare === 'function';
+    // An egress port that was off at start opens only at the next start.
+    const egressOff = this.#egress !== undefined && !this.#egress.running;
     const applied = live
       .filter((c) => owner(c.path) !== 'ingress' || ingressLive || !ingress)
+      .filter((c) => owner(c.path) !== 'egress' || !egressOff)
       .map((c) => c.path);
+    if (egressOff)
+      needRestart.push(...live.filter((c) => owner(c.path) === 'egress').map((c) => c.path));
     if (ingress && !ingressLive)
       needRestart.push(...live.filter((c) => owner(c.path) === 'ingress').map((c) => c.path));
 

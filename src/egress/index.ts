@@ -48,6 +48,11 @@ export class Egress implements Concern<EgressSettings> {
     return this.#settings.services.length > 0 || this.#settings.forwardProxy !== undefined;
   }
 
+  /** The port is open (it was on at start). */
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
   /** Where the app sends its requests, once started: `http://127.0.0.1:14001`. */
   get url(): string | undefined {
     const a = this.#address;

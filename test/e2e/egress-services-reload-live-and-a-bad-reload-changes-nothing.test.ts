@@ -60,3 +60,40 @@ test('egress services reload live, and a bad reload leaves the running ones', as
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
 });
+
+test('services added by a reload to a Pillion started without egress wait for the next start', async (t) => {
+  const pki = makePki();
+  const up = await startUpstream('later', pki);
+  t.after(() => up.close());
+  const cfg = join(pki.dir, 'pillion.yaml');
+  const head = [
+    'app:',
+    `  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(APP)}]`,
+    'ingress:',
+    '  listen: 127.0.0.1:0',
+  ];
+  writeFileSync(cfg, `${head.join('\n')}\n`);
+  const p = startPillion(['run', '--config', cfg], { bin: true });
+  t.after(() => p.kill());
+  await p.ready();
+  assert.equal((await p.waitForLog((l) => l.msg === 'egress url')).url, null);
+  writeFileSync(
+    cfg,
+    [
+      ...head,
+      'egress:',
+      '  listen: 127.0.0.1:0',
+      '  services:',
+      '    later:',
+      `      endpoints: [${up.url}]`,
+      '',
+    ].join('\n'),
+  );
+  const warned = await p.waitForLog((l) =>
+    l.msg.startsWith('config fields changed that apply only at the next start'),
+  );
+  assert.deepEqual(warned.fields, ['egress.listen', 'egress.services']);
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+  assert.equal(up.seen.length, 0);
+});
