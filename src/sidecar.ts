@@ -11,6 +11,7 @@ import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
 import { ErrorCode, PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
+import { Egress } from './egress/index.ts';
 import { Ingress } from './ingress/index.ts';
 import { servedCertificates } from './ingress/tls/expiry.ts';
 import { loadTlsMaterial } from './ingress/tls/material.ts';
@@ -53,7 +54,8 @@ export interface ReloadStats {
 }
 
 /** The concern each live field belongs to (first matching prefix); the rest are the Sidecar's own. */
-const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor'][] = [
+const OWNER: [prefix: string, concern: 'api' | 'logs' | 'ingress' | 'supervisor' | 'egress'][] = [
+  ['egress.', 'egress'],
   ['app.config', 'api'],
   ['app.secrets', 'api'],
   ['logs.', 'logs'],
@@ -94,6 +96,7 @@ export class Sidecar {
   /** The data-path workers (ingress.workers > 1), in place of #ingress. */
   #pool: WorkerPool | undefined;
   #api: AppApi | undefined;
+  #egress: Egress | undefined;
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
   #admin: AdminServer | undefined;
@@ -119,6 +122,11 @@ export class Sidecar {
   /** The data-path worker processes, when ingress.workers > 1. */
   get workers(): WorkerPool | undefined {
     return this.#pool;
+  }
+
+  /** The egress port (its per-service `stats()`), once run() has begun. */
+  get egress(): Egress | undefined {
+    return this.#egress;
   }
 
   /** The config in force. */
@@ -158,9 +166,14 @@ export class Sidecar {
     // one: each worker's Ingress was built from the settings at start (docs/edge.md, Workers).
     const ingress = (this.#ingress ?? this.#pool) as (Front & Reloadable<IngressSlice>) | undefined;
     const ingressLive = typeof ingress?.prepare === 'function';
+    // An egress port that was off at start opens only at the next start.
+    const egressOff = this.#egress !== undefined && !this.#egress.running;
     const applied = live
       .filter((c) => owner(c.path) !== 'ingress' || ingressLive || !ingress)
+      .filter((c) => owner(c.path) !== 'egress' || !egressOff)
       .map((c) => c.path);
+    if (egressOff)
+      needRestart.push(...live.filter((c) => owner(c.path) === 'egress').map((c) => c.path));
     if (ingress && !ingressLive)
       needRestart.push(...live.filter((c) => owner(c.path) === 'ingress').map((c) => c.path));
 
@@ -172,6 +185,7 @@ export class Sidecar {
         'supervisor',
         () => (touched.has('supervisor') ? this.#supervisor?.prepare(next) : undefined),
       ],
+      ['egress', () => (touched.has('egress') ? this.#egress?.prepare(next.egress) : undefined)],
       [
         'ingress',
         () =>
@@ -202,6 +216,9 @@ export class Sidecar {
       stopTimeoutMs: next.stopTimeoutMs,
       lifecycle: retimed(cur.lifecycle, next.lifecycle),
       ...(touched.has('logs') ? { logs: next.logs } : {}),
+      ...(touched.has('egress')
+        ? { egress: { ...next.egress, host: cur.egress.host, port: cur.egress.port } }
+        : {}),
       ...(touched.has('ingress') && (ingressLive || !ingress)
         ? {
             listenHost: next.listenHost,
@@ -321,6 +338,22 @@ export class Sidecar {
     // With a config file, the app gets its config and secrets API (a child only: an attached
     // app cannot be handed the token). It starts before the app, whose environment it fills.
     const concerns: Concern[] = [logs];
+    // Egress: its port is up before the app starts (which is told its URL) and closes only
+    // once the app has exited, so the app's last calls out still go (RELIABILITY R4, R10).
+    const egress = new Egress({
+      settings: cfg.egress,
+      accessLog: logs.accessLog(),
+      log: log.child('egress'),
+    });
+    this.#egress = egress;
+    concerns.push({
+      name: egress.name,
+      start: async () => {
+        await egress.start();
+        Object.assign(env, egress.env());
+      },
+      stop: (deadline) => egress.stop(deadline),
+    });
     const supervisor = new Supervisor({
       command: cfg.command,
       appPort: cfg.appPort,
@@ -480,7 +513,10 @@ export class Sidecar {
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
-      for (const c of started.filter((s) => s.name === 'app-api' || s.name === 'otlp'))
+      // The app has exited (or never started): now its config API and egress port may close.
+      for (const c of started.filter(
+        (s) => s.name === 'app-api' || s.name === 'otlp' || s.name === 'egress',
+      ))
         await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
       for (const sig of forwarded) process.off(sig, onForward);

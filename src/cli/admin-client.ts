@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { ConfigError } from '../config/load.ts';
 import { defaultStateDir, resolveConfig } from '../config/resolve.ts';
-import { DEFAULT_ADMIN_LISTEN } from '../config/schema-admin.ts';
+import { DEFAULT_ADMIN_LISTEN } from '../config/settings.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 
 /** One request may take this long: the API answers from memory, a restart is waited for apart. */

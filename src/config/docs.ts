@@ -109,6 +109,8 @@ function rows(s: SchemaNode, path: string, out: string[]): void {
     if (sub.type === 'array' && sub.items?.type === 'object') rows(sub.items, `${p}[]`, out);
     const entry = Object.values(sub.patternProperties ?? {})[0];
     if (entry?.type === 'object') rows(entry, `${p}.NAME`, out);
+    const branch = sub.anyOf?.find((b) => b.type === 'object');
+    if (branch) rows(branch, p, out);
   }
 }
 

@@ -11,6 +11,13 @@ const SECRET_NAME = /pass|secret|token|key|cred|auth|private|cookie|session|sign
 /** The value with every default of the schema filled in where the file leaves it out. */
 export function withDefaults(schema: unknown, value: unknown): unknown {
   const s = schema as SchemaNode;
+  // A duration or a map (`timeout: 2s | {connect, …}`): a map gets the map branch's defaults.
+  const branch = s.anyOf?.find((b) => b.type === 'object');
+  if (branch && value !== null && typeof value === 'object') return withDefaults(branch, value);
+  // A map of free names (`egress.services`): each entry gets its defaults.
+  const entry = Object.values(s.patternProperties ?? {})[0];
+  if (entry && value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, withDefaults(entry, x)]));
   if (s.type !== 'object' || !s.properties) return value;
   if (value !== undefined && (typeof value !== 'object' || value === null)) return value;
   const v = (value ?? {}) as Record<string, unknown>;

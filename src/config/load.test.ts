@@ -137,10 +137,33 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ['2:16: app.stop_signal: expected a signal name such as SIGTERM, got a string that is not one'],
   ],
   [
-    'egress is not supported yet',
-    'egress:\n  listen: 127.0.0.1:14001\n',
+    'an egress service needs an endpoint URL without a path',
+    'egress:\n  services:\n    users:\n      endpoints: [ftp://x, https://h:1/api]\n',
     [
-      '1:1: egress: not supported yet: the egress port will come in a later release; remove this key',
+      '4:19: egress.services.users.endpoints[0]: expected a URL such as https://host:443 (no path), got a string that is not one',
+      '4:28: egress.services.users.endpoints[1]: expected a URL such as https://host:443 (no path), got a string that is not one',
+    ],
+  ],
+  [
+    'an egress service name must be a DNS label',
+    'egress:\n  services:\n    Users:\n      endpoints: [https://h:1]\n',
+    [
+      '3:5: egress.services.<name>: not a valid name: expected a lower-case name of letters, digits and -, starting with a letter',
+    ],
+  ],
+  [
+    'an egress timeout is a duration or a map of connect, per_try and total',
+    'egress:\n  services:\n    a:\n      endpoints: [https://h:1]\n      timeout: { conect: 1s, total: soon }\n',
+    [
+      "5:18: egress.services.a.timeout.conect: unknown key; did you mean 'connect'?",
+      '5:37: egress.services.a.timeout.total: expected a duration such as 10s, 500ms or 2m, got a string',
+    ],
+  ],
+  [
+    'an egress client certificate needs its key',
+    'egress:\n  services:\n    a:\n      endpoints: [https://h:1]\n      tls: { cert: c.pem }\n',
+    [
+      '5:20: egress.services.a.tls.cert: give cert and key together (a client certificate needs its key)',
     ],
   ],
   [

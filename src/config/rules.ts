@@ -67,6 +67,20 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
       ['admin', 'listen'],
       'not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
     );
+  for (const [name, svc] of Object.entries(c.egress?.services ?? {})) {
+    const tls = svc.tls ?? {};
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      add(
+        ['egress', 'services', name, 'tls', tls.cert === undefined ? 'key' : 'cert'],
+        'give cert and key together (a client certificate needs its key)',
+      );
+  }
+  const egress = portOf(c.egress?.listen);
+  if (c.egress?.services && egress !== 0 && (egress === listen || egress === app.port))
+    add(
+      ['egress', 'listen'],
+      `the same port as ${egress === listen ? 'ingress.listen' : 'app.port'} (${egress})`,
+    );
   return issues;
 }
 

@@ -1,6 +1,7 @@
 // The `admin` section of pillion.yaml: the admin listener (API, /metrics, health), the plain
 // probe listener, and the admin token.
 import Type from 'typebox';
+import { DEFAULT_ADMIN_LISTEN } from './settings.ts';
 
 /** `HOST:PORT`, `[::1]:PORT` or `unix:/path`; `${VAR}` is expanded before the check. */
 const ADMIN_LISTEN = '^(off|\\[[^\\]]+\\]:\\d+|[^:\\[\\]]*:\\d+|unix:/.+)$';
@@ -11,9 +12,6 @@ function pattern(strict: string): { pattern: string; 'x-pattern': string } {
   const body = strict.replace(/^\^/, '').replace(/\$$/, '');
   return { pattern: `^(?:${ENV_REF}|${body})$`, 'x-pattern': strict };
 }
-
-/** Where the admin listener binds when nothing says otherwise. */
-export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:14000';
 
 export const Admin = Type.Object(
   {

@@ -6,6 +6,7 @@ import Type, { type Static } from 'typebox';
 import { ACCESS_FIELDS, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { SIZE_PATTERN } from '../core/size.ts';
 import { Admin } from './schema-admin.ts';
+import { egressSection } from './schema-egress.ts';
 import { Telemetry } from './schema-telemetry.ts';
 import { HttpRedirectSchema, TlsSchema } from './schema-tls.ts';
 
@@ -429,24 +430,7 @@ const Ingress = Type.Object(
   { additionalProperties: false, description: 'The HTTPS listener in front of the app.' },
 );
 
-const Egress = Type.Object(
-  {
-    listen: Type.Optional(listen('Where the local egress port listens.', '127.0.0.1:14001', false)),
-    services: Type.Optional(
-      Type.Record(
-        Type.String(),
-        Type.Object({
-          endpoints: Type.Array(Type.String()),
-          timeout: Type.Optional(duration('Upstream timeout.', '2s', false)),
-        }),
-      ),
-    ),
-  },
-  {
-    description: 'The local egress port to upstream services.',
-    'x-not-yet': 'the egress port',
-  },
-);
+const Egress = egressSection({ duration, listen, choice, count });
 
 const Logs = Type.Object(
   {
@@ -628,6 +612,14 @@ export const ConfigSchema = Type.Object(
     description: 'Configuration of Pillion, the sidecar for any application.',
   },
 );
+
+/** The field helpers a section in its own file builds with. */
+export type Kinds = {
+  duration: typeof duration;
+  listen: typeof listen;
+  choice: typeof choice;
+  count: typeof count;
+};
 
 /** A validated pillion.yaml, as written (durations still text; defaults not applied). */
 export type FileConfig = Static<typeof ConfigSchema>;

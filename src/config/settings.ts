@@ -6,9 +6,13 @@ import type { Writable } from 'node:stream';
 import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
-import { DEFAULT_ADMIN_LISTEN } from './schema-admin.ts';
+import { type EgressSettings, egressSettingsOf } from './settings-egress.ts';
 
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
+
+/** Where the admin listener binds unless told (kept clear of Istio's 15000-15090 and Envoy's 9901). */
+export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:14000';
+
 export type CheckSettings =
   | { kind: 'tcp' }
   | { kind: 'http'; path: string; status?: number }
@@ -160,6 +164,8 @@ export interface Settings {
   limits: LimitsSettings;
   admin: AdminSettings;
   telemetry: TelemetrySettings;
+  /** The local egress port and its services (settings-egress.ts). */
+  egress: EgressSettings;
 }
 
 /** A validated duration in ms. */
@@ -314,6 +320,7 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
       underscoreHeaders: lim.underscore_headers,
       forwardedFor: ingress.forwarded_for,
     },
+    egress: egressSettingsOf(t.egress, splitListen),
   };
 }
 

@@ -136,6 +136,12 @@ function walk(node: Node, s: SchemaNode, path: Path, ctx: Ctx, keyNode: Node | u
   }
   if (s.type === undefined && s.anyOf === undefined && s.const === undefined)
     return plain(node, path, ctx);
+  // A scalar or a map (`timeout: 2s | {connect, …}`): the branch that fits the node's shape.
+  const branch = s.anyOf?.find((b) => b.type === 'object');
+  if (branch) {
+    const other = s.anyOf?.find((b) => b !== branch) as SchemaNode;
+    return walk(node, isMap(node) ? branch : other, path, ctx, keyNode);
+  }
   if (s['x-kind'] === 'duration' || s['x-kind'] === 'size')
     return walkMeasure(node, path, ctx, MEASURES[s['x-kind']], s['x-min']);
   if (s.anyOf) return walkEnum(node, s, path, ctx);

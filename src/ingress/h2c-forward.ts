@@ -8,12 +8,12 @@ import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../core/errors.ts';
+import { clientRequestId, downstreamHeaders, upstreamHeaders } from '../http/headers.ts';
 import { BodyPace } from './body-pace.ts';
 import { errorResponse, upstreamErrorCode } from './error-status.ts';
 import { grpcStatusIn, grpcStatusOf, isGrpc, trailersOnly } from './grpc.ts';
 import type { Downstream } from './h2c-downstream.ts';
 import { H2cPool } from './h2c-upstream.ts';
-import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
 import type { EdgeLimits } from './limits.ts';
 import type { ProxyDeps, ProxyTrace, Upstream } from './proxy.ts';
 

@@ -1,8 +1,8 @@
 // Message heads as plain strings, built once from the parser's flat [name, value, ...] arrays:
 // no header objects on the data path. The rules are those of headers.ts (hop-by-hop fields,
 // Connection-listed names, `_` names, fields Pillion sets itself).
-import type { ForwardedFor } from './headers.ts';
-import { connectionTokens, isHopByHop, isSetByPillion } from './headers.ts';
+import type { ForwardedFor } from '../http/headers.ts';
+import { connectionTokens, isHopByHop, isSetByPillion } from '../http/headers.ts';
 
 /** The `X-Forwarded-For` value: the peer alone, or appended to the client's own list. */
 function forwardedFor(raw: string[], fwd: ForwardedFor): string {

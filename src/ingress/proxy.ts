@@ -3,13 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErrorCode } from '../core/errors.ts';
 import { ErrorCode as Codes } from '../core/errors.ts';
+import { clientRequestId } from '../http/headers.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
 import { BodyPace } from './body-pace.ts';
 import { failWith } from './error-status.ts';
 import type { Exchange } from './exchange.ts';
 import { field, upstreamHead } from './head.ts';
-import { clientRequestId } from './headers.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
 import {
   type ResponseSink,

@@ -6,9 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { ErrorCode } from '../core/errors.ts';
+import { downstreamHeaders } from '../http/headers.ts';
 import { errorBodyBytes, statusOf, textOf } from './error-status.ts';
 import { errorText } from './exchange.ts';
-import { downstreamHeaders } from './headers.ts';
 import type { UpgradeSide } from './ws-upgrade.ts';
 
 /** True for an extended CONNECT asking for a WebSocket (RFC 8441 §4). */

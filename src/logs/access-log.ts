@@ -6,6 +6,8 @@ import { redactHeaders, redactQuery } from './redact.ts';
 
 /** What ingress knows about one finished request. */
 export interface AccessEntry {
+  /** `egress-access` for a request the app sent out through the egress port; absent: `access` (ingress). */
+  source?: 'egress-access';
   method: string;
   path: string;
   status: number;
@@ -68,7 +70,7 @@ const FIELDS: Record<AccessField, FieldFn> = {
       : e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
         ? 'error'
         : 'info',
-  source: () => 'access',
+  source: (e) => e.source ?? 'access',
   pid: () => pid,
   msg: (e, path) => `${e.method} ${path} ${e.status}`,
   method: (e) => e.method,

@@ -35,7 +35,7 @@ test('100 reloads under load: 0 errors, 10 invalid configs rejected, the last go
     ],
     [valid(0).replace('ingress:', 'ingress:\n  lisen: 1'), /:5:3: ingress\.lisen: unknown key/],
     [valid(0).replace('127.0.0.1:0', '127.0.0.1'), /:5:11: ingress\.listen: expected HOST:PORT/],
-    [`${valid(0)}egress: {}\n`, /:6:1: egress: not supported yet/],
+    [`${valid(0)}egress: { listen: 14001 }\n`, /:6:19: egress\.listen: expected HOST:PORT/],
     [
       valid(0).replace('{ generation: 0 }', '{ generation: 0'),
       /pillion\.yaml:\d+:\d+: yaml: YAML syntax error/,

@@ -2,7 +2,7 @@
 // with 0x16 (handshake, RFC 8446 §5.1); anything else gets a plain 400 that says what happened,
 // as NGINX answers, and never reaches the app. The optional `ingress.http_redirect` listener
 // answers every request with a redirect to the HTTPS port and serves nothing else.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
@@ -60,23 +60,26 @@ const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$/;
 
 /** `ingress.http_redirect`: every request gets a redirect to the same host and path over HTTPS. */
 export function redirectServer(httpsPort: () => number | undefined): Server {
-  return createServer(
-    { requestTimeout: 10_000, headersTimeout: 10_000 },
-    (req: IncomingMessage, res: ServerResponse) => {
-      const host = HOST.exec(req.headers.host ?? '')?.[1];
-      const port = httpsPort();
-      if (!host || port === undefined) {
-        res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
-        res.end('A Host header is needed to redirect to HTTPS.\n');
-        return;
-      }
-      const path = req.url?.startsWith('/') ? req.url : '/';
-      const location = `https://${host}${port === 443 ? '' : `:${port}`}${path}`;
-      // 301 for GET and HEAD (understood by every client); 308 keeps the method and body.
-      const status = req.method === 'GET' || req.method === 'HEAD' ? 301 : 308;
-      res.writeHead(status, { location, 'content-length': 0, connection: 'close' });
-      res.end();
-      req.resume();
-    },
-  );
+  // An ESM import of node:http loads Node's bundled undici (~50 ms of a start): taken here.
+  return process
+    .getBuiltinModule('node:http')
+    .createServer(
+      { requestTimeout: 10_000, headersTimeout: 10_000 },
+      (req: IncomingMessage, res: ServerResponse) => {
+        const host = HOST.exec(req.headers.host ?? '')?.[1];
+        const port = httpsPort();
+        if (!host || port === undefined) {
+          res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' });
+          res.end('A Host header is needed to redirect to HTTPS.\n');
+          return;
+        }
+        const path = req.url?.startsWith('/') ? req.url : '/';
+        const location = `https://${host}${port === 443 ? '' : `:${port}`}${path}`;
+        // 301 for GET and HEAD (understood by every client); 308 keeps the method and body.
+        const status = req.method === 'GET' || req.method === 'HEAD' ? 301 : 308;
+        res.writeHead(status, { location, 'content-length': 0, connection: 'close' });
+        res.end();
+        req.resume();
+      },
+    );
 }

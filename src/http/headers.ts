@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { ForwardedForMode } from './limits.ts';
+import type { LimitsSettings } from '../config/settings.ts';
 
 /** Hop-by-hop and connection-specific fields (RFC 9110 §7.6.1, RFC 9113 §8.2.2). */
 const HOP_BY_HOP = new Set([
@@ -33,7 +33,7 @@ export interface ForwardedFor {
   host: string;
   requestId: string;
   /** The client's `X-Forwarded-For` is replaced (default) or the peer appended to it. */
-  forwardedFor?: ForwardedForMode;
+  forwardedFor?: LimitsSettings['forwardedFor'];
   /** For an HTTP/2 app: the authority goes in `:authority`, not Host (RFC 9113 §8.3.1). */
   h2?: boolean;
   /** W3C trace context Pillion sends in place of the client's (proxy.ts TraceStart). */

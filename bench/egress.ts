@@ -1,0 +1,144 @@
+// Overhead of the egress port: the same small GET to a TLS service, sent directly (undici pool,
+// keep-alive) and through `pillion run`'s egress port; Pillion's CPU per request from
+// /proc/<pid>/stat, latency percentiles of both. Then the 504's timing against the configured
+// timeout (±10%). Run: npm run bench:egress   (EGRESS_REQUESTS=N, default 4000; EGRESS_CONCURRENCY, default 8)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { APP_CMD, startPillion } from '../test/e2e/harness.ts';
+import { makePki } from '../test/egress/certs.ts';
+import { startUpstream } from '../test/egress/upstream.ts';
+
+const N = Number(process.env.EGRESS_REQUESTS ?? 4000);
+const C = Number(process.env.EGRESS_CONCURRENCY ?? 8);
+const WARMUP = 500;
+/** Bound on any one phase, so a broken run ends. */
+const PHASE_MS = 120_000;
+const TICK_US = 1e6 / 100; // USER_HZ on Linux
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return Number((s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0).toFixed(3));
+};
+
+/** utime + stime of a process, in µs. */
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_US;
+}
+
+/** `count` GETs of `path` through `pool`, `C` at a time; the latency of each in ms. */
+async function load(pool: Pool, path: string, count: number): Promise<number[]> {
+  const lat: number[] = [];
+  const end = Date.now() + PHASE_MS;
+  let next = 0;
+  const worker = async () => {
+    while (next < count && Date.now() < end) {
+      next++;
+      const t = performance.now();
+      const r = await pool.request({ method: 'GET', path });
+      await r.body.text();
+      if (r.statusCode !== 200) throw new Error(`status ${r.statusCode}`);
+      lat.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: C }, worker));
+  return lat;
+}
+
+const pki = makePki();
+const up = await startUpstream('bench', pki);
+const stall = await startUpstream('stall', pki);
+stall.mode = 'stall';
+const TIMEOUT_MS = 250;
+const cfg = join(pki.dir, 'pillion.yaml');
+writeFileSync(
+  cfg,
+  [
+    'app:',
+    `  command: ${JSON.stringify(APP_CMD)}`,
+    'ingress:',
+    '  listen: 127.0.0.1:0',
+    'egress:',
+    '  listen: 127.0.0.1:0',
+    '  services:',
+    '    bench:',
+    `      endpoints: [${up.url}]`,
+    `      tls: { ca: ${JSON.stringify(pki.caFile)} }`,
+    '    stall:',
+    `      endpoints: [${stall.url}]`,
+    `      tls: { ca: ${JSON.stringify(pki.caFile)} }`,
+    `      timeout: ${TIMEOUT_MS}ms`,
+    '      retry: { max_retries: 0 }',
+    '',
+  ].join('\n'),
+);
+// EGRESS_PROFILE=DIR writes a CPU profile of Pillion there when it exits.
+const prof = process.env.EGRESS_PROFILE;
+const p = startPillion(['run', '--config', cfg], {
+  bin: true,
+  ...(prof ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } } : {}),
+});
+try {
+  await p.ready();
+  const egressUrl = String(
+    (await p.waitForLog((l) => String(l.msg).startsWith('egress port'))).url,
+  );
+  const direct = new Pool(up.url, { connect: { ca: pki.ca }, connections: C });
+  const via = new Pool(egressUrl, { connections: C });
+  await load(direct, '/x', WARMUP);
+  await load(via, '/bench/x', WARMUP);
+  up.seen.length = 0;
+  const d = await load(direct, '/x', N);
+  const cpu0 = cpuUs(p.proc.pid as number);
+  const t0 = performance.now();
+  const e = await load(via, '/bench/x', N);
+  const wall = performance.now() - t0;
+  const cpu = cpuUs(p.proc.pid as number) - cpu0;
+  console.log(
+    JSON.stringify({
+      bench: 'egress-overhead',
+      requests: e.length,
+      concurrency: C,
+      // Pillion's whole process (egress port, its access log line, the supervisor's idle work).
+      pillion_cpu_us_per_req: Math.round(cpu / e.length),
+      rps_via_egress: Math.round(e.length / (wall / 1000)),
+      direct_p50_ms: pct(d, 50),
+      direct_p99_ms: pct(d, 99),
+      egress_p50_ms: pct(e, 50),
+      egress_p99_ms: pct(e, 99),
+      added_p50_ms: Number((pct(e, 50) - pct(d, 50)).toFixed(3)),
+      p50_ratio: Number((pct(e, 50) / pct(d, 50)).toFixed(2)),
+    }),
+  );
+  await direct.close();
+  // Timeouts: each 504 should come at the configured timeout, within ±10%.
+  const times: number[] = [];
+  const one = new Pool(egressUrl, { connections: 1 });
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    const r = await one.request({ method: 'GET', path: '/stall/x' });
+    await r.body.text();
+    if (r.statusCode !== 504) throw new Error(`expected 504, got ${r.statusCode}`);
+    times.push(performance.now() - t);
+  }
+  const within = times.every((t) => t >= TIMEOUT_MS * 0.9 && t <= TIMEOUT_MS * 1.1);
+  console.log(
+    JSON.stringify({
+      bench: 'egress-timeout',
+      timeout_ms: TIMEOUT_MS,
+      min_ms: Number(Math.min(...times).toFixed(1)),
+      max_ms: Number(Math.max(...times).toFixed(1)),
+      within_10_percent: within,
+    }),
+  );
+  await one.close();
+  await via.close();
+} finally {
+  p.proc.kill('SIGTERM');
+  await p.exited;
+  await up.close();
+  await stall.close();
+}

@@ -1,0 +1,129 @@
+// One endpoint of a service: its connection pool (keep-alive, HTTP/2 by ALPN), its requests in
+// flight (for least-request), passive outlier ejection and the optional active health check.
+import type { ConnectionOptions } from 'node:tls';
+import { Pool } from 'undici';
+import type { EgressServiceSettings, EndpointSettings } from '../config/settings-egress.ts';
+
+/** TLS material read from the service's files, given to every endpoint's pool. */
+export interface TlsMaterial {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  servername?: string;
+  verify: boolean;
+}
+
+/** Called when an endpoint is ejected or comes back: for the log and the counters. */
+export type EndpointEvent = (
+  ep: Endpoint,
+  what: 'ejected' | 'returned' | 'unhealthy' | 'healthy',
+  ms?: number,
+) => void;
+
+export class Endpoint {
+  readonly url: string;
+  readonly pool: Pool;
+  /** Requests in flight here (least-request balancing). */
+  active = 0;
+  #failures = 0;
+  /** Ejections in a row: each is longer, up to the cap. */
+  #ejectedInRow = 0;
+  #ejectedUntil = 0;
+  #healthy = true;
+  #checks = 0;
+  #healthTimer: NodeJS.Timeout | undefined;
+  readonly #svc: EgressServiceSettings;
+  readonly #onEvent: EndpointEvent;
+
+  constructor(
+    ep: EndpointSettings,
+    svc: EgressServiceSettings,
+    tls: TlsMaterial,
+    onEvent: EndpointEvent,
+  ) {
+    this.url = ep.url;
+    this.#svc = svc;
+    this.#onEvent = onEvent;
+    const connect: ConnectionOptions & { timeout: number } = {
+      timeout: svc.connectTimeoutMs,
+      // Verification is on unless `tls.verify: false` says otherwise; a failed check is a 502.
+      rejectUnauthorized: tls.verify,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      ...(tls.servername ? { servername: tls.servername } : {}),
+    };
+    this.pool = new Pool(ep.origin, {
+      connect,
+      allowH2: ep.tls,
+      // A connection older than the DNS TTL is closed once idle, so the name is resolved again.
+      clientTtl: svc.dnsTtlMs,
+      keepAliveTimeout: 4000,
+      headersTimeout: 0,
+      bodyTimeout: svc.perTryTimeoutMs,
+    });
+    if (svc.health) this.#startHealth(svc.health);
+  }
+
+  /** Neither ejected nor failing its health check. */
+  available(now: number): boolean {
+    return this.#healthy && now >= this.#ejectedUntil;
+  }
+
+  /** An attempt's outcome: a 5xx or a failed connection counts toward ejection, else resets it. */
+  record(failed: boolean, now: number): void {
+    if (!failed) {
+      this.#failures = 0;
+      if (now >= this.#ejectedUntil) this.#ejectedInRow = 0;
+      return;
+    }
+    if (++this.#failures < this.#svc.outlier.consecutiveFailures || now < this.#ejectedUntil)
+      return;
+    this.#failures = 0;
+    this.#ejectedInRow++;
+    const o = this.#svc.outlier;
+    const ms = Math.min(o.maxEjectionMs, o.ejectionMs * this.#ejectedInRow);
+    this.#ejectedUntil = now + ms;
+    this.#onEvent(this, 'ejected', ms);
+  }
+
+  #startHealth(h: NonNullable<EgressServiceSettings['health']>): void {
+    const check = async (): Promise<void> => {
+      let ok = false;
+      try {
+        const r = await this.pool.request({
+          method: 'GET',
+          path: h.path,
+          signal: AbortSignal.timeout(h.timeoutMs),
+        });
+        await r.body.dump();
+        ok = r.statusCode >= 200 && r.statusCode < 300;
+      } catch {
+        ok = false;
+      }
+      // Counts checks in a row with the same result; the state flips at the configured count.
+      if (ok === this.#healthy) this.#checks = 0;
+      else if (++this.#checks >= (ok ? h.healthy : h.unhealthy)) {
+        this.#healthy = ok;
+        this.#checks = 0;
+        this.#onEvent(this, ok ? 'healthy' : 'unhealthy');
+      }
+      if (this.#healthTimer) this.#healthTimer = setTimeout(check, h.intervalMs).unref();
+    };
+    this.#healthTimer = setTimeout(check, 0).unref();
+  }
+
+  /** Stops the health check; the pool closes once its requests in flight are done. */
+  async close(): Promise<void> {
+    clearTimeout(this.#healthTimer);
+    this.#healthTimer = undefined;
+    await this.pool.close();
+  }
+
+  /** Stops at once: requests still in flight fail. */
+  async destroy(): Promise<void> {
+    clearTimeout(this.#healthTimer);
+    this.#healthTimer = undefined;
+    await this.pool.destroy();
+  }
+}
