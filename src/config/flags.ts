@@ -73,6 +73,7 @@ export const FLAGS: readonly Flag[] = [
   f('log-multiline', 'logs.app.multiline', 'D'),
   f('log-stderr-level', 'logs.app.stderr_level', 'L'),
   f('log-otlp-endpoint', 'logs.otlp.endpoint', 'URL'),
+  f('no-access-log', 'logs.access.enabled', undefined, 'negate'),
   f('access-log-format', 'logs.access.format', 'F'),
   f('access-log-fields', 'logs.access.fields', 'LIST', 'list'),
   f('log-redact-query', 'logs.access.redact_query', 'LIST', 'list'),

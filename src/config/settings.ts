@@ -52,9 +52,11 @@ export interface LogsSettings {
     stderrLevel: 'debug' | 'info' | 'warn' | 'error';
   };
   access: {
+    enabled: boolean;
     format: 'json' | 'common' | 'combined';
     fields: readonly string[];
     redactQuery: readonly string[];
+    maxPath: number;
   };
 }
 
@@ -217,7 +219,13 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         multilineMs: ms(la.multiline),
         stderrLevel: la.stderr_level,
       },
-      access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
+      access: {
+        enabled: acc.enabled,
+        format: acc.format,
+        fields: acc.fields,
+        redactQuery: acc.redact_query,
+        maxPath: bytes(acc.max_path),
+      },
     },
     limits: {
       maxHeaderBytes: bytes(lim.max_header_bytes),
