@@ -24,7 +24,6 @@ import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
 import { H2cForwarder } from './h2c-forward.ts';
 import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
-import { LogThrottle } from './log-throttle.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
@@ -179,7 +178,7 @@ export class Ingress implements Concern<IngressSlice> {
 
   /** The TLS listener: per-source cap, handshake failures logged, ALPN picks the protocol. */
   #tlsServer(lim: EdgeLimits, cap: number): TlsServer {
-    const { tls: material, log } = this.#opts;
+    const { tls: material } = this.#opts;
     const rejections = this.#rejections;
     const tls = createTlsServer(
       {
@@ -209,14 +208,11 @@ export class Ingress implements Concern<IngressSlice> {
         socket.destroy();
       });
     }
-    // A connection flood brings as many failed handshakes: one line a second per reason.
-    const handshakes = new LogThrottle({
-      intervalMs: 1000,
-      emit: (reason, suppressed, fields) =>
-        log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
-    });
+    // A connection flood brings as many failed handshakes: one line a second, counted exactly.
     tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: Socket) =>
-      handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
+      rejections.recordFlood('TLS_HANDSHAKE_FAILED', socket.remoteAddress, {
+        error: err.code ?? 'OTHER',
+      }),
     );
     return tls;
   }
@@ -238,6 +234,14 @@ export class Ingress implements Concern<IngressSlice> {
 
   /** Connection-level rejections so far, by reason. */
   get rejections(): Record<string, number> {
+    return this.#rejections.counts;
+  }
+
+  /**
+   * Connection-level events so far (parser rejects, HTTP/2 abuse, failed TLS handshakes, caps
+   * at accept), by reason: what `pillion_connection_events_total{reason}` exports.
+   */
+  connectionEvents(): Record<string, number> {
     return this.#rejections.counts;
   }
 
@@ -408,6 +412,7 @@ export class Ingress implements Concern<IngressSlice> {
     this.#sweep.stop();
     this.#proxy.close();
     this.#h2c?.close();
+    this.#rejections.flush();
     this.#opts.log.info('ingress stopped');
   }
 
