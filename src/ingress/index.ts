@@ -139,6 +139,10 @@ export class Ingress implements Concern<IngressSlice> {
       // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
       maxSessionInvalidFrames: 100,
       maxSessionRejectedStreams: 100,
+      // RFC 9113 §8.2.1: whitespace at either end makes a field invalid, so nghttp2 drops it
+      // (false would pass it on). Node drops every invalid field and serves the request: see
+      // test/edge/h2-malformed-fields-are-dropped-by-node-not-refused.test.ts.
+      strictFieldWhitespaceValidation: true,
     });
     h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
