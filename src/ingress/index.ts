@@ -24,6 +24,7 @@ import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
 import { H2cForwarder } from './h2c-forward.ts';
 import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
+import { MemoryRelief } from './memory-relief.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
@@ -38,6 +39,12 @@ export interface IngressSlice {
   port: number;
   limits?: Partial<EdgeLimits>;
 }
+
+/**
+ * Quiet time after the last connection-level event before memory is given back
+ * (memory-relief.ts): past the end of a flood's reconnect bursts, well inside the 60 s B5 allows.
+ */
+const RELIEF_QUIET_MS = 5000;
 
 /** Where a listening server is bound. */
 function boundAddress(server: TlsServer): { host: string; port: number } | undefined {
@@ -89,7 +96,17 @@ export class Ingress implements Concern<IngressSlice> {
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
     this.#h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
-    this.#rejections = new Rejections(opts.log, opts.accessLog);
+    const mib = (n: number): number => Math.round(n / 104857.6) / 10;
+    const relief = new MemoryRelief({
+      quietMs: RELIEF_QUIET_MS,
+      minGapMs: 60_000,
+      done: (before, after) =>
+        opts.log.info('memory given back after connection abuse', {
+          rss_before_mib: mib(before),
+          rss_after_mib: mib(after),
+        }),
+    });
+    this.#rejections = new Rejections(opts.log, opts.accessLog, relief);
     this.#tunnels = new WebSocketTunnels({
       upstream: opts.upstream,
       accessLog: opts.accessLog,

@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { errorBodyBytes, statusOf } from './error-status.ts';
 import { LogThrottle } from './log-throttle.ts';
+import type { MemoryRelief } from './memory-relief.ts';
 
 /** A reason is logged only if it looks like an error code, never as free text from a peer. */
 const REASON = /^[A-Z0-9_]{1,64}$/;
@@ -35,9 +36,13 @@ export class Rejections {
   /** Refusals of a connection that was read: BURST lines a second per reason. */
   readonly #events = new LogThrottle({ intervalMs: 1000, burst: BURST, emit: this.#emit });
 
-  constructor(log: Logger, accessLog?: AccessLog) {
+  readonly #relief: MemoryRelief | undefined;
+
+  /** `relief` is told of every event, so memory a flood made V8 keep is given back after it. */
+  constructor(log: Logger, accessLog?: AccessLog, relief?: MemoryRelief) {
     this.#log = log;
     this.#accessLog = accessLog;
+    this.#relief = relief;
   }
 
   /**
@@ -73,6 +78,7 @@ export class Rejections {
   record(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void {
     const r = REASON.test(reason) ? reason : 'OTHER';
     this.#counts.set(r, (this.#counts.get(r) ?? 0) + 1);
+    this.#relief?.note();
     this.#events.note(r, { remote, ...fields });
   }
 
@@ -81,6 +87,7 @@ export class Rejections {
    * reason (at stop), so the log's counts add up to every event, suppressed or not.
    */
   flush(): void {
+    this.#relief?.stop();
     this.#events.flush();
     this.#floods.flush();
     if (this.#counts.size > 0)
@@ -95,6 +102,7 @@ export class Rejections {
   recordFlood(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void {
     const r = REASON.test(reason) ? reason : 'OTHER';
     this.#counts.set(r, (this.#counts.get(r) ?? 0) + 1);
+    this.#relief?.note();
     this.#floods.note(r, { remote, ...fields });
   }
 
