@@ -297,10 +297,14 @@ class Forward implements ResponseSink {
         conn.socket.once('drain', () => body.resume());
       }
     });
-    body.once('end', () => {
+    const ended = (): void => {
       pace.stop();
       if (chunked && this.#conn === conn) conn.write(LAST_CHUNK);
-    });
+    };
+    // The whole body may have come in while its start was buffered: 'end' was then emitted
+    // already, and would never come again.
+    if (body.readableEnded) ended();
+    else body.once('end', ended);
     body.resume();
   }
 
