@@ -272,13 +272,28 @@ class Forward implements ResponseSink {
     const lim = this.#proxy.limits;
     const b = this.#buffered;
     let received = b?.size ?? 0;
+    // One socket read can hold thousands of tiny chunks (llhttp gives each its own callback),
+    // and each write would be its own syscall: 70,000 one-byte chunks took 4 s of CPU. So the
+    // writes of one turn are corked into one writev, and the buffered start goes as one chunk.
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      conn.socket.uncork();
+    };
     const put = (c: Buffer): boolean => {
+      if (!corked) {
+        corked = true;
+        conn.socket.cork();
+        process.nextTick(uncork);
+      }
       if (!chunked) return conn.write(c);
       conn.write(`${c.length.toString(16)}\r\n`);
       conn.write(c);
       return conn.write('\r\n');
     };
-    for (const c of b?.chunks ?? []) put(c);
+    const start = b?.chunks ?? [];
+    if (start.length > 1) put(Buffer.concat(start, b?.size));
+    else if (start.length === 1) put(start[0] as Buffer);
     const body = ex.body;
     const pace = new BodyPace(lim.bodyIdleTimeoutMs, lim.bodyMinBytes, () =>
       this.#stopBody(Codes.REQUEST_TIMEOUT),
