@@ -504,6 +504,7 @@ export const ACCESS_FIELD_NAMES = [
   'status',
   'grpc_status',
   'duration_ms',
+  'held_ms',
   'bytes',
   'protocol',
   'remote',

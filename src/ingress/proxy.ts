@@ -120,6 +120,8 @@ class Forward implements ResponseSink {
   #attempt = 0;
   /** One budget for all the waits of this request (first start, restart, retries). */
   #holdUntil = 0;
+  /** Time spent so far waiting for the app to be ready (the access line's `held_ms`). */
+  #heldMs = 0;
   #buffered: (Buffered & { ok: true }) | undefined = undefined;
   #gone = false;
   #responded = false;
@@ -178,10 +180,15 @@ class Forward implements ResponseSink {
       });
   }
 
-  #hold(): Promise<Upstream | undefined> {
+  async #hold(): Promise<Upstream | undefined> {
     const deps = this.#proxy.deps;
-    this.#holdUntil ||= performance.now() + deps.readyTimeoutMs;
-    return deps.whenReady(Math.max(0, this.#holdUntil - performance.now()));
+    const t0 = performance.now();
+    this.#holdUntil ||= t0 + deps.readyTimeoutMs;
+    try {
+      return await deps.whenReady(Math.max(0, this.#holdUntil - t0));
+    } finally {
+      this.#heldMs += performance.now() - t0;
+    }
   }
 
   #refuse(code: ErrorCode): void {
@@ -450,6 +457,7 @@ class Forward implements ResponseSink {
       path: ex.path,
       status,
       durationMs: performance.now() - this.#start,
+      ...(this.#heldMs > 0 ? { heldMs: this.#heldMs } : {}),
       bytes: ex.bytes,
       protocol: ex.protocol,
       remote: ex.remote,

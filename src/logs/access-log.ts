@@ -10,6 +10,8 @@ export interface AccessEntry {
   /** A gRPC call's status (from the app's trailers, or Pillion's own); absent for non-gRPC. */
   grpcStatus?: number;
   durationMs: number;
+  /** Time the request waited for the app to be ready (first start, a restart); absent if none. */
+  heldMs?: number;
   bytes: number;
   protocol: string;
   remote: string;
@@ -50,6 +52,7 @@ export const ACCESS_FIELDS = [
   'status',
   'grpc_status',
   'duration_ms',
+  'held_ms',
   'bytes',
   'protocol',
   'remote',
@@ -100,6 +103,7 @@ const FIELDS: Record<(typeof ACCESS_FIELDS)[number], FieldFn> = {
   status: (e) => e.status,
   grpc_status: (e) => e.grpcStatus,
   duration_ms: (e) => Math.round(e.durationMs * 1000) / 1000,
+  held_ms: (e) => (e.heldMs === undefined ? undefined : Math.round(e.heldMs * 1000) / 1000),
   bytes: (e) => e.bytes,
   protocol: (e) => e.protocol,
   remote: (e) => e.remote,
