@@ -102,8 +102,19 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       maxSockets: 32,
       scheduling: 'fifo',
     });
-    const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
-    session.on('error', () => {});
+    // Sessions of at most 90 streams in flight: Pillion allows 100 (max_concurrent_streams)
+    // and refuses past it, and Node's client does not queue; more sessions when the load needs.
+    const sessions: { s: ReturnType<typeof h2connect>; open: number }[] = [];
+    const session = (): { s: ReturnType<typeof h2connect>; open: number } => {
+      let x = sessions.find((c) => c.open < 90 && !c.s.closed && !c.s.destroyed);
+      if (!x) {
+        const s = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+        s.on('error', () => {});
+        x = { s, open: 0 };
+        sessions.push(x);
+      }
+      return x;
+    };
     const sockets = await Promise.all(
       Array.from(
         { length: 4 },
@@ -158,7 +169,12 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
       });
     const h2 = (post: boolean): Promise<void> =>
       new Promise((resolve) => {
-        const s = session.request({ ':method': post ? 'POST' : 'GET', ':path': '/' });
+        const c = session();
+        c.open++;
+        const s = c.s.request({ ':method': post ? 'POST' : 'GET', ':path': '/' });
+        s.once('close', () => {
+          c.open--;
+        });
         let status = 0;
         s.on('response', (h) => {
           status = Number(h[':status']);
@@ -247,7 +263,7 @@ export async function soak(o: SoakOptions): Promise<SoakResult> {
     sample();
     for (const ws of sockets) ws.close(1000);
     agent.destroy();
-    session.close();
+    for (const c of sessions) c.s.close();
     // Back to baseline once the clients are gone (bounded: 30 s).
     let endFds = fdCount(pid);
     for (let i = 0; i < 150 && endFds > baselineFds + 5; i++) {
