@@ -78,6 +78,7 @@ export const FLAGS: readonly Flag[] = [
   f('admin-token-file', 'admin.token_file', 'FILE'),
   f('traceparent', 'telemetry.traceparent', undefined, 'bool'),
   f('telemetry-endpoint', 'telemetry.endpoint', 'URL'),
+  f('no-access-log', 'logs.access.enabled', undefined, 'negate'),
   f('access-log-format', 'logs.access.format', 'F'),
   f('access-log-fields', 'logs.access.fields', 'LIST', 'list'),
   f('log-redact-query', 'logs.access.redact_query', 'LIST', 'list'),

@@ -528,6 +528,13 @@ const Logs = Type.Object(
     access: Type.Optional(
       Type.Object(
         {
+          enabled: Type.Optional(
+            Type.Boolean({
+              description: 'Write one access line per request; false writes none.',
+              default: true,
+              'x-live': false,
+            }),
+          ),
           format: Type.Optional(
             choice(['json', 'common', 'combined'], 'Access line format.', 'json', false),
           ),
@@ -540,10 +547,19 @@ const Logs = Type.Object(
           ),
           redact_query: Type.Optional(
             Type.Array(Type.String({ minLength: 1 }), {
-              description: 'Query parameters logged as [REDACTED].',
+              description:
+                'Query parameters logged as [REDACTED], besides those redacted always (token, key, password, secret, sig, code, session and the like; docs/logs.md).',
               default: [],
               'x-live': false,
             }),
+          ),
+          max_path: Type.Optional(
+            size(
+              'Longest path (with its query) logged whole; a longer one is cut with a marker. A refused request logs at most 64 characters of its target.',
+              '1KiB',
+              false,
+              64,
+            ),
           ),
         },
         { additionalProperties: false, description: 'The access log: one line per request.' },

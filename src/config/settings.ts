@@ -57,9 +57,11 @@ export interface LogsSettings {
     stderrLevel: 'debug' | 'info' | 'warn' | 'error';
   };
   access: {
+    enabled: boolean;
     format: 'json' | 'common' | 'combined';
     fields: readonly string[];
     redactQuery: readonly string[];
+    maxPath: number;
   };
 }
 
@@ -285,7 +287,13 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
         multilineMs: ms(la.multiline),
         stderrLevel: la.stderr_level,
       },
-      access: { format: acc.format, fields: acc.fields, redactQuery: acc.redact_query },
+      access: {
+        enabled: acc.enabled,
+        format: acc.format,
+        fields: acc.fields,
+        redactQuery: acc.redact_query,
+        maxPath: bytes(acc.max_path),
+      },
     },
     telemetry: {
       traceparent: tel.traceparent ?? tel.endpoint !== undefined,

@@ -13,6 +13,7 @@ export const ACCESS_FIELDS = [
   'status',
   'grpc_status',
   'duration_ms',
+  'held_ms',
   'bytes',
   'protocol',
   'remote',

@@ -91,6 +91,7 @@ export class H2Exchange implements Exchange {
   /** Read now: a closed stream no longer knows its session. */
   readonly remote: string;
   readonly contentLength: number;
+  readonly hasBody: boolean;
   status = 0;
   bytes = 0;
   error: string | undefined = undefined;
@@ -101,6 +102,10 @@ export class H2Exchange implements Exchange {
     this.raw = raw;
     const cl = headers['content-length'];
     this.contentLength = cl === undefined ? -1 : Number(cl);
+    // END_STREAM on the HEADERS frame means no body follows. Read once, here: a body that has
+    // since been read to its end is still a body (read later, `readableEnded` said it was none,
+    // and a POST whose body passed 64 KiB reached the app with neither framing nor body).
+    this.hasBody = !(stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders;
     this.remote = stream.session?.socket?.remoteAddress ?? '';
     // A stream the client resets or malforms (a content-length mismatch) errors, and abort()
     // resets it with INTERNAL_ERROR; onClose handles the end and the access log records the
@@ -119,13 +124,7 @@ export class H2Exchange implements Exchange {
   get body(): Readable {
     return this.#stream;
   }
-  get hasBody(): boolean {
-    // END_STREAM on the HEADERS frame means no body follows.
-    return (
-      !this.#stream.readableEnded &&
-      !(this.#stream as unknown as { endAfterHeaders: boolean }).endAfterHeaders
-    );
-  }
+
   get headersSent(): boolean {
     return this.#stream.headersSent;
   }

@@ -21,7 +21,7 @@ import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
 import { H2cForwarder } from './h2c-forward.ts';
 import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
-import { LogThrottle } from './log-throttle.ts';
+import { MemoryRelief } from './memory-relief.ts';
 import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
@@ -41,6 +41,12 @@ export interface IngressSlice {
   /** `ingress.tls`: certificates and policy, read again and swapped in at commit. */
   tls?: TlsSettings;
 }
+
+/**
+ * Quiet time after the last connection-level event before memory is given back
+ * (memory-relief.ts): past the end of a flood's reconnect bursts, well inside the 60 s B5 allows.
+ */
+const RELIEF_QUIET_MS = 5000;
 
 /** Where a listening server is bound. */
 function boundAddress(server: NetServer): { host: string; port: number } | undefined {
@@ -110,7 +116,17 @@ export class Ingress implements Concern<IngressSlice> {
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
     this.#h2c = opts.appProtocol === 'h2c' ? new H2cForwarder(opts, lim) : undefined;
-    this.#rejections = new Rejections(opts.log, opts.accessLog);
+    const mib = (n: number): number => Math.round(n / 104857.6) / 10;
+    const relief = new MemoryRelief({
+      quietMs: RELIEF_QUIET_MS,
+      minGapMs: 60_000,
+      done: (before, after) =>
+        opts.log.info('memory given back after connection abuse', {
+          rss_before_mib: mib(before),
+          rss_after_mib: mib(after),
+        }),
+    });
+    this.#rejections = new Rejections(opts.log, opts.accessLog, relief);
     this.#tunnels = new WebSocketTunnels({
       upstream: opts.upstream,
       accessLog: opts.accessLog,
@@ -128,15 +144,10 @@ export class Ingress implements Concern<IngressSlice> {
     this.#tls = this.#tlsServer(lim, this.#cap);
   }
 
-  /** The TLS side: policy, certificates by SNI, handshake failures logged once a second. */
+  /** The TLS side: policy, certificates by SNI, handshake failures counted and logged as connection events. */
   #tlsTerminator(): TlsTerminator {
     const { tls: material, log } = this.#opts;
-    // A connection flood brings as many failed handshakes: one line a second per reason.
-    const handshakes = new LogThrottle({
-      intervalMs: 1000,
-      emit: (reason, suppressed, fields) =>
-        log.warn('TLS handshake failed', { ...fields, reason, suppressed }),
-    });
+    const rejections = this.#rejections;
     const failures = this.counters.tlsFailures;
     return new TlsTerminator({
       material,
@@ -148,7 +159,8 @@ export class Ingress implements Concern<IngressSlice> {
         // OpenSSL's reasons are many but finite; a metric label set stays bounded all the same.
         const key = code in failures || Object.keys(failures).length < 32 ? code : 'OTHER';
         failures[key] = (failures[key] ?? 0) + 1;
-        handshakes.note(code, { remote: socket.remoteAddress });
+        // A connection flood brings as many failed handshakes: one line a second, counted exactly.
+        rejections.recordFlood('TLS_HANDSHAKE_FAILED', socket.remoteAddress, { error: code });
       },
     });
   }
@@ -186,6 +198,10 @@ export class Ingress implements Concern<IngressSlice> {
       // Node's defaults are 1,000 and 100; an empty-DATA flood counts as invalid frames.
       maxSessionInvalidFrames: 100,
       maxSessionRejectedStreams: 100,
+      // RFC 9113 §8.2.1: whitespace at either end makes a field invalid, so nghttp2 drops it
+      // (false would pass it on). Node drops every invalid field and serves the request: see
+      // test/edge/h2-malformed-fields-are-dropped-by-node-not-refused.test.ts.
+      strictFieldWhitespaceValidation: true,
     });
     h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
@@ -291,6 +307,14 @@ export class Ingress implements Concern<IngressSlice> {
 
   /** Connection-level rejections so far, by reason. */
   get rejections(): Record<string, number> {
+    return this.#rejections.counts;
+  }
+
+  /**
+   * Connection-level events so far (parser rejects, HTTP/2 abuse, failed TLS handshakes, caps
+   * at accept), by reason: what `pillion_connection_events_total{reason}` exports.
+   */
+  connectionEvents(): Record<string, number> {
     return this.#rejections.counts;
   }
 
@@ -480,6 +504,7 @@ export class Ingress implements Concern<IngressSlice> {
     this.#sweep.stop();
     this.#proxy.close();
     this.#h2c?.close();
+    this.#rejections.flush();
     this.#opts.log.info('ingress stopped');
   }
 

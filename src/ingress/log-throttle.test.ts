@@ -25,3 +25,29 @@ test('a burst logs its first event at once, then one line with how many it skipp
   t.note('MAX_CONNECTIONS', { remote: '127.0.0.9' });
   assert.deepEqual(lines[3], ['MAX_CONNECTIONS', 0, { remote: '127.0.0.9' }]);
 });
+
+test('with a burst, the first N events of an interval are logged one by one, the rest summed', async () => {
+  const lines: [string, number][] = [];
+  const t = new LogThrottle({
+    intervalMs: 50,
+    burst: 3,
+    emit: (key, suppressed) => lines.push([key, suppressed]),
+  });
+  for (let i = 0; i < 10; i++) t.note('HPE_INVALID_METHOD', {});
+  assert.deepEqual(lines, [
+    ['HPE_INVALID_METHOD', 0],
+    ['HPE_INVALID_METHOD', 0],
+    ['HPE_INVALID_METHOD', 0],
+  ]);
+  for (let i = 0; i < 100 && lines.length < 4; i++) await sleep(20);
+  assert.deepEqual(lines[3], ['HPE_INVALID_METHOD', 7]);
+  // flush writes a pending summary at once.
+  for (let i = 0; i < 5; i++) t.note('TLS', {});
+  t.flush();
+  assert.deepEqual(lines.slice(4), [
+    ['TLS', 0],
+    ['TLS', 0],
+    ['TLS', 0],
+    ['TLS', 2],
+  ]);
+});

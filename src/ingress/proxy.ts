@@ -140,6 +140,8 @@ class Forward implements ResponseSink {
   #attempt = 0;
   /** One budget for all the waits of this request (first start, restart, retries). */
   #holdUntil = 0;
+  /** Time spent so far waiting for the app to be ready (the access line's `held_ms`). */
+  #heldMs = 0;
   #buffered: (Buffered & { ok: true }) | undefined = undefined;
   #gone = false;
   #responded = false;
@@ -202,10 +204,15 @@ class Forward implements ResponseSink {
       });
   }
 
-  #hold(): Promise<Upstream | undefined> {
+  async #hold(): Promise<Upstream | undefined> {
     const deps = this.#proxy.deps;
-    this.#holdUntil ||= performance.now() + deps.readyTimeoutMs;
-    return deps.whenReady(Math.max(0, this.#holdUntil - performance.now()));
+    const t0 = performance.now();
+    this.#holdUntil ||= t0 + deps.readyTimeoutMs;
+    try {
+      return await deps.whenReady(Math.max(0, this.#holdUntil - t0));
+    } finally {
+      this.#heldMs += performance.now() - t0;
+    }
   }
 
   #refuse(code: ErrorCode): void {
@@ -297,13 +304,28 @@ class Forward implements ResponseSink {
     const lim = this.#proxy.limits;
     const b = this.#buffered;
     let received = b?.size ?? 0;
+    // One socket read can hold thousands of tiny chunks (llhttp gives each its own callback),
+    // and each write would be its own syscall: 70,000 one-byte chunks took 4 s of CPU. So the
+    // writes of one turn are corked into one writev, and the buffered start goes as one chunk.
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      conn.socket.uncork();
+    };
     const put = (c: Buffer): boolean => {
+      if (!corked) {
+        corked = true;
+        conn.socket.cork();
+        process.nextTick(uncork);
+      }
       if (!chunked) return conn.write(c);
       conn.write(`${c.length.toString(16)}\r\n`);
       conn.write(c);
       return conn.write('\r\n');
     };
-    for (const c of b?.chunks ?? []) put(c);
+    const start = b?.chunks ?? [];
+    if (start.length > 1) put(Buffer.concat(start, b?.size));
+    else if (start.length === 1) put(start[0] as Buffer);
     const body = ex.body;
     const pace = new BodyPace(lim.bodyIdleTimeoutMs, lim.bodyMinBytes, () =>
       this.#stopBody(Codes.REQUEST_TIMEOUT),
@@ -322,10 +344,14 @@ class Forward implements ResponseSink {
         conn.socket.once('drain', () => body.resume());
       }
     });
-    body.once('end', () => {
+    const ended = (): void => {
       pace.stop();
       if (chunked && this.#conn === conn) conn.write(LAST_CHUNK);
-    });
+    };
+    // The whole body may have come in while its start was buffered: 'end' was then emitted
+    // already, and would never come again.
+    if (body.readableEnded) ended();
+    else body.once('end', ended);
     body.resume();
   }
 
@@ -456,6 +482,7 @@ class Forward implements ResponseSink {
       path: ex.path,
       status,
       durationMs: performance.now() - this.#start,
+      ...(this.#heldMs > 0 ? { heldMs: this.#heldMs } : {}),
       bytes: ex.bytes,
       protocol: ex.protocol,
       remote: ex.remote,

@@ -1,34 +1,48 @@
-// Connection-level rejections: one structured event each, counted by reason. What the client
-// sent is never logged; only the parser's error code and the peer address.
+// Connection-level events (parser rejects, HTTP/2 abuse, failed TLS handshakes, caps at accept):
+// one line shape, `connection rejected`, counted exactly by reason and throttled per reason so
+// a flood of them is not a flood of the log. What the client sent is never logged; only the
+// parser's error code and the peer address.
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { errorBodyBytes, statusOf } from './error-status.ts';
 import { LogThrottle } from './log-throttle.ts';
+import type { MemoryRelief } from './memory-relief.ts';
 
 /** A reason is logged only if it looks like an error code, never as free text from a peer. */
 const REASON = /^[A-Z0-9_]{1,64}$/;
+
+/**
+ * Events per reason a second logged one by one: enough for a handful of bad clients to be
+ * seen each, few enough that 10,000 parser rejects a second write 11 lines, not 10,000.
+ */
+const BURST = 10;
 
 export class Rejections {
   readonly #log: Logger;
   readonly #accessLog: AccessLog | undefined;
   readonly #counts = new Map<string, number>();
-  readonly #floods = new LogThrottle({
-    intervalMs: 1000,
-    emit: (reason, suppressed, fields) =>
-      this.#log.warn('connection rejected', {
-        code: ErrorCode.CONNECTION_REJECTED,
-        reason,
-        ...fields,
-        count: this.#counts.get(reason),
-        suppressed,
-      }),
-  });
+  readonly #emit = (reason: string, suppressed: number, fields: Record<string, unknown>): void =>
+    this.#log.warn('connection rejected', {
+      code: ErrorCode.CONNECTION_REJECTED,
+      reason,
+      ...fields,
+      count: this.#counts.get(reason),
+      ...(suppressed > 0 ? { suppressed } : {}),
+    });
+  /** Refusals at accept: one line a second per reason. */
+  readonly #floods = new LogThrottle({ intervalMs: 1000, emit: this.#emit });
+  /** Refusals of a connection that was read: BURST lines a second per reason. */
+  readonly #events = new LogThrottle({ intervalMs: 1000, burst: BURST, emit: this.#emit });
 
-  constructor(log: Logger, accessLog?: AccessLog) {
+  readonly #relief: MemoryRelief | undefined;
+
+  /** `relief` is told of every event, so memory a flood made V8 keep is given back after it. */
+  constructor(log: Logger, accessLog?: AccessLog, relief?: MemoryRelief) {
     this.#log = log;
     this.#accessLog = accessLog;
+    this.#relief = relief;
   }
 
   /**
@@ -60,18 +74,24 @@ export class Rejections {
     return n;
   }
 
-  /** Logs and counts one rejection. */
+  /** Logs (throttled per reason past BURST a second) and counts one rejection. */
   record(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void {
     const r = REASON.test(reason) ? reason : 'OTHER';
-    const count = (this.#counts.get(r) ?? 0) + 1;
-    this.#counts.set(r, count);
-    this.#log.warn('connection rejected', {
-      code: ErrorCode.CONNECTION_REJECTED,
-      reason: r,
-      remote,
-      count,
-      ...fields,
-    });
+    this.#counts.set(r, (this.#counts.get(r) ?? 0) + 1);
+    this.#relief?.note();
+    this.#events.note(r, { remote, ...fields });
+  }
+
+  /**
+   * Writes the summaries still pending and one `connection events` line with every count by
+   * reason (at stop), so the log's counts add up to every event, suppressed or not.
+   */
+  flush(): void {
+    this.#relief?.stop();
+    this.#events.flush();
+    this.#floods.flush();
+    if (this.#counts.size > 0)
+      this.#log.info('connection events', { counts: this.counts, total: this.total });
   }
 
   /**
@@ -82,6 +102,7 @@ export class Rejections {
   recordFlood(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void {
     const r = REASON.test(reason) ? reason : 'OTHER';
     this.#counts.set(r, (this.#counts.get(r) ?? 0) + 1);
+    this.#relief?.note();
     this.#floods.note(r, { remote, ...fields });
   }
 

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { ACCESS_FIELDS } from '../core/access-fields.ts';
 import { LogOutput } from '../core/log.ts';
 import { type AccessEntry, type AccessLogOptions, clfTime, createAccessLog } from './access-log.ts';
-import { redactHeaders, redactQuery } from './redact.ts';
+import { cut, looksSecret, redactHeaders, redactQuery } from './redact.ts';
 
 function logOf(opts: Partial<AccessLogOptions>) {
   const chunks: string[] = [];
@@ -102,7 +102,7 @@ describe('access log', () => {
     const [a, b] = common.lines();
     assert.match(
       a,
-      /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/search\?q=cats&token=s3cret&page=2 HTTP\/1\.1" 200 1234$/,
+      /^127\.0\.0\.1 - - \[\d\d\/[A-Z][a-z]{2}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET \/search\?q=cats&token=\[REDACTED\]&page=2 HTTP\/1\.1" 200 1234$/,
     );
     assert.match(b, /"GET \/a \\"b\\" HTTP\/1\.1" 304 -$/);
     const combined = logOf({ format: 'combined' });
@@ -151,6 +151,75 @@ describe('access log', () => {
       a: 'b',
     });
   });
+});
+
+test('secret-looking query values are redacted by default, in the path, msg, referer and CLF', () => {
+  const secret = 'c4n4ry';
+  const names = [
+    'token',
+    'access_token',
+    'refresh_token',
+    'id_token',
+    'key',
+    'api_key',
+    'apikey',
+    'password',
+    'passwd',
+    'secret',
+    'client_secret',
+    'sig',
+    'signature',
+    'code',
+    'auth',
+    'session',
+    'X-Amz-Signature',
+    'Upload_Token',
+    'db-password',
+  ];
+  for (const n of names) assert.ok(looksSecret(n), n);
+  for (const n of ['q', 'page', 'keyword', 'tokens', 'codec', 'sort'])
+    assert.ok(!looksSecret(n), n);
+  const path = `/p?q=1&${names.map((n) => `${encodeURIComponent(n)}=${secret}`).join('&')}`;
+  for (const format of ['json', 'common', 'combined'] as const) {
+    const { log, lines } = logOf({ format, fields: ['msg', 'path', 'referer', 'headers'] });
+    log({ ...ENTRY, path, headers: { referer: `https://r.test${path}` } });
+    const text = lines().join('\n');
+    assert.ok(!text.includes(secret), `${format}: ${text}`);
+    assert.ok(text.includes('q=1&token=[REDACTED]'), format);
+  }
+});
+
+test('long paths are cut with a marker; a refused request logs only the start of its target', () => {
+  const { log, lines } = logOf({ fields: ['path', 'msg'], maxPath: 100 });
+  const long = `/${'a'.repeat(9000)}?token=zz`;
+  log({ ...ENTRY, path: long });
+  log({ ...ENTRY, path: long, status: 414, error: 'PILLION_URI_TOO_LONG' });
+  log({ ...ENTRY, path: '/short?x=1', status: 400, error: 'PILLION_REQUEST_INVALID' });
+  const [a, b, c] = lines().map((l) => JSON.parse(l));
+  const logged = redactQuery(long, new Set());
+  assert.equal(a.path, `${logged.slice(0, 100)}...[cut ${logged.length - 100} chars]`);
+  assert.equal(b.path, `/${'a'.repeat(63)}...[cut 8937 chars]?[query not logged]`);
+  assert.equal(b.msg, `GET ${b.path} 414`, 'the msg carries the cut path too');
+  assert.equal(c.path, '/short?[query not logged]');
+  assert.equal(cut('abc', 3), 'abc');
+});
+
+test('enabled: false writes no access line', () => {
+  const { log, lines } = logOf({ enabled: false });
+  log(ENTRY);
+  assert.deepEqual(lines(), ['']);
+});
+
+test('the time field is ISO 8601 with milliseconds, as toISOString writes it', () => {
+  const { log, lines } = logOf({ fields: ['time'] });
+  for (let i = 0; i < 50; i++) {
+    const before = Date.now();
+    log(ENTRY);
+    const t = JSON.parse(lines().at(-1) as string).time as string;
+    assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const ms = Date.parse(t);
+    assert.ok(ms >= before && ms <= Date.now(), t);
+  }
 });
 
 test('the worker field is written only by a worker’s access log', () => {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { type AccessField, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
 import { ErrorCode } from '../core/errors.ts';
 import type { LogOutput } from '../core/log.ts';
-import { redactHeaders, redactQuery } from './redact.ts';
+import { cut, redactHeaders, redactQuery } from './redact.ts';
 
 /** What ingress knows about one finished request. */
 export interface AccessEntry {
@@ -14,6 +14,8 @@ export interface AccessEntry {
   /** A gRPC call's status (from the app's trailers, or Pillion's own); absent for non-gRPC. */
   grpcStatus?: number;
   durationMs: number;
+  /** Time the request waited for the app to be ready (first start, a restart); absent if none. */
+  heldMs?: number;
   bytes: number;
   protocol: string;
   remote: string;
@@ -33,20 +35,32 @@ export type AccessLog = (entry: AccessEntry) => void;
 export type AccessFormat = 'json' | 'common' | 'combined';
 
 export interface AccessLogOptions {
+  /** False: no access lines at all (the writer is a no-op). */
+  enabled: boolean;
   format: AccessFormat;
   /** JSON fields, in order; see core/access-fields.ts. */
   fields: readonly string[];
-  /** Query parameters whose values are logged as [REDACTED]. */
+  /** Query parameters whose values are logged as [REDACTED], besides the secret-looking ones. */
   redactQuery: readonly string[];
+  /** Longest path logged whole; a longer one is cut with a marker. */
+  maxPath: number;
   /** The data-path worker (1..N) writing these lines, when `ingress.workers` > 1. */
   worker?: number;
 }
 
 export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
+  enabled: true,
   format: 'json',
   fields: DEFAULT_ACCESS_FIELDS,
   redactQuery: [],
+  maxPath: 1024,
 };
+
+/**
+ * Characters of a refused request's path that are logged: enough to recognise it, never the
+ * whole of what a client sized to be refused (a 414's 9 KB target, a 400's smuggling payload).
+ */
+export const REFUSED_PATH_CHARS = 64;
 
 /**
  * gRPC statuses that mean the server side failed, logged at level `error` like a 5xx: UNKNOWN,
@@ -62,7 +76,7 @@ type FieldFn = (e: AccessEntry, path: string) => unknown;
 
 const pid = process.pid;
 const FIELDS: Record<AccessField, FieldFn> = {
-  time: () => new Date().toISOString(),
+  time: () => isoNow(),
   level: (e) =>
     // Cut at the drain deadline: Pillion's own doing on a stop, not a fault of the app.
     e.error === DRAIN_CUT
@@ -78,17 +92,54 @@ const FIELDS: Record<AccessField, FieldFn> = {
   status: (e) => e.status,
   grpc_status: (e) => e.grpcStatus,
   duration_ms: (e) => Math.round(e.durationMs * 1000) / 1000,
+  held_ms: (e) => (e.heldMs === undefined ? undefined : Math.round(e.heldMs * 1000) / 1000),
   bytes: (e) => e.bytes,
   protocol: (e) => e.protocol,
   remote: (e) => e.remote,
   request_id: (e) => e.requestId,
   error: (e) => e.error,
-  referer: (e) => header(e, 'referer'),
+  referer: (e) => redactUrl(header(e, 'referer')),
   user_agent: (e) => header(e, 'user-agent'),
   headers: (e) => (e.headers ? redactHeaders(e.headers) : undefined),
   // Set per writer in createAccessLog; absent (left out) with one worker.
   worker: () => undefined,
 };
+
+/** A request Pillion answered itself with a 4xx: its target is the client's bytes, untrusted. */
+function refused(e: AccessEntry): boolean {
+  return e.status >= 400 && e.status < 500 && e.error?.startsWith('PILLION_') === true;
+}
+
+/**
+ * What is logged of a refused request's target: its path's first characters, never its query
+ * (the client's bytes, whose names need not look secret), with markers where text was left out.
+ */
+function refusedTarget(target: string, max: number): string {
+  const q = target.indexOf('?');
+  const path = cut(q === -1 ? target : target.slice(0, q), Math.min(max, REFUSED_PATH_CHARS));
+  return q === -1 ? path : `${path}?[query not logged]`;
+}
+
+/** A URL header (Referer) with its secret query values redacted and cut like a path. */
+function redactUrl(v: string | undefined): string | undefined {
+  return v === undefined ? v : cut(redactQuery(v, NO_NAMES), ACCESS_LOG_DEFAULTS.maxPath);
+}
+const NO_NAMES: ReadonlySet<string> = new Set();
+
+// The time field is formatted once a second and the milliseconds appended: toISOString per
+// line was ~10% of Pillion's CPU for a 12-byte response with the access line on (bench/proxy.ts).
+let isoSecond = -1;
+let isoPrefix = '';
+function isoNow(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== isoSecond) {
+    isoSecond = sec;
+    isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20);
+  }
+  const ms = now - sec * 1000;
+  return `${isoPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
 
 function header(e: AccessEntry, name: string): string | undefined {
   const v = e.headers?.[name];
@@ -108,14 +159,18 @@ export function createAccessLog(
   for (const f of o.fields) {
     if (!(f in FIELDS)) throw new RangeError(`unknown access log field '${f}'`);
   }
+  if (!o.enabled) return () => {};
   const names = new Set(o.redactQuery);
-  const pathOf = names.size > 0 ? (p: string) => redactQuery(p, names) : (p: string) => p;
+  const max = o.maxPath;
+  // Redacted before it is cut, so a cut never leaves part of a secret value behind.
+  const pathOf = (e: AccessEntry): string =>
+    refused(e) ? refusedTarget(e.path, max) : cut(redactQuery(e.path, names), max);
   if (o.format !== 'json') {
     const combined = o.format === 'combined';
     return (e) => {
-      let line = `${e.remote || '-'} - - [${clfTime(new Date())}] "${clfEscape(`${e.method} ${pathOf(e.path)} ${e.protocol}`)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'}`;
+      let line = `${e.remote || '-'} - - [${clfTime(new Date())}] "${clfEscape(`${e.method} ${pathOf(e)} ${e.protocol}`)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'}`;
       if (combined)
-        line += ` "${clfEscape(header(e, 'referer') ?? '-')}" "${clfEscape(header(e, 'user-agent') ?? '-')}"`;
+        line += ` "${clfEscape(redactUrl(header(e, 'referer')) ?? '-')}" "${clfEscape(header(e, 'user-agent') ?? '-')}"`;
       out.write(`${line}\n`);
     };
   }
@@ -125,7 +180,7 @@ export function createAccessLog(
     .filter((f) => f !== 'worker' || worker !== undefined)
     .map((f) => [f, f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]] as const);
   return (e) => {
-    const path = pathOf(e.path);
+    const path = pathOf(e);
     const rec: Record<string, unknown> = {};
     for (const [k, fn] of fns) {
       const v = fn(e, path);

@@ -20,6 +20,9 @@ export interface Outcome {
   status: number;
   ok: boolean;
   error?: string;
+  /** When the request was sent and when its outcome came (ms since the epoch, sub-ms). */
+  start: number;
+  end: number;
 }
 
 export interface Rig {
@@ -120,13 +123,24 @@ export function one(
   protocol: 'h1' | 'h2',
 ): Promise<Outcome> {
   const id = randomUUID();
+  const start = performance.timeOrigin + performance.now();
   const body = method === 'POST' ? `body-${id}` : undefined;
   const path = method === 'POST' ? '/echo' : '/';
   return new Promise((resolve) => {
     const done = (status: number, text: string, error?: string): void => {
       const ok =
         status === 200 && (body === undefined ? text.startsWith('hello from') : text === body);
-      resolve({ id, method, protocol, status, ok, error: error ?? (ok ? undefined : text) });
+      const end = performance.timeOrigin + performance.now();
+      resolve({
+        id,
+        method,
+        protocol,
+        status,
+        ok,
+        error: error ?? (ok ? undefined : text),
+        start,
+        end,
+      });
     };
     if (protocol === 'h1') {
       const req = request(
@@ -170,6 +184,7 @@ export async function load(
   total: number,
   concurrency: number,
   maxMs: number,
+  progress?: (o: Outcome) => void,
 ): Promise<Outcome[]> {
   const agent = new Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: concurrency });
   const session = h2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
@@ -180,9 +195,15 @@ export async function load(
   const worker = async (): Promise<void> => {
     while (next < total && Date.now() < end) {
       const i = next++;
-      outcomes.push(
-        await one(port, agent, session, i % 2 === 0 ? 'GET' : 'POST', i % 4 < 2 ? 'h1' : 'h2'),
+      const o = await one(
+        port,
+        agent,
+        session,
+        i % 2 === 0 ? 'GET' : 'POST',
+        i % 4 < 2 ? 'h1' : 'h2',
       );
+      outcomes.push(o);
+      progress?.(o);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

@@ -1,22 +1,39 @@
 // S8: per-run canaries planted in a secret file, the environment, app.config and invalid
-// configs never show up in Pillion's stdout or stderr, in `pillion config`, `pillion validate`
-// or reload rejections, nor in /metrics and the admin API, plain or base64-, URL- or
+// configs, the TLS private key, client Authorization and Cookie headers, secret query values
+// (on 200, 400 and 414 answers), an upstream Set-Cookie and the app's crash never show up in
+// Pillion's stdout, stderr or log file, in `pillion config`, `pillion validate`, reload
+// rejections, Pillion's own error bodies, /metrics or the admin API: plain, base64 (three alignments), URL- or
 // hex-encoded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { adminRequest, scrape } from './admin-client.ts';
-import { h1Request, MAIN, startPillion, tempDir } from './harness.ts';
+import { APP_CMD, h1Request, h2Request, MAIN, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
 
 function canary(where: string): string {
   // '/', '+', '=' and a space make the encoded forms differ from the plain one.
   return `canary-${where}-${randomBytes(8).toString('hex')}/+= x`;
+}
+
+/**
+ * The base64 text a secret has inside any longer base64 run, at each of the three byte
+ * alignments it can start at: the characters that depend on the secret alone.
+ */
+function base64Aligned(s: string): string[] {
+  return [0, 1, 2].flatMap((k) => {
+    const b64 = Buffer.concat([Buffer.alloc(k, 0x41), Buffer.from(s)]).toString('base64');
+    // The first group mixes the pad with the secret, the last may mix it with what follows.
+    const inner = b64.slice(4, b64.length - 4);
+    return [inner, inner.replace(/\+/g, '-').replace(/\//g, '_')];
+  });
 }
 
 /** Every form of each canary that must not appear. */
@@ -27,17 +44,23 @@ function forms(secrets: string[]): string[] {
       s,
       core,
       encodeURIComponent(s),
+      encodeURIComponent(s).toLowerCase(),
       Buffer.from(s).toString('base64'),
       Buffer.from(s).toString('base64url'),
-      Buffer.from(core).toString('base64').slice(0, 16),
+      ...base64Aligned(s),
+      ...base64Aligned(core),
       Buffer.from(s).toString('hex'),
+      Buffer.from(core).toString('hex'),
       JSON.stringify(s).slice(1, -1),
     ];
   });
 }
 
 function assertClean(output: string, secrets: string[], where: string): void {
-  for (const f of forms(secrets)) assert.equal(output.includes(f), false, `${where} holds ${f}`);
+  for (const f of forms(secrets)) {
+    const at = output.indexOf(f);
+    assert.equal(at, -1, `${where} holds ${f}: …${output.slice(Math.max(0, at - 200), at + 100)}`);
+  }
 }
 
 test('secrets planted in config, env and invalid configs never show in any output', async (t) => {
@@ -128,4 +151,173 @@ test('secrets planted in config, env and invalid configs never show in any outpu
   const runOutput = p.lines.map((l) => JSON.stringify(l)).join('\n') + p.stderr();
   assert.ok(p.lines.some((l) => l.msg === 'secret read' && l.name === 'api_key'));
   assertClean(runOutput, all, 'pillion run output');
+});
+
+/** Writes `bytes` on a fresh TLS connection and reads until Pillion closes it (bounded). */
+function rawExchange(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect({
+      host: '127.0.0.1',
+      port,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    let got = '';
+    const timer = setTimeout(() => s.destroy(), 10_000);
+    s.on('secureConnect', () => s.write(bytes));
+    s.on('data', (c) => {
+      got += c.toString('latin1');
+    });
+    s.on('error', reject);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+  });
+}
+
+test('secrets in requests, responses, the TLS key and an app crash never show in any output', async (t) => {
+  const dir = tempDir();
+  const key = join(dir, 'tls.key');
+  const cert = join(dir, 'tls.crt');
+  const gen = spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
+  assert.equal(gen.status, 0, String(gen.stderr));
+  // The key's own random base64 lines are its canaries, and the DER bytes they encode.
+  const keyLines = readFileSync(key, 'utf8')
+    .split('\n')
+    .filter((l) => l.length === 64);
+  const keyDer = Buffer.from(keyLines.join(''), 'base64');
+  const keySecrets = [keyLines[3], keyLines[10], keyLines[20]];
+  const keyHex = [
+    keyDer.subarray(100, 132).toString('hex'),
+    keyDer.subarray(400, 432).toString('hex'),
+  ];
+
+  const c = (where: string) => `canary-${where}-${randomBytes(8).toString('hex')}`;
+  const inAuth = canary('auth');
+  const inCookie = canary('cookie');
+  const inSetCookie = c('setcookie');
+  const inEnv = canary('env');
+  const queryNames = ['token', 'access_token', 'code', 'api_key', 'password', 'sig', 'session'];
+  const inQuery = Object.fromEntries(queryNames.map((n) => [n, canary(`q-${n}`)]));
+  const inBad = c('bad');
+  const in414 = c('uri414');
+  const in414Tail = c('tail414');
+  const logFile = join(dir, 'pillion.log');
+  const p = startPillion(
+    [
+      'run',
+      '--listen',
+      '127.0.0.1:0',
+      '--cert',
+      cert,
+      '--key',
+      key,
+      '--log-file',
+      logFile,
+      '--access-log-fields',
+      'time,level,source,msg,method,path,status,error,referer,user_agent,headers',
+      '--',
+      ...APP_CMD,
+    ],
+    { env: { APP_SET_COOKIE: inSetCookie, APP_TOKEN: inEnv } },
+  );
+  t.after(() => p.kill());
+  const port = await p.port();
+  await p.ready();
+
+  const query = queryNames.map((n) => `${n}=${encodeURIComponent(inQuery[n])}`).join('&');
+  const secretHeaders = {
+    authorization: `Bearer ${inAuth}`,
+    cookie: `sid=${inCookie}`,
+    referer: `https://ref.test/?${query}`,
+  };
+  const bodies: string[] = [];
+  const ok = await h1Request(port, `/headers?q=1&${query}`, { headers: secretHeaders });
+  assert.equal(ok.status, 200);
+  assert.equal(
+    JSON.parse(ok.body).authorization,
+    `Bearer ${inAuth}`,
+    'the app gets the real value',
+  );
+  const sc = await h1Request(port, '/set-cookie');
+  assert.match(String(sc.headers['set-cookie']), new RegExp(inSetCookie));
+  const session = h2connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
+  t.after(() => session.close());
+  assert.equal((await h2Request(session, `/h2?${query}`, { headers: secretHeaders })).status, 200);
+  // A 400 (two Host headers) and a 414 (a 9 KB target), each with secrets in the target.
+  const bad = await rawExchange(
+    port,
+    `GET /x?token=${inBad}&v=${inBad} HTTP/1.1\r\nHost: a\r\nHost: b\r\nAuthorization: Basic ${inAuth}\r\n\r\n`,
+  );
+  assert.match(bad, /^HTTP\/1\.1 400 /);
+  const long = await rawExchange(
+    port,
+    `GET /y?sig=${in414}&pad=${'p'.repeat(9000)}&v=${in414Tail} HTTP/1.1\r\nHost: a\r\n\r\n`,
+  );
+  assert.match(long, /^HTTP\/1\.1 414 /);
+  bodies.push(bad, long);
+  // The app crashes (exit 3) and is restarted: its exit is reported, its env is not.
+  await h1Request(port, '/exit?code=3').catch(() => undefined);
+  await p.waitForLog((l) => /exit/.test(l.msg) && l.source === 'supervisor', 'the app exit');
+  await p.waitForLog(
+    (l) => l.msg === 'app ready' && p.lines.filter((x) => x.msg === 'app ready').length > 1,
+    'restart',
+  );
+  const after = await h1Request(port, '/after');
+  assert.equal(after.status, 200);
+
+  await p.waitForLog((l) => l.source === 'access' && l.status === 414, 'the 414 access line');
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+  const access = p.lines.filter((l) => l.source === 'access');
+  const line414 = access.find((l) => l.status === 414);
+  assert.ok(
+    line414 && String(line414.path).length < 120,
+    `the 414 target is cut: ${line414?.path}`,
+  );
+  assert.equal(line414.path, '/y?[query not logged]');
+  assert.ok(
+    access.some((l) => l.status === 400),
+    'the 400 has its access line',
+  );
+  assert.ok(access.some((l) => String(l.path).startsWith('/headers?q=1&token=[REDACTED]')));
+  const everything = [
+    p.lines.map((l) => JSON.stringify(l)).join('\n'),
+    p.stderr(),
+    readFileSync(logFile, 'utf8'),
+    ...bodies.map((b) => b.slice(b.indexOf('\r\n\r\n'))),
+  ].join('\n');
+  assertClean(
+    everything,
+    [
+      inAuth,
+      inCookie,
+      inSetCookie,
+      inEnv,
+      inBad,
+      in414,
+      in414Tail,
+      ...Object.values(inQuery),
+      ...keySecrets,
+    ],
+    'pillion run output',
+  );
+  for (const h of keyHex) assert.equal(everything.includes(h), false, 'key bytes in hex');
 });

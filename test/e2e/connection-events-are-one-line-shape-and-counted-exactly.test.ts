@@ -1,0 +1,93 @@
+// L5: connection-level events (parser rejects, failed TLS handshakes, HTTP/2 floods) are one
+// line shape, `connection rejected`, throttled per reason, and counted exactly: the lines (each
+// event logged, plus the `suppressed` of summary lines) and the `connection events` line at
+// stop add up to what this test sent, reason by reason. Every parser reject has its access line.
+import assert from 'node:assert/strict';
+import { connect as tcpConnect } from 'node:net';
+import { test } from 'node:test';
+import { connect } from 'node:tls';
+import { FLOODS, flood } from '../edge/h2-abuse.ts';
+import { APP_CMD, startPillion } from './harness.ts';
+
+const PARSER_REJECTS = 40;
+const TLS_FAILURES = 15;
+const PING_FLOODS = 3;
+
+/** Writes `bytes` and waits for the peer to close (bounded). */
+function sendAndWait(
+  open: () => ReturnType<typeof tcpConnect>,
+  bytes: string | Buffer,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const s = open();
+    const timer = setTimeout(() => s.destroy(), 10_000);
+    s.on('error', () => {});
+    s.on('data', () => {});
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    s.write(bytes);
+  });
+}
+
+test('parser rejects, TLS failures and h2 floods are counted exactly as sent', async (t) => {
+  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', ...APP_CMD]);
+  t.after(() => p.kill());
+  const port = await p.port();
+  await p.ready();
+  for (let i = 0; i < PARSER_REJECTS; i++) {
+    await sendAndWait(
+      () =>
+        connect({
+          host: '127.0.0.1',
+          port,
+          rejectUnauthorized: false,
+          ALPNProtocols: ['http/1.1'],
+        }),
+      '\x01BAD /x HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
+  }
+  // Plain text to the TLS port: each is one failed handshake.
+  for (let i = 0; i < TLS_FAILURES; i++) {
+    await sendAndWait(() => tcpConnect({ host: '127.0.0.1', port }), 'GET / HTTP/1.1\r\n\r\n');
+  }
+  const ping = FLOODS.find((f) => f.reason === 'H2_PING_FLOOD');
+  assert.ok(ping);
+  for (let i = 0; i < PING_FLOODS; i++) {
+    const r = await flood(port, ping);
+    assert.ok(r.goaway || r.closed, 'the flooder was stopped');
+  }
+  p.proc.kill('SIGTERM');
+  assert.equal(await p.exited, 0);
+
+  const summary = p.lines.find((l) => l.msg === 'connection events');
+  assert.ok(summary, 'a connection events line at stop');
+  const counts = summary.counts as Record<string, number>;
+  const parser = Object.entries(counts)
+    .filter(([k]) => k.startsWith('HPE_'))
+    .reduce((n, [, v]) => n + v, 0);
+  assert.equal(parser, PARSER_REJECTS, JSON.stringify(counts));
+  assert.equal(counts.TLS_HANDSHAKE_FAILED, TLS_FAILURES, JSON.stringify(counts));
+  assert.equal(counts.H2_PING_FLOOD, PING_FLOODS, JSON.stringify(counts));
+  assert.equal(summary.total, PARSER_REJECTS + TLS_FAILURES + PING_FLOODS);
+
+  const lines = p.lines.filter((l) => l.msg === 'connection rejected');
+  for (const [reason, n] of Object.entries(counts)) {
+    const ours = lines.filter((l) => l.reason === reason);
+    // One shape for every connection event.
+    for (const l of ours) {
+      assert.equal(l.source, 'ingress');
+      assert.equal(l.level, 'warn');
+      assert.equal(l.code, 'PILLION_CONNECTION_REJECTED');
+      assert.equal(typeof l.count, 'number');
+    }
+    const logged = ours.filter((l) => l.suppressed === undefined).length;
+    const suppressed = ours.reduce((s, l) => s + Number(l.suppressed ?? 0), 0);
+    assert.equal(logged + suppressed, n, `${reason}: lines and suppressed add up to the count`);
+    assert.equal(Math.max(...ours.map((l) => Number(l.count))), n, `${reason}: the last count`);
+    t.diagnostic(`${reason}: ${n} events, ${ours.length} lines`);
+  }
+  const refusedAccess = p.lines.filter((l) => l.source === 'access' && l.status === 400);
+  assert.equal(refusedAccess.length, PARSER_REJECTS, 'one access line per parser reject');
+});
