@@ -90,7 +90,7 @@ describe('access log', () => {
 
   test('a JSON line with every field writes them in the order of the one list', () => {
     const { log, lines } = logOf({ fields: ACCESS_FIELDS });
-    log({ ...ENTRY, grpcStatus: 0, error: 'x' });
+    log({ ...ENTRY, grpcStatus: 0, error: 'x', heldMs: 1.5 });
     // `worker` is written only by a worker's access log.
     assert.deepEqual(Object.keys(JSON.parse(lines()[0])), ACCESS_FIELDS.slice(0, -1));
   });

@@ -1,4 +1,5 @@
-// L5: connection-level events (parser rejects, failed TLS handshakes, HTTP/2 floods) are one
+// L5: connection-level events (parser rejects, plain HTTP to the TLS port, failed TLS
+// handshakes, HTTP/2 floods) are one
 // line shape, `connection rejected`, throttled per reason, and counted exactly: the lines (each
 // event logged, plus the `suppressed` of summary lines) and the `connection events` line at
 // stop add up to what this test sent, reason by reason. Every parser reject has its access line.
@@ -10,6 +11,7 @@ import { FLOODS, flood } from '../edge/h2-abuse.ts';
 import { APP_CMD, startPillion } from './harness.ts';
 
 const PARSER_REJECTS = 40;
+const PLAIN_HTTP = 15;
 const TLS_FAILURES = 15;
 const PING_FLOODS = 3;
 
@@ -48,9 +50,14 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
       '\x01BAD /x HTTP/1.1\r\nHost: a\r\n\r\n',
     );
   }
-  // Plain text to the TLS port: each is one failed handshake.
-  for (let i = 0; i < TLS_FAILURES; i++) {
+  // Plain HTTP to the TLS port: answered 400 before any TLS work.
+  for (let i = 0; i < PLAIN_HTTP; i++) {
     await sendAndWait(() => tcpConnect({ host: '127.0.0.1', port }), 'GET / HTTP/1.1\r\n\r\n');
+  }
+  // A TLS record header followed by a handshake that is not one: each is one failed handshake.
+  const notAHello = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00]);
+  for (let i = 0; i < TLS_FAILURES; i++) {
+    await sendAndWait(() => tcpConnect({ host: '127.0.0.1', port }), notAHello);
   }
   const ping = FLOODS.find((f) => f.reason === 'H2_PING_FLOOD');
   assert.ok(ping);
@@ -68,9 +75,10 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
     .filter(([k]) => k.startsWith('HPE_'))
     .reduce((n, [, v]) => n + v, 0);
   assert.equal(parser, PARSER_REJECTS, JSON.stringify(counts));
+  assert.equal(counts.PLAIN_HTTP, PLAIN_HTTP, JSON.stringify(counts));
   assert.equal(counts.TLS_HANDSHAKE_FAILED, TLS_FAILURES, JSON.stringify(counts));
   assert.equal(counts.H2_PING_FLOOD, PING_FLOODS, JSON.stringify(counts));
-  assert.equal(summary.total, PARSER_REJECTS + TLS_FAILURES + PING_FLOODS);
+  assert.equal(summary.total, PARSER_REJECTS + PLAIN_HTTP + TLS_FAILURES + PING_FLOODS);
 
   const lines = p.lines.filter((l) => l.msg === 'connection rejected');
   for (const [reason, n] of Object.entries(counts)) {
