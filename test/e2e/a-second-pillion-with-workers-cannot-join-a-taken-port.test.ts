@@ -33,6 +33,9 @@ test('workers share a port only among themselves: a second Pillion on the same p
     !second.lines.some((l) => l.msg === 'ingress listening'),
     'no worker of the second joined',
   );
+  // Ready first: an app signalled before it has set up its own SIGTERM handler dies of the
+  // signal, and Pillion passes that on as 143.
+  await first.ready();
   first.proc.kill('SIGTERM');
   assert.equal(await first.exited, 0);
 });
