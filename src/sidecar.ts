@@ -9,8 +9,10 @@ import type { FieldChange } from './config/diff.ts';
 import type { Settings } from './config/settings.ts';
 import type { Concern, Prepared } from './core/concern.ts';
 import { PillionError } from './core/errors.ts';
+import { FileWatch } from './core/file-watch.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
+import { loadClientAuth } from './ingress/tls/client-auth.ts';
 import { loadTlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
@@ -78,6 +80,8 @@ export class Sidecar {
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
   #stopping = false;
+  /** mTLS: the client CA file, watched; a change is applied as a reload. */
+  #caWatch: { file: string; watch: FileWatch } | undefined;
   /** Reloads run one at a time: a second waits for the first to commit or abort. */
   #reloading: Promise<unknown> = Promise.resolve();
   readonly reloads: ReloadStats = { applied: 0, rejected: 0, fields: {} };
@@ -179,9 +183,15 @@ export class Sidecar {
       lifecycle: retimed(cur.lifecycle, next.lifecycle),
       ...(touched.has('logs') ? { logs: next.logs } : {}),
       ...(touched.has('ingress') && (ingressLive || !ingress)
-        ? { listenHost: next.listenHost, listenPort: next.listenPort, limits: next.limits }
+        ? {
+            listenHost: next.listenHost,
+            listenPort: next.listenPort,
+            limits: next.limits,
+            clientAuth: next.clientAuth,
+          }
         : {}),
     };
+    this.#watchClientCa();
 
     const appChanged = changes.filter((c) => c.apply === 'app-restart').map((c) => c.path);
     const supervisor = this.#supervisor;
@@ -204,6 +214,31 @@ export class Sidecar {
     return { applied, appRestarted: appChanged, needRestart };
   }
 
+  /**
+   * mTLS: watches the client CA file in force (following a reload that names another); a
+   * change runs a reload of the same config, which reads the file again in Ingress.prepare.
+   */
+  #watchClientCa(): void {
+    const file = this.#cfg.clientAuth?.ca;
+    if (this.#caWatch?.file === file) return;
+    this.#caWatch?.watch.close();
+    this.#caWatch = undefined;
+    if (file === undefined || this.#stopping) return;
+    const log = this.#log.child('ingress');
+    const watch = new FileWatch([file], () => {
+      this.reload(this.#cfg, [{ path: 'ingress.tls.client.ca', apply: 'live' }]).then(
+        () => log.info('client CA reloaded', { file }),
+        (err: Error & { code?: string }) =>
+          log.error('client CA rejected; the last good one stays in force', {
+            file,
+            code: err.code ?? 'PILLION_INTERNAL',
+            error: err.message,
+          }),
+      );
+    });
+    this.#caWatch = { file, watch };
+  }
+
   /** The app's supervisor (restart(), pid, restarts), once run() has begun. */
   get supervisor(): Supervisor | undefined {
     return this.#supervisor;
@@ -224,6 +259,7 @@ export class Sidecar {
       keyFile: cfg.keyFile,
       stateDir: cfg.stateDir,
     });
+    const clientAuth = cfg.clientAuth ? await loadClientAuth(cfg.clientAuth) : undefined;
     const logs = new Logs(log.output, cfg.logs, log.child('logs'));
     this.#logs = logs;
     const env = { ...process.env };
@@ -257,6 +293,9 @@ export class Sidecar {
       access: cfg.logs.access,
       level: cfg.logs.level,
       appProtocol: cfg.appProtocol,
+      ...(clientAuth
+        ? { clientAuth: { settings: clientAuth.settings, caPem: clientAuth.caPem } }
+        : {}),
     };
     const pool =
       cfg.workers > 1
@@ -290,6 +329,7 @@ export class Sidecar {
         accessLog: logs.accessLog(),
         limits: cfg.limits,
         appProtocol: cfg.appProtocol,
+        clientAuth,
       });
     if (front instanceof Ingress) this.#ingress = front;
     const ingress = front;
@@ -341,6 +381,7 @@ export class Sidecar {
     let deadline: AbortSignal | undefined;
     try {
       started = await startAll(concerns, log);
+      this.#watchClientCa();
       void this.#announce(supervisor, ingress);
       const first = await Promise.race([
         stopRequested,
@@ -372,6 +413,8 @@ export class Sidecar {
       await supervisor.stop(deadline, first);
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
+      this.#caWatch?.watch.close();
+      this.#caWatch = undefined;
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);
       for (const c of started.filter((s) => s.name === 'app-api')) await c.stop(deadline);
       for (const sig of SHUTDOWN) process.off(sig, onShutdown);
@@ -400,10 +443,11 @@ export interface IngressSlice {
   host: string;
   port: number;
   limits: RunConfig['limits'];
+  clientAuth: RunConfig['clientAuth'];
 }
 
 function ingressSlice(c: RunConfig): IngressSlice {
-  return { host: c.listenHost, port: c.listenPort, limits: c.limits };
+  return { host: c.listenHost, port: c.listenPort, limits: c.limits, clientAuth: c.clientAuth };
 }
 
 function apiSlice(c: RunConfig) {

@@ -6,6 +6,7 @@ import { PillionError } from './core/errors.ts';
 import { type Level, Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import type { EdgeLimits } from './ingress/limits.ts';
+import { ClientAuth, type ClientAuthSettings } from './ingress/tls/client-auth.ts';
 import type { TlsMaterial } from './ingress/tls-context.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
@@ -21,6 +22,8 @@ export interface WorkerIngress {
   level?: Level;
   /** `app.protocol`: HTTP/1.1 to the app, or cleartext HTTP/2. */
   appProtocol?: 'http1' | 'h2c';
+  /** mTLS: the policy and the CA bundle read by the primary at start. */
+  clientAuth?: { settings: ClientAuthSettings; caPem: string };
 }
 
 const send: SendToPrimary = (msg) => {
@@ -62,6 +65,9 @@ async function run(init: WorkerInit): Promise<void> {
     accessLog,
     limits: opts.limits,
     appProtocol: opts.appProtocol,
+    clientAuth: opts.clientAuth
+      ? new ClientAuth(opts.clientAuth.settings, opts.clientAuth.caPem)
+      : undefined,
   });
   // Aborted by the primary when its drain deadline passes.
   const drain = new AbortController();

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Resolved } from '../config/resolve.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { ensureStateDir } from '../core/state-dir.ts';
+import { parseClientCa, unreadableCa } from '../ingress/tls/client-auth.ts';
 
 /** Throws the first problem found, naming the field's place (`file:line:col` or its flag). */
 export function checkFiles(r: Resolved, create: boolean): void {
@@ -13,6 +14,21 @@ export function checkFiles(r: Resolved, create: boolean): void {
     const at = r.where(path);
     return at ? `${at}: ${path.join('.')}` : path.join('.');
   };
+  if (s.clientAuth) {
+    const at = name(['ingress', 'tls', 'client', 'ca']);
+    let text: string;
+    try {
+      text = readFileSync(s.clientAuth.ca, 'utf8');
+    } catch (err) {
+      const e = unreadableCa(s.clientAuth.ca, err);
+      throw new PillionError(e.code, `${at}: ${e.message}`);
+    }
+    try {
+      parseClientCa(text, s.clientAuth.ca);
+    } catch (err) {
+      throw new PillionError((err as PillionError).code, `${at}: ${(err as Error).message}`);
+    }
+  }
   if (s.certFile && s.keyFile) {
     const certAt = name(['ingress', 'tls', 'cert']);
     const keyAt = name(['ingress', 'tls', 'key']);

@@ -31,6 +31,19 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
       );
     }
   }
+  const tls = c.ingress?.tls;
+  if (tls && (tls.cert === undefined) !== (tls.key === undefined)) {
+    const [missing, given] = tls.cert === undefined ? ['cert', 'key'] : ['key', 'cert'];
+    // At `tls`, the node the missing key belongs in (or the flag that made it).
+    const at = locate(['ingress', 'tls']);
+    issues.push({
+      ...at,
+      path: `ingress.tls.${missing}`,
+      message: at.flag
+        ? `needs --${missing} too`
+        : `required with ${given}; give both, or neither for a generated certificate`,
+    });
+  }
   if (ms(app.backoff?.max) < ms(app.backoff?.base))
     add(['app', 'backoff', 'max'], 'must be at least app.backoff.base');
   const sig = app.stop_signal;

@@ -2,6 +2,7 @@
 // Schema (`pillion schema`), of the validator and of docs/config.md.
 import Type, { type Static } from 'typebox';
 import { SIZE_PATTERN } from '../core/size.ts';
+import { client } from './schema-tls-client.ts';
 
 /** Annotations Pillion reads from the schema besides JSON Schema's own keywords. */
 export interface Annotations {
@@ -351,22 +352,28 @@ const Ingress = Type.Object(
     tls: Type.Optional(
       Type.Object(
         {
-          cert: Type.String({
-            minLength: 1,
-            description: 'PEM certificate chain.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
-          key: Type.String({
-            minLength: 1,
-            description: 'PEM private key of `cert`.',
-            'x-kind': 'path',
-            'x-live': false,
-          }),
+          cert: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'PEM certificate chain.',
+              'x-kind': 'path',
+              'x-live': false,
+            }),
+          ),
+          key: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description: 'PEM private key of `cert`.',
+              'x-kind': 'path',
+              'x-live': false,
+            }),
+          ),
+          client,
         },
         {
           additionalProperties: false,
-          description: 'Certificate and key. Absent: a generated self-signed pair.',
+          description:
+            'Certificate and key (both or neither). Without them: a certificate issued by the local CA in the state directory (docs/local-ca.md).',
           'x-presence': true,
         },
       ),

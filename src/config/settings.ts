@@ -7,6 +7,14 @@ import { parseDuration } from '../core/duration.ts';
 import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
 
+/** `ingress.tls.client` resolved: the same shape ingress/tls/client-auth.ts takes. */
+export interface ClientAuthSettings {
+  ca: string;
+  mode: 'require' | 'optional';
+  allow: { dns: string[]; uri: string[]; email: string[]; subject: string[] };
+  header: string;
+}
+
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
 export type CheckSettings =
   | { kind: 'tcp' }
@@ -91,6 +99,8 @@ export interface Settings {
   appProtocol: 'http1' | 'h2c';
   certFile?: string;
   keyFile?: string;
+  /** mTLS (`ingress.tls.client`); absent: no client certificate is asked for. */
+  clientAuth?: ClientAuthSettings;
   stateDir: string;
   drainTimeoutMs: number;
   stopTimeoutMs: number;
@@ -152,7 +162,10 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
     workers: ingress.workers === 'auto' ? availableParallelism() : (ingress.workers as number),
     ...(app.port !== undefined ? { appPort: app.port } : {}),
     appProtocol: app.protocol,
-    ...(ingress.tls ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key } : {}),
+    ...(ingress.tls?.cert && ingress.tls.key
+      ? { certFile: ingress.tls.cert, keyFile: ingress.tls.key }
+      : {}),
+    ...(ingress.tls?.client ? { clientAuth: clientAuthOf(ingress.tls.client) } : {}),
     stateDir: t.state_dir as string,
     drainTimeoutMs: ms(drain.timeout),
     stopTimeoutMs: ms(app.stop_timeout),
@@ -238,5 +251,19 @@ export function settingsOf(t: FileConfig, configFile?: string): Settings {
       underscoreHeaders: lim.underscore_headers,
       forwardedFor: ingress.forwarded_for,
     },
+  };
+}
+
+/** `ingress.tls.client` with its defaults filled in. */
+function clientAuthOf(
+  c: NonNullable<NonNullable<FileConfig['ingress']>['tls']>['client'],
+): ClientAuthSettings {
+  const cl = c as NonNullable<typeof c>;
+  const a = cl.allow ?? {};
+  return {
+    ca: cl.ca,
+    mode: cl.mode ?? 'require',
+    allow: { dns: a.dns ?? [], uri: a.uri ?? [], email: a.email ?? [], subject: a.subject ?? [] },
+    header: cl.header ?? 'x-forwarded-client-cert',
   };
 }

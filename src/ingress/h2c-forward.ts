@@ -194,6 +194,7 @@ class H2cCall {
       requestId: this.#requestId,
       forwardedFor: this.#fwd.limits.forwardedFor,
       h2: true,
+      clientCert: down.clientCert,
     });
     out[':method'] = down.method;
     out[':path'] = down.path;

@@ -62,12 +62,15 @@ export function upstreamHead(
       isHopByHop(name) ||
       isSetByPillion(name) ||
       name.includes('_') ||
-      listed?.has(name)
+      listed?.has(name) ||
+      name === fwd.clientCert?.name
     )
       continue;
     out += `${name}: ${raw[i + 1]}\r\n`;
   }
   if (cookie !== undefined) out += `cookie: ${cookie}\r\n`;
+  const cc = fwd.clientCert;
+  if (cc?.value !== undefined) out += `${cc.name}: ${cc.value}\r\n`;
   return `${out}x-forwarded-for: ${forwardedFor(raw, fwd)}\r\nx-forwarded-proto: https\r\nx-forwarded-host: ${fwd.host}\r\nx-request-id: ${fwd.requestId}\r\n${extra}${framing}\r\n`;
 }
 

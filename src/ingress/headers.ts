@@ -20,6 +20,8 @@ const SET_BY_PILLION = new Set([
   'x-forwarded-host',
   'x-request-id',
   'expect',
+  // The verified client certificate (mTLS); a client's own is never passed on, mTLS or not.
+  'x-forwarded-client-cert',
 ]);
 
 /** Fields a `Connection` list may never strip. */
@@ -36,6 +38,16 @@ export interface ForwardedFor {
   forwardedFor?: ForwardedForMode;
   /** For an HTTP/2 app: the authority goes in `:authority`, not Host (RFC 9113 §8.3.1). */
   h2?: boolean;
+  /** mTLS: the connection's verified identity (tls/client-auth.ts); the client's field of that name is removed. */
+  clientCert?: ClientCertHeader | undefined;
+}
+
+/** The field that carries a connection's verified client certificate to the app (mTLS). */
+export interface ClientCertHeader {
+  /** Lower-case; removed from what the client sent. */
+  name: string;
+  /** Absent without a certificate (`mode: optional`). */
+  value: string | undefined;
 }
 
 /** The `X-Forwarded-For` sent to the app: the peer alone, or appended to the client's list. */
@@ -84,7 +96,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
   for (const name in src) {
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
       continue;
-    if (listed?.has(name) || (fwd.h2 && name === 'host')) continue;
+    if (listed?.has(name) || (fwd.h2 && name === 'host') || name === fwd.clientCert?.name) continue;
     // Some apps read `_` as `-`, so `X_Forwarded_For` could pass for a field Pillion sets.
     if (name.includes('_')) continue;
     out[name] = src[name];
@@ -95,6 +107,8 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
   out['x-forwarded-proto'] = 'https';
   out['x-forwarded-host'] = fwd.host;
   out['x-request-id'] = fwd.requestId;
+  const cc = fwd.clientCert;
+  if (cc?.value !== undefined) out[cc.name] = cc.value;
   return out;
 }
 

@@ -22,6 +22,7 @@ import { H1Conn, type H1Deps } from './h1-conn.ts';
 import { H2Guard } from './h2-guard.ts';
 import { H1Downstream, H2Downstream } from './h2c-downstream.ts';
 import { H2cForwarder } from './h2c-forward.ts';
+import type { ClientCertHeader } from './headers.ts';
 import { DEFAULT_LIMITS, type EdgeLimits, resolveLimits } from './limits.ts';
 import { llhttp } from './llhttp.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -29,6 +30,7 @@ import { AppProxy, type ProxyDeps } from './proxy.ts';
 import { Rejections } from './rejections.ts';
 import { SourceCap } from './source-cap.ts';
 import { Sweep } from './sweep.ts';
+import { ClientAuth, type ClientAuthSettings, loadClientAuth } from './tls/client-auth.ts';
 import type { TlsMaterial } from './tls-context.ts';
 import { WebSocketTunnels } from './websocket.ts';
 import { isH2WebSocket } from './ws-h2.ts';
@@ -38,6 +40,8 @@ export interface IngressSlice {
   host: string;
   port: number;
   limits?: Partial<EdgeLimits>;
+  /** mTLS (`ingress.tls.client`): its CA file is read again on each reload. */
+  clientAuth?: ClientAuthSettings | undefined;
 }
 
 /** Where a listening server is bound. */
@@ -58,6 +62,8 @@ export interface IngressOptions extends ProxyDeps {
   reusePort?: boolean;
   /** `app.protocol`: HTTP/1.1 to the app (default), or cleartext HTTP/2 (h2c-forward.ts). */
   appProtocol?: 'http1' | 'h2c';
+  /** mTLS: client certificates asked for and checked at each handshake (tls/client-auth.ts). */
+  clientAuth?: ClientAuth | undefined;
 }
 
 export class Ingress implements Concern<IngressSlice> {
@@ -71,7 +77,12 @@ export class Ingress implements Concern<IngressSlice> {
   readonly #retired = new Set<TlsServer>();
   #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
-  readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/2 sessions, each with its connection's verified client certificate (mTLS). */
+  readonly #sessions = new Map<ServerHttp2Session, ClientCertHeader | undefined>();
+  /** mTLS policy in force; replaced whole by a reload. */
+  #clientAuth: ClientAuth | undefined;
+  /** The client certificate of the connection being handed to the HTTP/2 server ('session' runs inside that emit). */
+  #handoff: ClientCertHeader | undefined = undefined;
   #limits: EdgeLimits;
   readonly #rejections: Rejections;
   readonly #tunnels: WebSocketTunnels;
@@ -86,6 +97,7 @@ export class Ingress implements Concern<IngressSlice> {
     // The engine's parser is checked before anything listens: a clear error, not a crash later.
     llhttp();
     this.#opts = opts;
+    this.#clientAuth = opts.clientAuth;
     this.#proxy = new AppProxy(opts);
     const lim = resolveLimits(opts.limits);
     this.#limits = lim;
@@ -119,8 +131,8 @@ export class Ingress implements Concern<IngressSlice> {
         if (refused === undefined && this.#h2c) this.#h2c.forward(new H1Downstream(ex), false);
         else this.#proxy.handle(ex, refused);
       },
-      upgrade: (head, verdict, socket, early) =>
-        this.#tunnels.handle(head, verdict, socket, early, this.#draining),
+      upgrade: (head, verdict, socket, early, cc) =>
+        this.#tunnels.handle(head, verdict, socket, early, this.#draining, cc),
       refuse: (reason, remote, code, method) => rejections.refuse(reason, remote, code, method),
       count: (reason, remote, status) => rejections.count(reason, remote, status),
     };
@@ -143,17 +155,18 @@ export class Ingress implements Concern<IngressSlice> {
     });
     h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
+      const cc = this.#sessions.get(stream.session as ServerHttp2Session);
       if (verdict.ok && isH2WebSocket(headers)) {
         if (this.#draining)
-          this.#proxy.handle(new H2Exchange(stream, headers, raw), ErrorCode.DRAINING);
-        else this.#tunnels.handleH2(stream, headers, verdict.target);
+          this.#proxy.handle(new H2Exchange(stream, headers, raw, cc), ErrorCode.DRAINING);
+        else this.#tunnels.handleH2(stream, headers, verdict.target, cc);
         return;
       }
       if (verdict.ok && this.#h2c)
-        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
+        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target, cc), true);
       else
         this.#proxy.handle(
-          new H2Exchange(stream, headers, raw),
+          new H2Exchange(stream, headers, raw, cc),
           verdict.ok ? undefined : verdict.code,
         );
     });
@@ -170,7 +183,7 @@ export class Ingress implements Concern<IngressSlice> {
           detail: err.message.slice(0, 80),
         });
       });
-      this.#sessions.add(session);
+      this.#sessions.set(session, this.#handoff);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
     });
@@ -178,14 +191,14 @@ export class Ingress implements Concern<IngressSlice> {
   }
 
   /** The TLS listener: per-source cap, handshake failures logged, ALPN picks the protocol. */
-  #tlsServer(lim: EdgeLimits, cap: number): TlsServer {
-    const { tls: material, log } = this.#opts;
+  #tlsServer(lim: EdgeLimits, cap: number, auth = this.#clientAuth): TlsServer {
+    const { log } = this.#opts;
     const rejections = this.#rejections;
     const tls = createTlsServer(
       {
-        cert: material.cert,
-        key: material.key,
-        minVersion: 'TLSv1.2',
+        ...this.#contextOptions(auth),
+        // mTLS: a certificate is asked for; client-auth.ts decides (#dispatch).
+        ...(auth ? ClientAuth.serverOptions : {}),
         ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: lim.headersTimeoutMs,
         // Nagle off, as Node's own HTTP servers do: with it, the first response on a fresh
@@ -219,6 +232,34 @@ export class Ingress implements Concern<IngressSlice> {
       handshakes.note(err.code ?? 'OTHER', { remote: socket.remoteAddress }),
     );
     return tls;
+  }
+
+  /** The secure context's options: the certificate, and with mTLS the CA bundle (client-auth.ts). */
+  #contextOptions(auth: ClientAuth | undefined) {
+    const material = this.#opts.tls;
+    return {
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2' as const,
+      ...(auth ? auth.contextOptions : {}),
+    };
+  }
+
+  /**
+   * mTLS policy from a reload: a new CA bundle needs a new secure context (new connections get
+   * it; open ones keep theirs), carried over with the session-ticket keys so tickets issued
+   * under the same CA still resume. Allow-lists and the header need nothing more: every
+   * connection, resumed or not, is judged by `#clientAuth` when its handshake completes.
+   */
+  #applyClientAuth(server: TlsServer, auth: ClientAuth | undefined): void {
+    const cur = this.#clientAuth;
+    this.#clientAuth = auth;
+    if (auth ? auth.sameContext(cur) : cur === undefined) return;
+    // Read by Node for each new connection (tls.Server's own fields, set from its options).
+    const s = server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+    s.requestCert = auth !== undefined;
+    s.rejectUnauthorized = false;
+    server.setSecureContext({ ...this.#contextOptions(auth), ticketKeys: server.getTicketKeys() });
   }
 
   /** Resolves once no request is in flight to the app; see AppProxy.quiesce, H2cForwarder.quiesce. */
@@ -314,15 +355,19 @@ export class Ingress implements Concern<IngressSlice> {
    * finish); new limits apply to connections accepted after the commit.
    */
   async prepare(next: IngressSlice): Promise<Prepared> {
+    // mTLS: the CA file is read (and checked) now; a bad one refuses the whole reload.
+    const auth = next.clientAuth ? await loadClientAuth(next.clientAuth) : undefined;
     const lim = resolveLimits(next.limits);
     const cap = connectionCap(lim.maxConnections, this.#fdLimit);
     const cur = this.#opts;
     const moved = next.host !== cur.host || next.port !== cur.port;
-    const server = moved ? this.#tlsServer(lim, cap) : undefined;
+    const server = moved ? this.#tlsServer(lim, cap, auth) : undefined;
     if (server) await this.#listen(server, next.host, next.port);
     return {
       commit: () => {
         this.#opts = { ...this.#opts, host: next.host, port: next.port, limits: next.limits };
+        if (server) this.#clientAuth = auth;
+        else this.#applyClientAuth(this.#tls, auth);
         this.#limits = lim;
         this.#cap = cap;
         this.#h1 = this.#h1Deps(lim);
@@ -376,7 +421,7 @@ export class Ingress implements Concern<IngressSlice> {
       servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
     ).then(() => {});
     this.#closeIdle(); // idle keep-alive connections; busy ones close after their response
-    for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
+    for (const s of this.#sessions.keys()) s.close(); // GOAWAY with the last stream id; in-flight streams finish
     this.#tunnels.closeAll(); // close code 1001 (going away) both ways
     const gaveUp = new Promise<'deadline'>((resolve) => {
       if (deadline.aborted) resolve('deadline');
@@ -412,10 +457,26 @@ export class Ingress implements Concern<IngressSlice> {
   }
 
   #dispatch(socket: TLSSocket): void {
+    // mTLS: judged here, as the handshake completes and before any byte is read.
+    let cc: ClientCertHeader | undefined;
+    const auth = this.#clientAuth;
+    if (auth) {
+      const a = auth.admit(socket);
+      if (!a.ok) {
+        this.#rejections.recordFlood(a.reason, socket.remoteAddress, a.fields);
+        // close_notify, then the socket closes; Node has no API to send another TLS alert.
+        socket.destroySoon();
+        return;
+      }
+      cc = a.clientCert;
+    }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
-    if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
-    else new H1Conn(socket, this.#h1);
+    if (socket.alpnProtocol === 'h2') {
+      this.#handoff = cc;
+      this.#h2.emit('connection', socket);
+      this.#handoff = undefined;
+    } else new H1Conn(socket, this.#h1, cc);
   }
 
   /** Drain: HTTP/1.1 connections with no request under way close now. */

@@ -244,6 +244,7 @@ class Forward implements ResponseSink {
         host: ex.authority,
         requestId: this.#requestId,
         forwardedFor: lim.forwardedFor,
+        clientCert: ex.clientCert,
       },
       framing,
     );

@@ -9,7 +9,7 @@ import { ErrorCode } from '../core/errors.ts';
 import { errorBodyBytes, rawErrorResponse } from './error-status.ts';
 import { headersObject } from './exchange.ts';
 import type { H1Head, Target } from './guard.ts';
-import { downstreamHeaders } from './headers.ts';
+import { type ClientCertHeader, downstreamHeaders } from './headers.ts';
 import { h2Side } from './ws-h2.ts';
 import { type TunnelClient, type TunnelHooks, WsTunnel } from './ws-tunnel.ts';
 import { type TunnelDeps, type UpgradeSide, upgradeToApp } from './ws-upgrade.ts';
@@ -27,11 +27,17 @@ function head(status: number, message: string, headers: Record<string, unknown>)
 }
 
 /** The HTTP/1.1 side of a WebSocket handshake: the client's TLS socket. */
-function h1Side(req: H1Head, client: Socket, early: Buffer): UpgradeSide {
+function h1Side(
+  req: H1Head,
+  client: Socket,
+  early: Buffer,
+  clientCert: ClientCertHeader | undefined,
+): UpgradeSide {
   return {
     method: 'GET',
     protocol: `HTTP/${req.version}`,
     remote: client.remoteAddress ?? '',
+    clientCert,
     early,
     client,
     extra: {},
@@ -82,6 +88,7 @@ export class WebSocketTunnels {
     client: Socket,
     early: Buffer,
     draining: boolean,
+    clientCert?: ClientCertHeader,
   ): void => {
     client.on('error', () => {});
     // An upgrade request carries no body (RFC 6455 §4.1); one that claims one is refused.
@@ -96,7 +103,7 @@ export class WebSocketTunnels {
             : undefined;
     upgradeToApp(
       this.#deps,
-      h1Side(req, client, early),
+      h1Side(req, client, early, clientCert),
       typeof verdict === 'string' ? undefined : verdict,
       headersObject(req.raw),
       refused,
@@ -105,8 +112,13 @@ export class WebSocketTunnels {
   };
 
   /** An extended CONNECT stream (RFC 8441) that passed the guard. */
-  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void => {
-    const side = h2Side(stream, headers);
+  handleH2 = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    target: Target,
+    clientCert?: ClientCertHeader,
+  ): void => {
+    const side = h2Side(stream, headers, clientCert);
     upgradeToApp(this.#deps, side, target, headers, undefined, this.#track);
   };
 
