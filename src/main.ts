@@ -21,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/config-commands.ts')).schemaCommand();
     case 'config':
       return (await import('./cli/config-commands.ts')).configCommand(rest);
+    case 'cert':
+      return (await import('./cli/cert.ts')).certCommand(rest);
     case 'version':
     case '--version':
     case '-v': {

@@ -1,6 +1,7 @@
 // Sidecar wires the concerns together from a RunConfig: it orders start, stop and drain, turns
 // the app's exit into Pillion's exit code, and runs a reload as one transaction across the
 // concerns. The work itself stays in the concerns.
+import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +13,10 @@ import { PillionError } from './core/errors.ts';
 import { FileWatch } from './core/file-watch.ts';
 import type { Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
+import { RENEW_DAYS } from './ingress/self-signed.ts';
 import { loadClientAuth } from './ingress/tls/client-auth.ts';
-import { loadTlsMaterial } from './ingress/tls-context.ts';
+import { expiresWithin } from './ingress/tls/local-ca.ts';
+import { loadTlsMaterial, type TlsMaterial } from './ingress/tls-context.ts';
 import { Logs } from './logs/index.ts';
 import type { SinkOutput } from './logs/output.ts';
 import { type LifecycleOptions, Supervisor } from './supervisor/index.ts';
@@ -80,6 +83,8 @@ export class Sidecar {
   #logs: Logs | undefined;
   #supervisor: Supervisor | undefined;
   #stopping = false;
+  /** Checks the generated certificate for renewal (twice a day). */
+  #renewal: NodeJS.Timeout | undefined;
   /** mTLS: the client CA file, watched; a change is applied as a reload. */
   #caWatch: { file: string; watch: FileWatch } | undefined;
   /** Reloads run one at a time: a second waits for the first to commit or abort. */
@@ -212,6 +217,40 @@ export class Sidecar {
       lifecycle: next.lifecycle,
     };
     return { applied, appRestarted: appChanged, needRestart };
+  }
+
+  /**
+   * The generated certificate is renewed while running, 30 days before it ends, by the local
+   * CA (self-signed.ts), and served to new connections at once. With workers it is renewed at
+   * their next start.
+   */
+  #renewLater(first: TlsMaterial): void {
+    let current = first;
+    const log = this.#log.child('ingress');
+    this.#renewal = setInterval(
+      () => {
+        const ingress = this.#ingress;
+        if (!ingress || !expiresWithin(new X509Certificate(current.cert), RENEW_DAYS)) return;
+        loadTlsMaterial({ stateDir: this.#cfg.stateDir }).then(
+          (next) => {
+            current = next;
+            ingress.setCertificate(next);
+            log.info('generated certificate renewed', {
+              cert: next.certFile,
+              cert_sha256: next.fingerprint256,
+              cert_expires: next.validTo,
+            });
+          },
+          (err: Error & { code?: string }) =>
+            log.error('generated certificate not renewed; the current one stays', {
+              code: err.code ?? 'PILLION_INTERNAL',
+              error: err.message,
+            }),
+        );
+      },
+      12 * 3600 * 1000,
+    );
+    this.#renewal.unref();
   }
 
   /**
@@ -382,6 +421,7 @@ export class Sidecar {
     try {
       started = await startAll(concerns, log);
       this.#watchClientCa();
+      if (tls.caFile) this.#renewLater(tls);
       void this.#announce(supervisor, ingress);
       const first = await Promise.race([
         stopRequested,
@@ -413,6 +453,7 @@ export class Sidecar {
       await supervisor.stop(deadline, first);
       return cfg.command ? remapExit(await supervisor.exited, this.#cfg.lifecycle) : 0;
     } finally {
+      clearInterval(this.#renewal);
       this.#caWatch?.watch.close();
       this.#caWatch = undefined;
       deadline ??= AbortSignal.timeout(STOP_GRACE_MS);

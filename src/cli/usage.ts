@@ -15,6 +15,8 @@ Usage:
   pillion validate [FILE]                check a pillion.yaml; exit 0 if valid, 1 if not
   pillion config [FILE]                  print the effective config, secrets redacted
   pillion schema                         print the JSON Schema of pillion.yaml
+  pillion cert [trust|make-ca|make-leaf] show the served certificate; trust the local CA;
+                                         make a CA and certificates for dev and tests
   pillion version, pillion --version    print the version
   pillion --help                         print this help
 

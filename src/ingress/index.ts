@@ -262,6 +262,18 @@ export class Ingress implements Concern<IngressSlice> {
     server.setSecureContext({ ...this.#contextOptions(auth), ticketKeys: server.getTicketKeys() });
   }
 
+  /**
+   * Serves `material` to connections from now on (open ones keep theirs); the generated
+   * certificate's renewal (Sidecar). Ticket keys are kept, so sessions still resume.
+   */
+  setCertificate(material: TlsMaterial): void {
+    this.#opts = { ...this.#opts, tls: material };
+    this.#tls.setSecureContext({
+      ...this.#contextOptions(this.#clientAuth),
+      ticketKeys: this.#tls.getTicketKeys(),
+    });
+  }
+
   /** Resolves once no request is in flight to the app; see AppProxy.quiesce, H2cForwarder.quiesce. */
   async quiesce(timeoutMs: number): Promise<void> {
     await Promise.all([this.#proxy.quiesce(timeoutMs), this.#h2c?.quiesce(timeoutMs)]);
