@@ -246,6 +246,19 @@ test('client certificates are accepted or denied at the handshake, and the app g
     undefined,
     spiffe.session,
   );
+  // A torn CA file (a truncated PEM) is refused; the CA in force stays.
+  await reload('client CA rejected; the last good one stays in force', () => {
+    writeFileSync(`${caFile}.tmp`, pki.get('rootA').cert.slice(0, 120));
+    renameSync(`${caFile}.tmp`, caFile);
+  });
+  const refused = p.lines.find(applied('client CA rejected; the last good one stays in force'));
+  assert.equal(refused?.code, 'PILLION_TLS_CLIENT_CA_INVALID');
+  await check('after a torn CA file', pki.get('fromB'), 'accept', has('DNS=web.good.test'));
+  await check('previous CA after a torn CA file', pki.get('email'), 'deny');
+  await reload('client CA reloaded', () => {
+    writeFileSync(`${caFile}.tmp`, pki.get('rootB').cert);
+    renameSync(`${caFile}.tmp`, caFile);
+  });
 
   // optional: no certificate is served without identity; a bad one is still closed.
   await reload('config applied', () => config('optional', allow));
