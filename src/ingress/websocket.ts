@@ -52,8 +52,10 @@ function h1Side(
       h.connection = 'close';
       client.write(head(res.statusCode ?? 502, res.statusMessage ?? '', h));
       res.on('data', (c: Buffer) => count(c.length));
+      // pipe() ends the client's side once the body is written; destroying it at the app's
+      // 'end' dropped the body still in the TLS socket's write buffer.
       res.pipe(client);
-      res.on('end', () => client.destroy());
+      client.once('finish', () => client.destroy());
       res.on('error', () => client.destroy());
     },
     accept(res: IncomingMessage): boolean {

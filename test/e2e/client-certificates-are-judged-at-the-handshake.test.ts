@@ -25,8 +25,17 @@ interface Outcome {
   session?: Buffer;
 }
 
-/** One HTTP/1.1 GET /headers over a fresh TLS connection with `creds` (certificate + chain). */
-function h1(port: number, creds: Issued | undefined, session?: Buffer): Promise<Outcome> {
+/**
+ * One HTTP/1.1 GET /headers over a fresh TLS connection with `creds` (certificate + chain);
+ * with `upgrade`, as a WebSocket handshake (the app answers it as plain HTTP, with the headers
+ * it got on the WebSocket path).
+ */
+function h1(
+  port: number,
+  creds: Issued | undefined,
+  session?: Buffer,
+  upgrade = false,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     let data = Buffer.alloc(0);
     let error: string | undefined;
@@ -47,8 +56,11 @@ function h1(port: number, creds: Issued | undefined, session?: Buffer): Promise<
     });
     s.on('secureConnect', () => {
       reused = s.isSessionReused();
+      const ws = upgrade
+        ? 'connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+        : 'connection: close\r\n';
       s.write(
-        `GET /headers HTTP/1.1\r\nhost: localhost\r\nx-forwarded-client-cert: ${FORGED}\r\nconnection: close\r\n\r\n`,
+        `GET /headers HTTP/1.1\r\nhost: localhost\r\nx-forwarded-client-cert: ${FORGED}\r\n${ws}\r\n`,
       );
     });
     s.on('data', (c: Buffer) => {
@@ -160,11 +172,16 @@ test('client certificates are accepted or denied at the handshake, and the app g
       xfcc(v);
     } else
       assert.equal(v, undefined, `${label}: no certificate, no identity (the forged one removed)`);
-    // The same certificate over HTTP/2 gets the same identity.
+    // The same certificate over HTTP/2, and on the WebSocket path, gets the same identity.
     const o2 = await h2(port, creds);
     assert.ok(o2.headers, `${label} over h2: ${o2.error}`);
     served++;
     assert.equal(o2.headers['x-forwarded-client-cert'], v, `${label} over h2`);
+    const ws = await h1(port, creds, undefined, true);
+    assert.ok(ws.headers, `${label} WebSocket handshake: ${ws.error}`);
+    served++;
+    assert.equal(ws.headers.upgrade, 'websocket', 'it came on the WebSocket path');
+    assert.equal(ws.headers['x-forwarded-client-cert'], v, `${label} WebSocket handshake`);
     return o;
   };
 
