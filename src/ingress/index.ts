@@ -476,7 +476,9 @@ export class Ingress implements Concern<IngressSlice> {
       const a = auth.admit(socket);
       if (!a.ok) {
         this.#rejections.recordFlood(a.reason, socket.remoteAddress, a.fields);
-        // close_notify, then the socket closes; Node has no API to send another TLS alert.
+        // close_notify, then the socket closes; Node has no API to send another TLS alert. A
+        // reset from the peer meanwhile is no error of Pillion's (and must not throw).
+        socket.on('error', () => {});
         socket.destroySoon();
         return;
       }
