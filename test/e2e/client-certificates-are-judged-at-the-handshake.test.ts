@@ -46,7 +46,7 @@ test('client certificates are accepted or denied at the handshake, and the app g
     xfcc?: (v: string) => void,
     session?: Buffer,
   ): Promise<Outcome> => {
-    const o = await h1(port, creds, session);
+    const o = await h1(port, creds, { session });
     table.push(
       `${label.padEnd(34)} ${o.headers ? 'accepted' : 'denied  '} bytes=${o.bytes} reused=${o.reused}${o.error ? ` client-error=${o.error}` : ''}`,
     );
@@ -68,7 +68,7 @@ test('client certificates are accepted or denied at the handshake, and the app g
     assert.ok(o2.headers, `${label} over h2: ${o2.error}`);
     served++;
     assert.equal(o2.headers['x-forwarded-client-cert'], v, `${label} over h2`);
-    const ws = await h1(port, creds, undefined, true);
+    const ws = await h1(port, creds, { upgrade: true });
     assert.ok(ws.headers, `${label} WebSocket handshake: ${ws.error}`);
     served++;
     assert.equal(ws.headers.upgrade, 'websocket', 'it came on the WebSocket path');

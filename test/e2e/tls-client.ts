@@ -4,6 +4,19 @@ import { connect as h2connect } from 'node:http2';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Issued } from '../fixtures/client-pki.ts';
 
+/** A chunked body, whole (the test's responses are small and complete). */
+function unchunk(raw: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const eol = raw.indexOf('\r\n', at);
+    const size = Number.parseInt(raw.slice(at, eol), 16);
+    if (!(size > 0)) return out;
+    out += raw.slice(eol + 2, eol + 2 + size);
+    at = eol + 2 + size + 2;
+  }
+}
+
 /** An identity a client makes up; Pillion must never pass it on. */
 export const FORGED = 'Hash=forged;Subject="CN=admin"';
 
@@ -25,9 +38,9 @@ export interface Outcome {
 export function h1(
   port: number,
   creds: Issued | undefined,
-  session?: Buffer,
-  upgrade = false,
+  opts: { session?: Buffer | undefined; upgrade?: boolean; path?: string } = {},
 ): Promise<Outcome> {
+  const { session, upgrade = false, path = '/headers' } = opts;
   return new Promise((resolve) => {
     let data = Buffer.alloc(0);
     let error: string | undefined;
@@ -52,7 +65,7 @@ export function h1(
         ? 'connection: upgrade\r\nupgrade: websocket\r\nsec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
         : 'connection: close\r\n';
       s.write(
-        `GET /headers HTTP/1.1\r\nhost: localhost\r\nx-forwarded-client-cert: ${FORGED}\r\n${ws}\r\n`,
+        `GET ${path} HTTP/1.1\r\nhost: localhost\r\nx-forwarded-client-cert: ${FORGED}\r\n${ws}\r\n`,
       );
     });
     s.on('data', (c: Buffer) => {
@@ -64,7 +77,11 @@ export function h1(
     s.on('close', () => {
       clearTimeout(timer);
       const text = data.toString('latin1');
-      const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+      const end = text.indexOf('\r\n\r\n');
+      const raw = text.slice(end + 4);
+      const body = /\r\ntransfer-encoding: chunked\r\n/i.test(text.slice(0, end + 2))
+        ? unchunk(raw)
+        : raw;
       const ok = text.startsWith('HTTP/1.1 200');
       resolve({
         bytes: data.length,
@@ -78,7 +95,7 @@ export function h1(
 }
 
 /** The same over HTTP/2. */
-export function h2(port: number, creds: Issued | undefined): Promise<Outcome> {
+export function h2(port: number, creds: Issued | undefined, path = '/headers'): Promise<Outcome> {
   return new Promise((resolve) => {
     const session = h2connect(`https://127.0.0.1:${port}`, {
       rejectUnauthorized: false,
@@ -91,7 +108,7 @@ export function h2(port: number, creds: Issued | undefined): Promise<Outcome> {
     session.on('error', (e: NodeJS.ErrnoException) => {
       error = e.code ?? e.message;
     });
-    const req = session.request({ ':path': '/headers', 'x-forwarded-client-cert': FORGED });
+    const req = session.request({ ':path': path, 'x-forwarded-client-cert': FORGED });
     req.on('error', (e: NodeJS.ErrnoException) => {
       error ??= e.code ?? e.message;
     });
