@@ -317,6 +317,11 @@ export class Ingress implements Concern<IngressSlice> {
       cert_sha256: tls.fingerprint256,
       cert_expires: tls.validTo,
       cert_names: tls.subjectAltName,
+      // The CA to trust once for the generated certificate (pillion cert trust).
+      ...(tls.caFile ? { local_ca: tls.caFile } : {}),
+      ...(this.#clientAuth
+        ? { client_ca: this.#clientAuth.settings.ca, client_mode: this.#clientAuth.settings.mode }
+        : {}),
       max_connections: this.#cap,
     });
     if (this.#cap < this.#limits.maxConnections) {

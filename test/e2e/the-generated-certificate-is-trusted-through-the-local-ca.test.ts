@@ -136,6 +136,7 @@ test('the generated certificate is trusted through the local CA and renewed befo
   const line = await q.waitForLog((l) => l.msg === 'ingress listening');
   await q.ready();
   assert.equal(line.generated_cert, true, 'a new leaf was issued');
+  assert.equal(line.local_ca, caFile, 'the start-up line names the CA to trust');
   const renewed = await presented(Number(line.port), ca, 'localhost');
   assert.notEqual(
     renewed.fingerprint256,
