@@ -167,10 +167,9 @@ test('client certificates are accepted or denied at the handshake, and the app g
   assert.equal(refused?.cause, 'PILLION_TLS_CLIENT_CA_INVALID');
   await check('after a torn CA file', pki.get('fromB'), 'accept', has('DNS=web.good.test'));
   await check('previous CA after a torn CA file', pki.get('email'), 'deny');
-  await reload(RELOADED, () => {
-    writeFileSync(`${caFile}.tmp`, pki.get('rootB').cert);
-    renameSync(`${caFile}.tmp`, caFile);
-  });
+  // The bytes in force again: nothing to reload, and the next config reload reads a whole file.
+  writeFileSync(`${caFile}.tmp`, pki.get('rootB').cert);
+  renameSync(`${caFile}.tmp`, caFile);
 
   // optional: no certificate is served without identity; a bad one is still closed.
   await reload('config applied', () => config('optional', allow));
