@@ -28,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/admin-commands.ts')).restartCommand(rest);
     case 'reload':
       return (await import('./cli/admin-commands.ts')).reloadCommand(rest);
+    case 'cert':
+      return (await import('./cli/cert.ts')).certCommand(rest);
     case 'version':
     case '--version':
     case '-v': {

@@ -6,6 +6,7 @@ import type { CertPairSettings } from '../config/settings.ts';
 import { formatPath } from '../config/validate.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import { ensureStateDir } from '../core/state-dir.ts';
+import { parseClientCa, unreadableCa } from '../ingress/tls/client-auth.ts';
 import { checkPair } from '../ingress/tls/material.ts';
 
 /** Throws the first problem found, naming the field's place (`file:line:col` or its flag). */
@@ -15,6 +16,22 @@ export function checkFiles(r: Resolved, create: boolean, env = process.env): voi
     const at = r.where(path);
     return at ? `${at}: ${formatPath(path)}` : formatPath(path);
   };
+  const client = s.tls.client;
+  if (client) {
+    const at = name(['ingress', 'tls', 'client', 'ca']);
+    let text: string;
+    try {
+      text = readFileSync(client.ca, 'utf8');
+    } catch (err) {
+      const e = unreadableCa(client.ca, err);
+      throw new PillionError(e.code, `${at}: ${e.message}`);
+    }
+    try {
+      parseClientCa(text, client.ca);
+    } catch (err) {
+      throw new PillionError((err as PillionError).code, `${at}: ${(err as Error).message}`);
+    }
+  }
   const pairs = [...(s.tls.default ? [s.tls.default] : []), ...s.tls.pairs];
   for (const p of pairs) checkOne(p, name, r.where, env);
   if (pairs.length === 0) ensureStateDir(s.stateDir, name(['state_dir']), create);

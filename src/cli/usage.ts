@@ -20,6 +20,8 @@ Usage:
   pillion status [--json]                what the running Pillion reports: app, ports, figures
   pillion restart                        restart the running app (requests held) and wait
   pillion reload                         reload the running Pillion's config file
+  pillion cert [trust|make-ca|make-leaf] show the served certificate; trust the local CA;
+                                         make a CA and certificates for dev and tests
   pillion version, pillion --version    print the version
   pillion --help                         print this help
 

@@ -249,6 +249,23 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
     ],
   ],
   [
+    'ingress.tls.client.header is a field Pillion sets',
+    'ingress:\n  tls:\n    client:\n      ca: c.pem\n      header: x-forwarded-for\n',
+    [
+      '5:15: ingress.tls.client.header: x-forwarded-for is a field Pillion or HTTP itself sets; choose another name',
+    ],
+  ],
+  [
+    'ingress.tls.client.mode is not a mode',
+    'ingress:\n  tls:\n    client:\n      ca: c.pem\n      mode: sometimes\n',
+    ['5:13: ingress.tls.client.mode: expected one of require, optional, got a string'],
+  ],
+  [
+    'ingress.tls.client without ca',
+    'ingress:\n  tls:\n    client:\n      mode: optional\n',
+    ['3:5: ingress.tls.client.ca: required key is missing'],
+  ],
+  [
     'ingress.tls misspelt key',
     'ingress:\n  tls:\n    cert: a\n    kye: b\n',
     ["4:5: ingress.tls.kye: unknown key; did you mean 'key'?"],

@@ -10,6 +10,24 @@ type Locate = (path: Path) => { offset: number; flag?: string };
 
 const CHECK_KINDS = ['http', 'tcp', 'exec'] as const;
 
+/** Names the mTLS identity header may not take: framing, hop-by-hop, and what Pillion sets. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'cookie',
+  'expect',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-request-id',
+]);
+
 /** Every cross-field problem of a value that passed the schema (defaults filled in), each at its node. */
 export function checkRules(c: FileConfig, locate: Locate): Issue[] {
   const issues: Issue[] = [];
@@ -48,6 +66,12 @@ export function checkRules(c: FileConfig, locate: Locate): Issue[] {
         : `required with ingress.tls.${given}: give both, or neither for a generated certificate`,
     });
   }
+  const header = tls?.client?.header;
+  if (header !== undefined && RESERVED_HEADERS.has(header))
+    add(
+      ['ingress', 'tls', 'client', 'header'],
+      `${header} is a field Pillion or HTTP itself sets; choose another name`,
+    );
   const redirect = portOf(c.ingress?.http_redirect);
   if (redirect !== 0 && redirect === portOf(c.ingress?.listen))
     add(['ingress', 'http_redirect'], `the same port as ingress.listen (${redirect})`);

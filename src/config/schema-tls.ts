@@ -2,6 +2,7 @@
 // (docs/tls.md). Imported by schema.ts; it imports nothing from there, as schema.ts imports it
 // before its own constants exist.
 import Type from 'typebox';
+import { client } from './schema-tls-client.ts';
 
 /** Durations as schema.ts writes them (`10s`, `500ms`, a bare number of seconds, `${VAR}`). */
 const DURATION = '^\\d+(\\.\\d+)?(ms|s|m|h)?$';
@@ -151,10 +152,12 @@ export const TlsSchema = Type.Object(
         false,
       ),
     ),
+    client,
   },
   {
     additionalProperties: false,
-    description: 'Certificates and TLS policy (docs/tls.md). No certificate: a generated one.',
+    description:
+      'Certificates and TLS policy (docs/tls.md). No certificate: one issued by the local CA in the state directory (docs/local-ca.md).',
   },
 );
 

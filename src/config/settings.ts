@@ -8,6 +8,14 @@ import { parseSize } from '../core/size.ts';
 import type { FileConfig, SecretRef } from './schema.ts';
 import { type EgressSettings, egressSettingsOf } from './settings-egress.ts';
 
+/** `ingress.tls.client` resolved: the same shape ingress/tls/client-auth.ts takes. */
+export interface ClientAuthSettings {
+  ca: string;
+  mode: 'require' | 'optional';
+  allow: { dns: string[]; uri: string[]; email: string[]; subject: string[] };
+  header: string;
+}
+
 /** A health check: the port accepts, a GET answers, or a command (no shell) exits 0. */
 
 /** Where the admin listener binds unless told (kept clear of Istio's 15000-15090 and Envoy's 9901). */
@@ -110,6 +118,8 @@ export interface TlsSettings {
   handshakeTimeoutMs: number;
   sessionTickets: boolean;
   ticketKeyRotationMs: number;
+  /** mTLS (`ingress.tls.client`); absent: no client certificate is asked for. */
+  client?: ClientAuthSettings;
 }
 
 export interface AdminSettings {
@@ -368,5 +378,17 @@ function tlsOf(t: TlsTree): TlsSettings {
     handshakeTimeoutMs: ms(t.handshake_timeout),
     sessionTickets: t.session_tickets ?? true,
     ticketKeyRotationMs: ms(t.ticket_key_rotation),
+    ...(t.client ? { client: clientAuthOf(t.client) } : {}),
+  };
+}
+
+/** `ingress.tls.client` with its defaults filled in. */
+function clientAuthOf(cl: NonNullable<TlsTree['client']>): ClientAuthSettings {
+  const a = cl.allow ?? {};
+  return {
+    ca: cl.ca,
+    mode: cl.mode ?? 'require',
+    allow: { dns: a.dns ?? [], uri: a.uri ?? [], email: a.email ?? [], subject: a.subject ?? [] },
+    header: cl.header ?? 'x-forwarded-client-cert',
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
 import { describe, test } from 'node:test';
+import { upstreamHead } from '../ingress/head.ts';
 import { clientRequestId, downstreamHeaders, upstreamHeaders } from './headers.ts';
 
 const FWD = { remote: '203.0.113.7', host: 'app.example:8443', requestId: 'req-1' };
@@ -234,4 +235,40 @@ describe('clientRequestId', () => {
       assert.equal(clientRequestId(headers), undefined);
     });
   }
+});
+
+describe('the client-certificate header', () => {
+  const forged = { 'x-forwarded-client-cert': 'Hash=forged', 'x-client-id': 'forged', a: '1' };
+  const raw = Object.entries(forged).flat();
+  test('a client never sets it, with mTLS or without', () => {
+    assert.deepEqual(upstreamHeaders(forged, FWD), {
+      'x-client-id': 'forged',
+      a: '1',
+      ...FORWARDING,
+    });
+    const head = upstreamHead('GET', '/', raw, FWD, '');
+    assert.match(head, /x-client-id: forged\r\n/); // another name is the app's own business
+    assert.doesNotMatch(head, /x-forwarded-client-cert/);
+  });
+  test("with mTLS, the verified identity goes under the configured name, the client's removed", () => {
+    const clientCert = { name: 'x-client-id', value: 'Hash=ab;Subject="CN=web"' };
+    assert.deepEqual(upstreamHeaders(forged, { ...FWD, clientCert }), {
+      a: '1',
+      ...FORWARDING,
+      'x-client-id': 'Hash=ab;Subject="CN=web"',
+    });
+    const head = upstreamHead('GET', '/', raw, { ...FWD, clientCert }, '');
+    assert.equal(head.match(/x-client-id: /g)?.length, 1);
+    assert.match(head, /x-client-id: Hash=ab;Subject="CN=web"\r\n/);
+    assert.doesNotMatch(head, /forged/);
+    // Without a certificate (optional mode): none at all.
+    const anon = upstreamHead(
+      'GET',
+      '/',
+      raw,
+      { ...FWD, clientCert: { name: 'x-client-id', value: undefined } },
+      '',
+    );
+    assert.doesNotMatch(anon, /x-client-id|forged/);
+  });
 });

@@ -20,6 +20,8 @@ const SET_BY_PILLION = new Set([
   'x-forwarded-host',
   'x-request-id',
   'expect',
+  // The verified client certificate (mTLS); a client's own is never passed on, mTLS or not.
+  'x-forwarded-client-cert',
 ]);
 
 /** Fields a `Connection` list may never strip. */
@@ -38,6 +40,16 @@ export interface ForwardedFor {
   h2?: boolean;
   /** W3C trace context Pillion sends in place of the client's (proxy.ts TraceStart). */
   trace?: { header: string; tracestate: string | undefined } | undefined;
+  /** mTLS: the connection's verified identity (tls/client-auth.ts); the client's field of that name is removed. */
+  clientCert?: ClientCertHeader | undefined;
+}
+
+/** The field that carries a connection's verified client certificate to the app (mTLS). */
+export interface ClientCertHeader {
+  /** Lower-case; removed from what the client sent. */
+  name: string;
+  /** Absent without a certificate (`mode: optional`). */
+  value: string | undefined;
 }
 
 /** The `X-Forwarded-For` sent to the app: the peer alone, or appended to the client's list. */
@@ -87,7 +99,7 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
     if (name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name) || SET_BY_PILLION.has(name))
       continue;
     if (fwd.trace && (name === 'traceparent' || name === 'tracestate')) continue;
-    if (listed?.has(name) || (fwd.h2 && name === 'host')) continue;
+    if (listed?.has(name) || (fwd.h2 && name === 'host') || name === fwd.clientCert?.name) continue;
     // Some apps read `_` as `-`, so `X_Forwarded_For` could pass for a field Pillion sets.
     if (name.includes('_')) continue;
     out[name] = src[name];
@@ -102,6 +114,8 @@ export function upstreamHeaders(src: IncomingHttpHeaders, fwd: ForwardedFor): Ou
     out.traceparent = fwd.trace.header;
     if (fwd.trace.tracestate !== undefined) out.tracestate = fwd.trace.tracestate;
   }
+  const cc = fwd.clientCert;
+  if (cc?.value !== undefined) out[cc.name] = cc.value;
   return out;
 }
 

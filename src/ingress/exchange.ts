@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { constants as h2c, type ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
+import type { ClientCertHeader } from '../http/headers.ts';
 
 /** One client request and its response, whatever protocol it came over. */
 export interface Exchange {
@@ -9,6 +10,8 @@ export interface Exchange {
   readonly path: string;
   readonly authority: string;
   readonly remote: string;
+  /** mTLS: the connection's verified client certificate, for the app (tls/client-auth.ts). */
+  readonly clientCert: ClientCertHeader | undefined;
   /** The request's fields as [name, value, ...] (HTTP/2: lower-case, pseudo-headers too). */
   readonly raw: string[];
   /** The fields as an object, built when first read (the access log's header fields). */
@@ -92,12 +95,19 @@ export class H2Exchange implements Exchange {
   readonly remote: string;
   readonly contentLength: number;
   readonly hasBody: boolean;
+  readonly clientCert: ClientCertHeader | undefined;
   status = 0;
   bytes = 0;
   error: string | undefined = undefined;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, raw: string[]) {
+  constructor(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    raw: string[],
+    clientCert?: ClientCertHeader,
+  ) {
     this.#stream = stream;
+    this.clientCert = clientCert;
     this.headers = headers;
     this.raw = raw;
     const cl = headers['content-length'];

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import { ErrorCode } from '../core/errors.ts';
+import type { ClientCertHeader } from '../http/headers.ts';
 import { clientErrorCode, rawErrorResponse, statusOf } from './error-status.ts';
 import {
   checkH1,
@@ -36,7 +37,13 @@ export interface H1Deps {
   /** A request whose head was read: forward it, or answer it with `refused` alone. */
   serve(ex: H1Exchange, refused: ErrorCode | undefined): void;
   /** A WebSocket upgrade: the socket, with the bytes read after the head, leaves the engine. */
-  upgrade(head: H1Head, verdict: Target | ErrorCode, socket: TLSSocket, early: Buffer): void;
+  upgrade(
+    head: H1Head,
+    verdict: Target | ErrorCode,
+    socket: TLSSocket,
+    early: Buffer,
+    clientCert: ClientCertHeader | undefined,
+  ): void;
   /** A connection-level refusal (parser error, timeout, CONNECT): counted, logged, one access line. */
   refuse(reason: string, remote: string, code: ErrorCode, method?: string): void;
   /** Counts a refusal whose access line the exchange writes. */
@@ -67,6 +74,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 export class H1Conn implements H1Wire {
   readonly socket: TLSSocket;
   readonly remote: string;
+  readonly clientCert: ClientCertHeader | undefined;
   readonly #deps: H1Deps;
   readonly #parser: Parser;
   #state: number = HEAD;
@@ -99,9 +107,10 @@ export class H1Conn implements H1Wire {
   #paused = false;
   #consumed = false;
 
-  constructor(socket: TLSSocket, deps: H1Deps) {
+  constructor(socket: TLSSocket, deps: H1Deps, clientCert?: ClientCertHeader) {
     this.socket = socket;
     this.remote = socket.remoteAddress ?? '';
+    this.clientCert = clientCert;
     this.#deps = deps;
     const { Parser } = llhttp();
     const p = new Parser();
@@ -415,7 +424,7 @@ export class H1Conn implements H1Wire {
       (s as { readableFlowing: boolean | null }).readableFlowing = null;
       const early = this.#stash ? Buffer.concat([this.#stash, rest]) : rest;
       this.#stash = null;
-      deps.upgrade(head, verdict.ok ? verdict.target : verdict.code, s, early);
+      deps.upgrade(head, verdict.ok ? verdict.target : verdict.code, s, early, this.clientCert);
       return true;
     }
     const target = verdict.ok ? verdict.target : undefined;

@@ -3,6 +3,7 @@
 // by Content-Length when the app gave one, else chunked (HTTP/1.1) or by closing (HTTP/1.0).
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
+import type { ClientCertHeader } from '../http/headers.ts';
 import type { Exchange } from './exchange.ts';
 import { errorText, headersObject } from './exchange.ts';
 import type { H1Head } from './guard.ts';
@@ -11,6 +12,8 @@ import type { H1Head } from './guard.ts';
 export interface H1Wire {
   readonly socket: import('node:net').Socket;
   readonly remote: string;
+  /** mTLS: the connection's verified client certificate (tls/client-auth.ts). */
+  readonly clientCert: ClientCertHeader | undefined;
   draining(): boolean;
   /** The exchange is over; `reuse` when the connection may carry the next request. */
   exchangeDone(ex: H1Exchange, reuse: boolean): void;
@@ -69,6 +72,9 @@ export class H1Exchange implements Exchange {
 
   get remote(): string {
     return this.#wire.remote;
+  }
+  get clientCert(): ClientCertHeader | undefined {
+    return this.#wire.clientCert;
   }
   get headers(): IncomingHttpHeaders {
     this.#headers ??= headersObject(this.raw);

@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
+import type { ClientCertHeader } from '../http/headers.ts';
 import type { Target } from './guard.ts';
 import type { H1Exchange } from './h1-exchange.ts';
 
@@ -12,6 +13,8 @@ export interface Downstream {
   readonly path: string;
   readonly authority: string;
   readonly remote: string;
+  /** mTLS: the connection's verified client certificate (tls/client-auth.ts). */
+  readonly clientCert: ClientCertHeader | undefined;
   readonly headers: IncomingHttpHeaders;
   /** True when the client sent (or may send) a request body. */
   readonly hasBody: boolean;
@@ -53,13 +56,20 @@ export class H2Downstream implements Downstream {
   readonly path: string;
   readonly authority: string;
   readonly hasBody: boolean;
+  readonly clientCert: ClientCertHeader | undefined;
   readonly #stream: ServerHttp2Stream;
   #trailers: OutgoingHttpHeaders | undefined;
   /** Pillion ended its side of the stream (Node may mark a reset stream's writable finished). */
   #ended = false;
 
-  constructor(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target) {
+  constructor(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    target: Target,
+    clientCert?: ClientCertHeader,
+  ) {
     this.#stream = stream;
+    this.clientCert = clientCert;
     this.headers = headers;
     this.method = headers[':method'] as string;
     this.path = target.path;
@@ -170,6 +180,9 @@ export class H1Downstream implements Downstream {
   }
   get remote(): string {
     return this.#ex.remote;
+  }
+  get clientCert(): ClientCertHeader | undefined {
+    return this.#ex.clientCert;
   }
   get hasBody(): boolean {
     return this.#ex.hasBody;

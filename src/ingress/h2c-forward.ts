@@ -199,6 +199,7 @@ class H2cCall {
       forwardedFor: this.#fwd.limits.forwardedFor,
       h2: true,
       trace: this.#trace,
+      clientCert: down.clientCert,
     });
     out[':method'] = down.method;
     out[':path'] = down.path;

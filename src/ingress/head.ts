@@ -63,7 +63,8 @@ export function upstreamHead(
       isSetByPillion(name) ||
       name.includes('_') ||
       listed?.has(name) ||
-      (fwd.trace !== undefined && (name === 'traceparent' || name === 'tracestate'))
+      (fwd.trace !== undefined && (name === 'traceparent' || name === 'tracestate')) ||
+      name === fwd.clientCert?.name
     )
       continue;
     out += `${name}: ${raw[i + 1]}\r\n`;
@@ -72,6 +73,8 @@ export function upstreamHead(
   const t = fwd.trace;
   if (t !== undefined)
     out += `traceparent: ${t.header}\r\n${t.tracestate !== undefined ? `tracestate: ${t.tracestate}\r\n` : ''}`;
+  const cc = fwd.clientCert;
+  if (cc?.value !== undefined) out += `${cc.name}: ${cc.value}\r\n`;
   return `${out}x-forwarded-for: ${forwardedFor(raw, fwd)}\r\nx-forwarded-proto: https\r\nx-forwarded-host: ${fwd.host}\r\nx-request-id: ${fwd.requestId}\r\n${extra}${framing}\r\n`;
 }
 

@@ -12,6 +12,7 @@ import type { TlsSettings } from '../config/settings.ts';
 import type { Concern, Prepared } from '../core/concern.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import type { ClientCertHeader } from '../http/headers.ts';
 import { H2Exchange } from './exchange.ts';
 import { connectionCap, openFileLimit } from './fd-budget.ts';
 import { checkH2 } from './guard.ts';
@@ -96,7 +97,10 @@ export class Ingress implements Concern<IngressSlice> {
   readonly #retired = new Set<NetServer>();
   #h2: Http2Server;
   readonly #sockets = new Set<TLSSocket>();
-  readonly #sessions = new Set<ServerHttp2Session>();
+  /** HTTP/2 sessions, each with its connection's verified client certificate (mTLS). */
+  readonly #sessions = new Map<ServerHttp2Session, ClientCertHeader | undefined>();
+  /** The client certificate of the connection being handed to the HTTP/2 server ('session' runs inside that emit). */
+  #handoff: ClientCertHeader | undefined = undefined;
   #limits: EdgeLimits;
   readonly #rejections: Rejections;
   readonly #tunnels: WebSocketTunnels;
@@ -177,8 +181,8 @@ export class Ingress implements Concern<IngressSlice> {
         if (refused === undefined && this.#h2c) this.#h2c.forward(new H1Downstream(ex), false);
         else this.#proxy.handle(ex, refused);
       },
-      upgrade: (head, verdict, socket, early) =>
-        this.#tunnels.handle(head, verdict, socket, early, this.#draining),
+      upgrade: (head, verdict, socket, early, cc) =>
+        this.#tunnels.handle(head, verdict, socket, early, this.#draining, cc),
       refuse: (reason, remote, code, method) => rejections.refuse(reason, remote, code, method),
       count: (reason, remote, status) => rejections.count(reason, remote, status),
     };
@@ -205,17 +209,18 @@ export class Ingress implements Concern<IngressSlice> {
     });
     h2.on('stream', (stream, headers, _flags, raw: string[]) => {
       const verdict = checkH2(headers, raw.length / 2, lim);
+      const cc = this.#sessions.get(stream.session as ServerHttp2Session);
       if (verdict.ok && isH2WebSocket(headers)) {
         if (this.#draining)
-          this.#proxy.handle(new H2Exchange(stream, headers, raw), ErrorCode.DRAINING);
-        else this.#tunnels.handleH2(stream, headers, verdict.target);
+          this.#proxy.handle(new H2Exchange(stream, headers, raw, cc), ErrorCode.DRAINING);
+        else this.#tunnels.handleH2(stream, headers, verdict.target, cc);
         return;
       }
       if (verdict.ok && this.#h2c)
-        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target), true);
+        this.#h2c.forward(new H2Downstream(stream, headers, verdict.target, cc), true);
       else
         this.#proxy.handle(
-          new H2Exchange(stream, headers, raw),
+          new H2Exchange(stream, headers, raw, cc),
           verdict.ok ? undefined : verdict.code,
         );
     });
@@ -232,7 +237,7 @@ export class Ingress implements Concern<IngressSlice> {
           detail: err.message.slice(0, 80),
         });
       });
-      this.#sessions.add(session);
+      this.#sessions.set(session, this.#handoff);
       session.once('close', () => this.#sessions.delete(session));
       if (this.#draining) session.close();
     });
@@ -357,6 +362,11 @@ export class Ingress implements Concern<IngressSlice> {
       cert_sha256: tls.fingerprint256,
       cert_expires: tls.validTo,
       cert_names: tls.subjectAltName,
+      // The CA to trust once for the generated certificate (pillion cert trust).
+      ...(tls.caFile ? { local_ca: tls.caFile } : {}),
+      ...(tls.clientAuth
+        ? { client_ca: tls.clientAuth.settings.ca, client_mode: tls.clientAuth.settings.mode }
+        : {}),
       max_connections: this.#cap,
     });
     if (this.#cap < this.#limits.maxConnections) {
@@ -472,7 +482,7 @@ export class Ingress implements Concern<IngressSlice> {
       servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
     ).then(() => {});
     this.#closeIdle(); // idle keep-alive connections; busy ones close after their response
-    for (const s of this.#sessions) s.close(); // GOAWAY with the last stream id; in-flight streams finish
+    for (const s of this.#sessions.keys()) s.close(); // GOAWAY with the last stream id; in-flight streams finish
     this.#tunnels.closeAll(); // close code 1001 (going away) both ways
     const gaveUp = new Promise<'deadline'>((resolve) => {
       if (deadline.aborted) resolve('deadline');
@@ -509,6 +519,22 @@ export class Ingress implements Concern<IngressSlice> {
   }
 
   #dispatch(socket: TLSSocket): void {
+    // mTLS: judged here, as the handshake completes and before any byte is read.
+    let cc: ClientCertHeader | undefined;
+    // The policy in force now, a resumed session's connection included (tls/client-auth.ts).
+    const auth = this.#terminator.material.clientAuth;
+    if (auth) {
+      const a = auth.admit(socket);
+      if (!a.ok) {
+        this.#rejections.recordFlood(a.reason, socket.remoteAddress, a.fields);
+        // close_notify, then the socket closes; Node has no API to send another TLS alert. A
+        // reset from the peer meanwhile is no error of Pillion's (and must not throw).
+        socket.on('error', () => {});
+        socket.destroySoon();
+        return;
+      }
+      cc = a.clientCert;
+    }
     this.#sockets.add(socket);
     const counters = this.counters;
     counters.tlsHandshakes++;
@@ -517,8 +543,11 @@ export class Ingress implements Concern<IngressSlice> {
       counters.bytesReceived += socket.bytesRead;
       counters.bytesSent += socket.bytesWritten;
     });
-    if (socket.alpnProtocol === 'h2') this.#h2.emit('connection', socket);
-    else new H1Conn(socket, this.#h1);
+    if (socket.alpnProtocol === 'h2') {
+      this.#handoff = cc;
+      this.#h2.emit('connection', socket);
+      this.#handoff = undefined;
+    } else new H1Conn(socket, this.#h1, cc);
   }
 
   /** Drain: HTTP/1.1 connections with no request under way close now. */

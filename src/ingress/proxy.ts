@@ -276,6 +276,7 @@ class Forward implements ResponseSink {
         requestId: this.#requestId,
         forwardedFor: lim.forwardedFor,
         trace: this.#trace,
+        clientCert: ex.clientCert,
       },
       framing,
     );

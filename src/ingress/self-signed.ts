@@ -1,13 +1,14 @@
-import {
-  createPrivateKey,
-  X509Certificate as NodeX509,
-  randomBytes,
-  type webcrypto,
-} from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+// The generated certificate (no `--cert/--key`): a leaf issued by the local CA Pillion keeps in
+// its state directory (tls/local-ca.ts), so a developer trusts that CA once and every leaf
+// after it. The CA lasts ten years; the leaf a year, and is replaced 30 days before it ends,
+// at start or while running (Sidecar). Files: `tls/ca/ca.crt`, `tls/ca/ca.key` (0600) and
+// `tls/leaf.pem` (certificate then key, 0600, one file so it is replaced in one rename).
+import { createPrivateKey, X509Certificate as NodeX509, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, PillionError } from '../core/errors.ts';
+import { caName, expiresWithin, issuedBy, issueLeaf, makeCa, type Pem } from './tls/local-ca.ts';
 
 export interface KeyPair {
   cert: string;
@@ -16,12 +17,14 @@ export interface KeyPair {
   certFile: string;
   keyFile: string;
   generated: boolean;
+  /** The local CA that issued a generated certificate. */
+  caFile?: string;
 }
 
-const VALID_DAYS = 365;
-/** A kept certificate this close to expiry is replaced at start. */
-const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
-const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+/** A kept leaf this close to expiry is replaced. */
+export const RENEW_DAYS = 30;
+/** A CA this close to expiry is replaced (its leaves could not outlive it). */
+const CA_RENEW_DAYS = 400;
 
 /** The names the generated certificate covers: localhost, both loopbacks and this host. */
 export function selfSignedNames(): { dns: string[]; ip: string[] } {
@@ -32,78 +35,119 @@ export function selfSignedNames(): { dns: string[]; ip: string[] } {
   };
 }
 
-/**
- * Returns the self-signed certificate kept in `stateDir/tls`, making a new ECDSA P-256 one when
- * none is kept, it expires within 30 days, or it does not cover this host's names.
- */
-export async function selfSignedPair(stateDir: string): Promise<KeyPair> {
+/** Where the state directory keeps the local CA and the generated leaf. */
+export function localCaFiles(stateDir: string): {
+  dir: string;
+  cert: string;
+  key: string;
+  leaf: string;
+} {
   const dir = join(stateDir, 'tls');
-  const certFile = join(dir, 'self-signed.crt');
-  const keyFile = join(dir, 'self-signed.key');
-  const names = selfSignedNames();
-  try {
-    const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
-    const parsed = new NodeX509(cert);
-    const fresh = Date.parse(parsed.validTo) - Date.now() > RENEW_BEFORE_MS;
-    const covers = names.dns.every((n) => parsed.checkHost(n) !== undefined);
-    if (fresh && covers && parsed.checkPrivateKey(createPrivateKey(key))) {
-      return { cert, key, certFile, keyFile, generated: false };
-    }
-  } catch {
-    // None kept yet, or unreadable: make a new one.
-  }
-  const { cert, key } = await generate(names);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    // Write then rename, so a crash never leaves a torn pair behind.
-    await writeFile(`${keyFile}.tmp`, key, { mode: 0o600 });
-    await writeFile(`${certFile}.tmp`, cert, { mode: 0o644 });
-    await rename(`${keyFile}.tmp`, keyFile);
-    await rename(`${certFile}.tmp`, certFile);
-  } catch (err) {
-    throw new PillionError(
-      ErrorCode.STATE_DIR_UNWRITABLE,
-      `cannot keep the generated certificate in ${dir}: ${(err as Error).message}; set --state-dir to a writable directory`,
-      { cause: err },
-    );
-  }
-  return { cert, key, certFile, keyFile, generated: true };
+  return {
+    dir,
+    cert: join(dir, 'ca', 'ca.crt'),
+    key: join(dir, 'ca', 'ca.key'),
+    leaf: join(dir, 'leaf.pem'),
+  };
 }
 
-async function generate(names: {
-  dns: string[];
-  ip: string[];
-}): Promise<{ cert: string; key: string }> {
-  // Loaded only when a certificate is made: it adds about 20 MB of RSS (measured on Node 24).
-  await import('reflect-metadata'); // @peculiar/x509 needs the Reflect polyfill loaded first
-  const x509 = await import('@peculiar/x509');
-  const keys = (await crypto.subtle.generateKey(EC, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
-  const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(16)
-      .toString('hex')
-      .replace(/^[89a-f]/, '1'),
-    name: 'CN=localhost, O=Pillion self-signed',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + VALID_DAYS * 24 * 3600 * 1000),
-    signingAlgorithm: EC,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([
-        ...names.dns.map((value) => ({ type: 'dns' as const, value })),
-        ...names.ip.map((value) => ({ type: 'ip' as const, value })),
-      ]),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  const pkcs8 = await crypto.subtle.exportKey('pkcs8', keys.privateKey);
-  const key = x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
-  // PEM files end in a newline, so they concatenate cleanly (e.g. into a combined cert+key file).
-  return { cert: `${cert.toString('pem').trim()}\n`, key: `${key.trim()}\n` };
+function unwritable(dir: string, err: unknown): PillionError {
+  return new PillionError(
+    ErrorCode.STATE_DIR_UNWRITABLE,
+    `cannot keep the generated certificate in ${dir}: ${(err as Error).message}; set --state-dir to a writable directory`,
+    { cause: err },
+  );
+}
+
+/** The kept CA, when whole, a CA, its key's own, and far from expiry. */
+async function keptCa(f: ReturnType<typeof localCaFiles>, now: number): Promise<Pem | undefined> {
+  try {
+    const [cert, key] = await Promise.all([readFile(f.cert, 'utf8'), readFile(f.key, 'utf8')]);
+    const x = new NodeX509(cert);
+    if (x.ca && x.checkPrivateKey(createPrivateKey(key)) && !expiresWithin(x, CA_RENEW_DAYS, now))
+      return { cert, key };
+  } catch {
+    // None kept yet, or unreadable: a new one is made.
+  }
+  return undefined;
+}
+
+/**
+ * The local CA of `stateDir`, made when there is none (or it is near its end). A new CA is
+ * written to a directory of its own and renamed into place whole, so two Pillions starting at
+ * once agree on one CA: the second rename fails and that one reads the first's.
+ */
+export async function stateCa(
+  stateDir: string,
+  now = Date.now(),
+): Promise<Pem & { certFile: string; keyFile: string; generated: boolean }> {
+  const f = localCaFiles(stateDir);
+  const files = { certFile: f.cert, keyFile: f.key };
+  const kept = await keptCa(f, now);
+  if (kept) return { ...kept, ...files, generated: false };
+  const made = await makeCa(caName(), undefined, now);
+  const tmp = join(f.dir, `.ca-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(tmp, { recursive: true, mode: 0o700 });
+    await writeFile(join(tmp, 'ca.key'), made.key, { mode: 0o600 });
+    await writeFile(join(tmp, 'ca.crt'), made.cert, { mode: 0o644 });
+    // One that is there but unusable (expiring, torn) is set aside, never deleted: it may be trusted.
+    await rename(join(f.dir, 'ca'), join(f.dir, `ca.old-${now}`)).catch(() => {});
+    await rename(tmp, join(f.dir, 'ca'));
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    const theirs = await keptCa(f, now);
+    if (theirs) return { ...theirs, ...files, generated: false };
+    throw unwritable(f.dir, err);
+  }
+  return { ...made, ...files, generated: true };
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/;
+
+/** The kept leaf, when issued by `ca`, fresh, covering this host's names, with its own key. */
+async function keptLeaf(file: string, ca: Pem, now: number): Promise<Pem | undefined> {
+  try {
+    const text = await readFile(file, 'utf8');
+    const cert = PEM_CERT.exec(text)?.[0];
+    if (!cert) return undefined;
+    const key = text.replace(cert, '');
+    const x = new NodeX509(cert);
+    const fresh = !expiresWithin(x, RENEW_DAYS, now);
+    const covers = selfSignedNames().dns.every((n) => x.checkHost(n) !== undefined);
+    if (
+      fresh &&
+      covers &&
+      issuedBy(x, new NodeX509(ca.cert)) &&
+      x.checkPrivateKey(createPrivateKey(key))
+    )
+      return { cert, key };
+  } catch {
+    // None kept, torn or unreadable: a new one is issued.
+  }
+  return undefined;
+}
+
+/**
+ * The generated certificate: the leaf kept in `stateDir/tls/leaf.pem`, or a new one issued
+ * by the state directory's CA when none is kept, it ends within 30 days, it does not cover
+ * this host's names, or another CA issued it.
+ */
+export async function selfSignedPair(stateDir: string, now = Date.now()): Promise<KeyPair> {
+  const ca = await stateCa(stateDir, now);
+  const f = localCaFiles(stateDir);
+  const out = { certFile: f.leaf, keyFile: f.leaf, caFile: f.cert };
+  const kept = await keptLeaf(f.leaf, ca, now);
+  if (kept) return { ...kept, ...out, generated: false };
+  const names = selfSignedNames();
+  const leaf = await issueLeaf(ca, [...names.dns, ...names.ip], { now });
+  try {
+    // Write then rename, so a crash never leaves a torn pair behind.
+    const tmp = `${f.leaf}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, leaf.cert + leaf.key, { mode: 0o600 });
+    await rename(tmp, f.leaf);
+  } catch (err) {
+    throw unwritable(f.dir, err);
+  }
+  return { ...leaf, ...out, generated: true };
 }

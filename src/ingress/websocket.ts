@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import { ErrorCode } from '../core/errors.ts';
-import { downstreamHeaders } from '../http/headers.ts';
+import { type ClientCertHeader, downstreamHeaders } from '../http/headers.ts';
 import { errorBodyBytes, rawErrorResponse } from './error-status.ts';
 import { headersObject } from './exchange.ts';
 import type { H1Head, Target } from './guard.ts';
@@ -27,11 +27,17 @@ function head(status: number, message: string, headers: Record<string, unknown>)
 }
 
 /** The HTTP/1.1 side of a WebSocket handshake: the client's TLS socket. */
-function h1Side(req: H1Head, client: Socket, early: Buffer): UpgradeSide {
+function h1Side(
+  req: H1Head,
+  client: Socket,
+  early: Buffer,
+  clientCert: ClientCertHeader | undefined,
+): UpgradeSide {
   return {
     method: 'GET',
     protocol: `HTTP/${req.version}`,
     remote: client.remoteAddress ?? '',
+    clientCert,
     early,
     client,
     extra: {},
@@ -46,8 +52,10 @@ function h1Side(req: H1Head, client: Socket, early: Buffer): UpgradeSide {
       h.connection = 'close';
       client.write(head(res.statusCode ?? 502, res.statusMessage ?? '', h));
       res.on('data', (c: Buffer) => count(c.length));
+      // pipe() ends the client's side once the body is written; destroying it at the app's
+      // 'end' dropped the body still in the TLS socket's write buffer.
       res.pipe(client);
-      res.on('end', () => client.destroy());
+      client.once('finish', () => client.destroy());
       res.on('error', () => client.destroy());
     },
     accept(res: IncomingMessage): boolean {
@@ -82,6 +90,7 @@ export class WebSocketTunnels {
     client: Socket,
     early: Buffer,
     draining: boolean,
+    clientCert?: ClientCertHeader,
   ): void => {
     client.on('error', () => {});
     // An upgrade request carries no body (RFC 6455 §4.1); one that claims one is refused.
@@ -96,7 +105,7 @@ export class WebSocketTunnels {
             : undefined;
     upgradeToApp(
       this.#deps,
-      h1Side(req, client, early),
+      h1Side(req, client, early, clientCert),
       typeof verdict === 'string' ? undefined : verdict,
       headersObject(req.raw),
       refused,
@@ -105,8 +114,13 @@ export class WebSocketTunnels {
   };
 
   /** An extended CONNECT stream (RFC 8441) that passed the guard. */
-  handleH2 = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, target: Target): void => {
-    const side = h2Side(stream, headers);
+  handleH2 = (
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    target: Target,
+    clientCert?: ClientCertHeader,
+  ): void => {
+    const side = h2Side(stream, headers, clientCert);
     upgradeToApp(this.#deps, side, target, headers, undefined, this.#track);
   };
 

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ServerHttp2Stream } from 'node:http2';
 import type { ErrorCode } from '../core/errors.ts';
-import { downstreamHeaders } from '../http/headers.ts';
+import { type ClientCertHeader, downstreamHeaders } from '../http/headers.ts';
 import { errorBodyBytes, statusOf, textOf } from './error-status.ts';
 import { errorText } from './exchange.ts';
 import type { UpgradeSide } from './ws-upgrade.ts';
@@ -25,7 +25,11 @@ export function acceptFor(key: string): string {
 const H1_ONLY = ['sec-websocket-accept', 'content-length'];
 
 /** The HTTP/2 side of a WebSocket handshake: an extended CONNECT stream. */
-export function h2Side(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): UpgradeSide {
+export function h2Side(
+  stream: ServerHttp2Stream,
+  headers: IncomingHttpHeaders,
+  clientCert?: ClientCertHeader,
+): UpgradeSide {
   // RFC 8441 has no key on the client's side: Pillion makes one up for the app's handshake.
   const key = randomBytes(16).toString('base64');
   stream.on('error', () => {});
@@ -38,6 +42,7 @@ export function h2Side(stream: ServerHttp2Stream, headers: IncomingHttpHeaders):
     method: 'CONNECT',
     protocol: 'HTTP/2',
     remote: stream.session?.socket?.remoteAddress ?? '',
+    clientCert,
     early: Buffer.alloc(0),
     client: stream,
     extra: {

@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
-import { upstreamHeaders } from '../http/headers.ts';
+import { type ClientCertHeader, upstreamHeaders } from '../http/headers.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { appTimeout, statusOf, upstreamErrorCode } from './error-status.ts';
 import type { Target } from './guard.ts';
@@ -37,6 +37,8 @@ export interface UpgradeSide {
   readonly method: string;
   readonly protocol: string;
   readonly remote: string;
+  /** mTLS: the connection's verified client certificate (tls/client-auth.ts). */
+  readonly clientCert: ClientCertHeader | undefined;
   /** The client's bytes read after its request, for the tunnel. */
   readonly early: Buffer;
   readonly client: TunnelClient;
@@ -98,6 +100,7 @@ export function upgradeToApp(
     host: target.authority,
     requestId,
     forwardedFor: lim.forwardedFor,
+    clientCert: side.clientCert,
   });
   headers.connection = 'Upgrade';
   headers.upgrade = 'websocket';

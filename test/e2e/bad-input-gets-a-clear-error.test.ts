@@ -103,9 +103,9 @@ test('a key that does not match the certificate is refused', async () => {
     '--listen',
     '127.0.0.1:0',
     '--cert',
-    join(dir, 'a', 'tls', 'self-signed.crt'),
+    join(dir, 'a', 'tls', 'leaf.pem'),
     '--key',
-    join(dir, 'b', 'tls', 'self-signed.key'),
+    join(dir, 'b', 'tls', 'leaf.pem'),
     '--',
     'true',
   ]);

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { startPillion, tempDir } from './harness.ts';
 
-test('the generated certificate is kept in the state directory and reused on restart', async () => {
+test('the generated certificate and its local CA are kept in the state directory and reused on restart', async () => {
   const stateDir = tempDir();
   const fingerprints: unknown[] = [];
+  let ca = '';
   for (const round of [0, 1]) {
     const p = startPillion(
       [
@@ -23,14 +24,22 @@ test('the generated certificate is kept in the state directory and reused on res
     const listening = await p.waitForLog((l) => l.msg === 'ingress listening');
     assert.equal(listening.generated_cert, round === 0);
     fingerprints.push(listening.cert_sha256);
+    const caNow = readFileSync(join(stateDir, 'tls', 'ca', 'ca.crt'), 'utf8');
+    if (round === 1) assert.equal(caNow, ca, 'the CA is kept');
+    ca = caNow;
     p.proc.kill('SIGTERM');
     await p.exited;
   }
   assert.equal(fingerprints[0], fingerprints[1]);
-  // Both files are whole PEM files ending in a newline, so `cat crt key` makes a valid bundle.
-  for (const f of ['self-signed.crt', 'self-signed.key']) {
-    assert.ok(readFileSync(join(stateDir, 'tls', f), 'utf8').endsWith('-----\n'), f);
+  // Whole PEM files ending in a newline; the leaf file holds the certificate then its key.
+  const leaf = readFileSync(join(stateDir, 'tls', 'leaf.pem'), 'utf8');
+  assert.match(
+    leaf,
+    /^-----BEGIN CERTIFICATE-----[\s\S]+-----BEGIN PRIVATE KEY-----[\s\S]+-----\n$/,
+  );
+  assert.ok(ca.endsWith('-----END CERTIFICATE-----\n'));
+  // The private keys are readable by their owner only.
+  for (const f of [join('ca', 'ca.key'), 'leaf.pem']) {
+    assert.equal(statSync(join(stateDir, 'tls', f)).mode & 0o777, 0o600, f);
   }
-  // The private key is readable by its owner only.
-  assert.equal(statSync(join(stateDir, 'tls', 'self-signed.key')).mode & 0o777, 0o600);
 });

@@ -34,7 +34,7 @@ test('a gRPC call still open at the drain deadline ends UNAVAILABLE, logged as P
   t.after(() => p.kill());
   const listening = await p.waitForLog((l) => l.msg === 'ingress listening');
   await p.ready();
-  const ca = readFileSync(String(listening.cert));
+  const ca = readFileSync(String(listening.local_ca));
   const Echo = echoClient();
   const client = new Echo(
     `localhost:${listening.port}`,

@@ -31,8 +31,8 @@ before(async () => {
   const listening = await p.waitForLog((l) => l.msg === 'ingress listening');
   port = Number(listening.port);
   await p.ready();
-  // The generated certificate, kept in the state dir, is the client's only trust root.
-  const ca = readFileSync(String(listening.cert));
+  // The local CA that issued the generated certificate is the client's only trust root.
+  const ca = readFileSync(String(listening.local_ca));
   const Echo = echoClient();
   client = new Echo(`localhost:${port}`, grpc.credentials.createSsl(ca)) as unknown as Client;
 });

@@ -101,7 +101,7 @@ test('attached to an h2c app that goes down, a gRPC call ends UNAVAILABLE with a
   const Echo = echoClient();
   const client = new Echo(
     `localhost:${listening.port}`,
-    grpc.credentials.createSsl(readFileSync(String(listening.cert))),
+    grpc.credentials.createSsl(readFileSync(String(listening.local_ca))),
   ) as unknown as grpc.Client & Record<string, (...a: unknown[]) => unknown>;
   t.after(() => client.close());
   const call = (text: string): Promise<{ err: grpc.ServiceError | null; reply?: EchoReply }> =>

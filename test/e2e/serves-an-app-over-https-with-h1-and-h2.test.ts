@@ -33,7 +33,7 @@ test('zero config: a Python app on a port it chose is served over HTTPS with a g
   assert.equal(reply.status, 200);
   assert.match(reply.body, /Directory listing/);
 
-  // The certificate: ECDSA P-256, self-signed, covering localhost and both loopbacks.
+  // The certificate: ECDSA P-256, issued by the local CA, covering localhost and both loopbacks.
   const cert = await new Promise<X509Certificate>((resolve, reject) => {
     const s = tlsConnect(
       { host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' },

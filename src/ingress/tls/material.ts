@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { CertPairSettings, TlsSettings } from '../../config/settings.ts';
 import { ErrorCode, PillionError } from '../../core/errors.ts';
 import { selfSignedPair } from '../self-signed.ts';
+import { ClientAuth, parseClientCa, unreadableCa } from './client-auth.ts';
 
 /** `ingress.tls` with every default: the generated pair, the intermediate profile. */
 export const DEFAULT_TLS: TlsSettings = {
@@ -50,9 +51,13 @@ export interface TlsMaterial {
   files: string[];
   /** A digest of every byte read: what changed on disk shows as a new key. */
   contentKey: string;
+  /** mTLS (`ingress.tls.client`): the policy and its CA bundle, read with the certificates. */
+  clientAuth?: ClientAuth;
   /** The first default's facts, as the start line logs them. */
   certFile: string;
   generated: boolean;
+  /** The local CA that issued the generated certificate (docs/local-ca.md). */
+  caFile?: string;
   fingerprint256: string;
   validTo: string;
   subjectAltName: string;
@@ -65,9 +70,11 @@ export interface TlsMaterial {
 export async function loadTlsMaterial(src: TlsSource): Promise<TlsMaterial> {
   let settings = src.tls ?? DEFAULT_TLS;
   let generated = false;
+  let caFile: string | undefined;
   if (!settings.default && settings.pairs.length === 0) {
     const kept = await selfSignedPair(src.stateDir);
     generated = kept.generated;
+    caFile = kept.caFile;
     settings = {
       ...settings,
       default: { cert: kept.certFile, key: kept.keyFile, field: 'generated certificate' },
@@ -108,19 +115,38 @@ export async function loadTlsMaterial(src: TlsSource): Promise<TlsMaterial> {
   const first = (defaults[0] ?? (pairs[0] as LoadedPair)).names.join(' ');
   defaults.push(...pairs.filter((p) => p.names.join(' ') === first));
   const head = defaults[0] as LoadedPair;
+  // The client CA is one more watched file: a change rotates it as a certificate's would.
+  let clientAuth: ClientAuth | undefined;
+  const client = settings.client;
+  if (client) {
+    const file = resolve(client.ca);
+    files.push(file);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      throw unreadableCa(client.ca, err);
+    }
+    digest.update(file).update('\0').update(bytes).update('\0');
+    clientAuth = new ClientAuth(client, parseClientCa(bytes.toString('utf8'), client.ca));
+  }
   return {
     settings,
     defaults,
     pairs,
     files,
     contentKey: digest.digest('hex'),
+    ...(clientAuth ? { clientAuth } : {}),
     certFile: head.certFile,
     generated,
+    ...(caFile ? { caFile } : {}),
     fingerprint256: head.leaf.fingerprint256,
     validTo: new Date(head.leaf.validTo).toISOString(),
     subjectAltName: head.leaf.subjectAltName ?? '',
   };
 }
+
+const END_CERT = '-----END CERTIFICATE-----';
 
 /** Parses a pair read from disk and checks its key is the certificate's. */
 export function checkPair(
@@ -129,12 +155,18 @@ export function checkPair(
   keyText: string,
   passphrase: string | undefined,
 ): LoadedPair {
+  // A file holding the chain then the key (the generated tls/leaf.pem): the chain alone is served.
+  const end = cert.lastIndexOf(END_CERT);
+  const chain =
+    end >= 0 && /PRIVATE KEY-----/.test(cert.slice(end))
+      ? `${cert.slice(0, end + END_CERT.length)}\n`
+      : cert;
   let leaf: X509Certificate;
   try {
     // A truncated chain fails here too: the constructor reads the first block, and a
     // secure context is made from the whole text below.
-    leaf = new X509Certificate(cert);
-    if (!/-----END CERTIFICATE-----\s*$/.test(cert)) throw new Error('the PEM text is cut short');
+    leaf = new X509Certificate(chain);
+    if (!/-----END CERTIFICATE-----\s*$/.test(chain)) throw new Error('the PEM text is cut short');
   } catch (err) {
     throw new PillionError(
       ErrorCode.TLS_FILE_UNREADABLE,
@@ -169,7 +201,7 @@ export function checkPair(
     );
   }
   return {
-    cert,
+    cert: chain,
     key,
     leaf,
     names: p.names ?? dnsNames(leaf),

@@ -16,6 +16,8 @@ import type { Prepared } from '../../core/concern.ts';
 import { ErrorCode, PillionError } from '../../core/errors.ts';
 import { contentKey, FileWatch } from '../../core/file-watch.ts';
 import type { Logger } from '../../core/log.ts';
+import { selfSignedPair } from '../self-signed.ts';
+import { ClientAuth } from './client-auth.ts';
 import { takesEcdsa } from './client-hello.ts';
 import { type ServedCertificate, servedCertificates, warnExpiring } from './expiry.ts';
 import { type LoadedPair, loadTlsMaterial, type TlsMaterial } from './material.ts';
@@ -71,8 +73,13 @@ interface NameContexts {
   rsa: SecureContext | undefined;
 }
 
-/** The certificates of `m` as secure contexts: the default's options, and those per SNI name. */
-function contextsOf(m: TlsMaterial, policy: SecureContextOptions) {
+/**
+ * The certificates of `m` as secure contexts: the default's options, and those per SNI name.
+ * With mTLS every one carries the client CA and its session-id context: an SNI context without
+ * `ca` would verify client certificates against Node's public roots (client-auth.ts).
+ */
+function contextsOf(m: TlsMaterial, tlsPolicy: SecureContextOptions) {
+  const policy = { ...tlsPolicy, ...m.clientAuth?.contextOptions };
   const optionsOf = (pairs: LoadedPair[]): SecureContextOptions => ({
     ...policy,
     cert: pairs.map((p) => p.cert),
@@ -142,6 +149,8 @@ export class TlsTerminator {
     this.server = createServer(
       {
         ...ctx.defaults,
+        // mTLS: a certificate is asked for; Ingress judges it as the handshake completes.
+        ...(m.clientAuth ? ClientAuth.serverOptions : {}),
         ALPNProtocols: ['h2', 'http/1.1'],
         handshakeTimeout: s.handshakeTimeoutMs,
         SNICallback: safeSni(
@@ -177,7 +186,10 @@ export class TlsTerminator {
       this.#timers.push(t);
     };
     if (s.sessionTickets) every(s.ticketKeyRotationMs, () => this.#rotateTicketKey());
-    every(EXPIRY_CHECK_MS, () => warnExpiring(this.#material, this.#opts.log));
+    every(EXPIRY_CHECK_MS, () => {
+      warnExpiring(this.#material, this.#opts.log);
+      if (this.#material.caFile) void this.#renewGenerated();
+    });
   }
 
   close(): void {
@@ -216,6 +228,10 @@ export class TlsTerminator {
   }
 
   #commit(material: TlsMaterial, ctx: ReturnType<typeof contextsOf>): void {
+    // Read by Node for each new connection (tls.Server's own fields, set from its options).
+    const srv = this.server as TlsServer & { requestCert: boolean; rejectUnauthorized: boolean };
+    srv.requestCert = material.clientAuth !== undefined;
+    srv.rejectUnauthorized = false;
     this.server.setSecureContext(ctx.defaults);
     // A new default context comes with its own ticket key: the running one is put back.
     this.server.setTicketKeys(this.#ticketKey);
@@ -245,6 +261,24 @@ export class TlsTerminator {
     // The TLS socket wraps the accepted one (`_parent`), for which the hello was read.
     const raw = (tls as unknown as { _parent?: object })._parent;
     return raw && this.#ecdsa.get(raw) === false ? entry.rsa : entry.main;
+  }
+
+  /**
+   * The generated leaf is issued again by the local CA 30 days before it ends (self-signed.ts),
+   * written whole by a rename: the file watch then serves it as any rotated certificate.
+   */
+  async #renewGenerated(): Promise<void> {
+    try {
+      const kept = await selfSignedPair(this.#opts.stateDir);
+      if (!kept.generated) return;
+      this.#opts.log.info('generated certificate renewed', { cert: kept.certFile });
+      this.#filesChanged();
+    } catch (err) {
+      this.#opts.log.error('generated certificate not renewed; the current one stays', {
+        code: err instanceof PillionError ? err.code : 'PILLION_INTERNAL',
+        error: (err as Error).message,
+      });
+    }
   }
 
   #rotateTicketKey(): void {
