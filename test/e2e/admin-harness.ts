@@ -1,8 +1,8 @@
 // Helpers for tests that talk to a running Pillion's admin listener and drive its dashboard.
 import { mkdirSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type AdminAt, type AdminReply, adminRequest } from './admin-client.ts';
 import type { Pillion } from './harness.ts';
 
 /** Where the dashboard test leaves its screenshot (git-ignored; CI keeps it as an artifact). */
@@ -29,40 +29,22 @@ export async function adminAddress(p: Pillion): Promise<string> {
   return String(l.admin);
 }
 
-export interface AdminReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+export type { AdminReply };
 
-/** One plain HTTP request to the admin listener (`HOST:PORT` or `unix:/path`). */
+/** One plain HTTP request to the admin listener (`HOST:PORT` or `unix:/path`), no token added. */
 export function adminHttp(
   address: string,
   path: string,
   opts: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<AdminReply> {
-  const at = address.startsWith('unix:')
-    ? { socketPath: address.slice(5) }
+  const at: AdminAt = address.startsWith('unix:')
+    ? { socketPath: address.slice(5), token: '' }
     : {
         host: address.slice(0, address.lastIndexOf(':')),
         port: Number(address.slice(address.lastIndexOf(':') + 1)),
+        token: '',
       };
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { ...at, path, method: opts.method ?? 'GET', headers: opts.headers, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+  return adminRequest(at, path, { ...opts, auth: false });
 }
 
 /** The admin API's status, read with the token. */
