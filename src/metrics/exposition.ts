@@ -2,6 +2,14 @@
 // metrics filled from one Snapshot at scrape time (collect), never on the data path. prom-client
 // is imported on the first scrape, so a Pillion nobody scrapes never loads it.
 import type { Counter, Gauge, Registry } from 'prom-client';
+import {
+  EGRESS_TLS_DEFS,
+  type EgressFigures,
+  egressLatency,
+  type HistogramSeries,
+  histogramMetric,
+  type TlsFigures,
+} from './egress-tls.ts';
 import type { ProcessFigures } from './proc.ts';
 import {
   LATENCY_BUCKETS,
@@ -20,6 +28,10 @@ export interface Snapshot {
   certificates: { name: string; expiresInS: number }[];
   app: AppFigures;
   process: { app: ProcessFigures | undefined; pillion: ProcessFigures };
+  /** The egress port's counters, by service (empty when egress is off). */
+  egress: Record<string, EgressFigures>;
+  /** The TLS terminator's counters; undefined with workers. */
+  tls: TlsFigures | undefined;
 }
 
 export interface ConnectionFigures {
@@ -51,8 +63,8 @@ export interface AppFigures {
   lastExit: { status: number; reason: string } | undefined;
 }
 
-type Values = [labels: Record<string, string>, value: number][];
-interface Def {
+export type Values = [labels: Record<string, string>, value: number][];
+export interface Def {
   name: string;
   help: string;
   type: 'counter' | 'gauge';
@@ -236,6 +248,7 @@ const DEFS: Def[] = [
   },
   ...processDefs('app', "the app's process tree"),
   ...processDefs('pillion', "Pillion's own processes (the app's tree left out)"),
+  ...EGRESS_TLS_DEFS,
 ];
 
 /** Every counter and gauge of a snapshot, for exporters other than the text (OTLP). */
@@ -353,7 +366,20 @@ export class Exposition {
     // (prom-client strips `_total`), which must not reach the Prometheus text.
     const make = (reg: Registry): Registry => {
       for (const d of DEFS) this.#metric(client, reg, d);
-      reg.registerMetric(this.#histogram() as never);
+      reg.registerMetric(
+        histogramMetric(
+          'pillion_request_duration_seconds',
+          'Time from the request head to the end of the response, by protocol.',
+          () => this.#latency(),
+        ) as never,
+      );
+      reg.registerMetric(
+        histogramMetric(
+          'pillion_egress_request_duration_seconds',
+          "Time from an egress request's head to the end of its answer, retries included, by service.",
+          () => (this.#snap ? egressLatency(this.#snap) : []),
+        ) as never,
+      );
       return reg;
     };
     return {
@@ -384,46 +410,15 @@ export class Exposition {
     }
   }
 
-  /**
-   * The latency histogram, from the counters' own buckets: prom-client's Histogram can only be
-   * fed one observation at a time, so this object gives the registry the values it prints.
-   */
-  #histogram() {
-    const name = 'pillion_request_duration_seconds';
-    const get = async () => {
-      const values: {
-        labels: Record<string, string | number>;
-        value: number;
-        metricName: string;
-      }[] = [];
-      const r = this.#snap?.requests;
-      const n = LATENCY_BUCKETS.length + 1;
-      for (let p = 0; r && p < PROTOCOLS.length; p++) {
-        const counts = r.latency.slice(p * n, p * n + n);
-        const total = counts.reduce((a, b) => a + b, 0);
-        if (total === 0) continue;
-        const protocol = PROTOCOLS[p];
-        let acc = 0;
-        for (let b = 0; b < n; b++) {
-          acc += counts[b];
-          const le = b < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[b] : '+Inf';
-          values.push({ labels: { protocol, le }, value: acc, metricName: `${name}_bucket` });
-        }
-        values.push({
-          labels: { protocol },
-          value: r.latencySumMs[p] / 1000,
-          metricName: `${name}_sum`,
-        });
-        values.push({ labels: { protocol }, value: total, metricName: `${name}_count` });
-      }
-      return {
-        name,
-        help: 'Time from the request head to the end of the response, by protocol.',
-        type: 'histogram',
-        values,
-        aggregator: 'sum',
-      };
-    };
-    return { name, type: 'histogram', get, reset: () => {} };
+  /** The request latency histogram, by protocol, from the counters' own buckets. */
+  #latency(): HistogramSeries[] {
+    const snap = this.#snap;
+    if (!snap) return [];
+    return latencyByProtocol(snap).map((l) => ({
+      labels: { protocol: l.protocol },
+      boundsS: LATENCY_BUCKETS,
+      counts: l.counts,
+      sumS: l.sumSeconds,
+    }));
   }
 }
