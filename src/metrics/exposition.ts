@@ -1,7 +1,7 @@
 // The /metrics text: prom-client formats the Prometheus 0.0.4 text and OpenMetrics 1.0.0, its
 // metrics filled from one Snapshot at scrape time (collect), never on the data path. prom-client
 // is imported on the first scrape, so a Pillion nobody scrapes never loads it.
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   EGRESS_TLS_DEFS,
   type EgressFigures,
@@ -365,7 +365,7 @@ export class Exposition {
     // One set of metric objects per registry: an OpenMetrics render renames counters in place
     // (prom-client strips `_total`), which must not reach the Prometheus text.
     const make = (reg: Registry): Registry => {
-      for (const d of DEFS) this.#metric(client, reg, d);
+      for (const d of DEFS) this.#metric(reg, d);
       reg.registerMetric(
         histogramMetric(
           'pillion_request_duration_seconds',
@@ -388,26 +388,29 @@ export class Exposition {
     };
   }
 
-  #metric(client: typeof import('prom-client'), reg: Registry, d: Def): void {
-    const read = (): Values => (this.#snap ? d.values(this.#snap) : []);
-    const common = { name: d.name, help: d.help, labelNames: d.labels ?? [], registers: [reg] };
-    if (d.type === 'counter') {
-      new client.Counter({
-        ...common,
-        collect(this: Counter) {
-          this.reset();
-          for (const [l, v] of read()) this.inc(l, v);
-        },
-      });
-    } else {
-      new client.Gauge({
-        ...common,
-        collect(this: Gauge) {
-          this.reset();
-          for (const [l, v] of read()) this.set(l, v);
-        },
-      });
-    }
+  /**
+   * One family as the registry prints it, its samples those of the snapshot: a family with no
+   * value is left out (prom-client's own Counter and Gauge would print a 0 for one with no
+   * labels, e.g. the TLS counters of a primary whose workers terminate TLS).
+   */
+  #metric(reg: Registry, d: Def): void {
+    const m = {
+      // An OpenMetrics render renames a counter here (it strips `_total`), so get() reads it.
+      name: d.name,
+      type: d.type,
+      get: async () => ({
+        name: m.name,
+        help: d.help,
+        type: d.type,
+        values: (this.#snap ? d.values(this.#snap) : []).map(([labels, value]) => ({
+          labels,
+          value,
+        })),
+        aggregator: 'sum',
+      }),
+      reset: () => {},
+    };
+    reg.registerMetric(m as never);
   }
 
   /** The request latency histogram, by protocol, from the counters' own buckets. */
