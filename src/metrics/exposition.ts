@@ -259,18 +259,39 @@ export function families(
 }
 
 /** The latency histogram of a snapshot, by protocol: non-cumulative counts (+Inf last) and sums. */
-export function latencyByProtocol(
-  s: Snapshot,
-): { protocol: string; counts: number[]; sumSeconds: number }[] {
+function latencyByProtocol(s: Snapshot): HistogramSeries[] {
   const n = LATENCY_BUCKETS.length + 1;
-  const out: { protocol: string; counts: number[]; sumSeconds: number }[] = [];
+  const out: HistogramSeries[] = [];
   for (let p = 0; p < PROTOCOLS.length; p++) {
     const counts = s.requests.latency.slice(p * n, p * n + n);
     if (counts.every((c) => c === 0)) continue;
-    out.push({ protocol: PROTOCOLS[p], counts, sumSeconds: s.requests.latencySumMs[p] / 1000 });
+    out.push({
+      labels: { protocol: PROTOCOLS[p] },
+      boundsS: LATENCY_BUCKETS,
+      counts,
+      sumS: s.requests.latencySumMs[p] / 1000,
+    });
   }
   return out;
 }
+
+/** Every histogram, for the text and for OTLP. */
+export const HISTOGRAMS: {
+  name: string;
+  help: string;
+  series: (s: Snapshot) => HistogramSeries[];
+}[] = [
+  {
+    name: 'pillion_request_duration_seconds',
+    help: 'Time from the request head to the end of the response, by protocol.',
+    series: latencyByProtocol,
+  },
+  {
+    name: 'pillion_egress_request_duration_seconds',
+    help: "Time from an egress request's head to the end of its answer, retries included, by service.",
+    series: egressLatency,
+  },
+];
 
 function processDefs(who: 'app' | 'pillion', what: string): Def[] {
   const p = who === 'app' ? 'pillion_app' : 'pillion_process';
@@ -366,20 +387,10 @@ export class Exposition {
     // (prom-client strips `_total`), which must not reach the Prometheus text.
     const make = (reg: Registry): Registry => {
       for (const d of DEFS) this.#metric(reg, d);
-      reg.registerMetric(
-        histogramMetric(
-          'pillion_request_duration_seconds',
-          'Time from the request head to the end of the response, by protocol.',
-          () => this.#latency(),
-        ) as never,
-      );
-      reg.registerMetric(
-        histogramMetric(
-          'pillion_egress_request_duration_seconds',
-          "Time from an egress request's head to the end of its answer, retries included, by service.",
-          () => (this.#snap ? egressLatency(this.#snap) : []),
-        ) as never,
-      );
+      for (const h of HISTOGRAMS)
+        reg.registerMetric(
+          histogramMetric(h.name, h.help, () => (this.#snap ? h.series(this.#snap) : [])) as never,
+        );
       return reg;
     };
     return {
@@ -411,17 +422,5 @@ export class Exposition {
       reset: () => {},
     };
     reg.registerMetric(m as never);
-  }
-
-  /** The request latency histogram, by protocol, from the counters' own buckets. */
-  #latency(): HistogramSeries[] {
-    const snap = this.#snap;
-    if (!snap) return [];
-    return latencyByProtocol(snap).map((l) => ({
-      labels: { protocol: l.protocol },
-      boundsS: LATENCY_BUCKETS,
-      counts: l.counts,
-      sumS: l.sumSeconds,
-    }));
   }
 }
