@@ -26,14 +26,6 @@ export interface TlsFigures {
   ticketKeyRotations: number;
 }
 
-/** One histogram series: non-cumulative counts (+Inf last) over bounds in seconds. */
-export interface HistogramSeries {
-  labels: Record<string, string>;
-  boundsS: readonly number[];
-  counts: readonly number[];
-  sumS: number;
-}
-
 const perService =
   (pick: (f: EgressFigures) => number) =>
   (s: Snapshot): Values =>
@@ -119,46 +111,3 @@ export const EGRESS_TLS_DEFS: Def[] = [
     values: tls((f) => f.ticketKeyRotations),
   },
 ];
-
-/** The egress latency histogram's series, one per service that has answered. */
-export function egressLatency(s: Snapshot): HistogramSeries[] {
-  const out: HistogramSeries[] = [];
-  for (const [service, f] of Object.entries(s.egress)) {
-    const l = f.latency;
-    if (l.count === 0) continue;
-    out.push({
-      labels: { service },
-      boundsS: l.bucketsMs.map((b) => b / 1000),
-      counts: l.counts,
-      sumS: l.sumMs / 1000,
-    });
-  }
-  return out;
-}
-
-/**
- * A histogram as prom-client's registry prints it, from counts kept elsewhere: its Histogram
- * can only be fed one observation at a time, so this object hands the registry the values.
- */
-export function histogramMetric(
-  name: string,
-  help: string,
-  read: () => HistogramSeries[],
-): { name: string; type: 'histogram'; get: () => Promise<unknown>; reset: () => void } {
-  const get = async () => {
-    const values: { labels: Record<string, string | number>; value: number; metricName: string }[] =
-      [];
-    for (const h of read()) {
-      let acc = 0;
-      for (let b = 0; b < h.counts.length; b++) {
-        acc += h.counts[b] as number;
-        const le = b < h.boundsS.length ? (h.boundsS[b] as number) : '+Inf';
-        values.push({ labels: { ...h.labels, le }, value: acc, metricName: `${name}_bucket` });
-      }
-      values.push({ labels: h.labels, value: h.sumS, metricName: `${name}_sum` });
-      values.push({ labels: h.labels, value: acc, metricName: `${name}_count` });
-    }
-    return { name, help, type: 'histogram', values, aggregator: 'sum' };
-  };
-  return { name, type: 'histogram', get, reset: () => {} };
-}

@@ -1,23 +1,11 @@
 // The /metrics text: prom-client formats the Prometheus 0.0.4 text and OpenMetrics 1.0.0, its
-// metrics filled from one Snapshot at scrape time (collect), never on the data path. prom-client
+// families filled from one Snapshot at scrape time, never on the data path. prom-client
 // is imported on the first scrape, so a Pillion nobody scrapes never loads it.
 import type { Registry } from 'prom-client';
-import {
-  EGRESS_TLS_DEFS,
-  type EgressFigures,
-  egressLatency,
-  type HistogramSeries,
-  histogramMetric,
-  type TlsFigures,
-} from './egress-tls.ts';
+import { EGRESS_TLS_DEFS, type EgressFigures, type TlsFigures } from './egress-tls.ts';
+import { HISTOGRAMS, histogramMetric } from './histograms.ts';
 import type { ProcessFigures } from './proc.ts';
-import {
-  LATENCY_BUCKETS,
-  METHODS,
-  PROTOCOLS,
-  type RequestCounters,
-  STATUS_CLASSES,
-} from './requests.ts';
+import { METHODS, PROTOCOLS, type RequestCounters, STATUS_CLASSES } from './requests.ts';
 
 /** Everything /metrics shows, read once per scrape. */
 export interface Snapshot {
@@ -257,41 +245,6 @@ export function families(
 ): { name: string; help: string; type: 'counter' | 'gauge'; values: Values }[] {
   return DEFS.map((d) => ({ name: d.name, help: d.help, type: d.type, values: d.values(s) }));
 }
-
-/** The latency histogram of a snapshot, by protocol: non-cumulative counts (+Inf last) and sums. */
-function latencyByProtocol(s: Snapshot): HistogramSeries[] {
-  const n = LATENCY_BUCKETS.length + 1;
-  const out: HistogramSeries[] = [];
-  for (let p = 0; p < PROTOCOLS.length; p++) {
-    const counts = s.requests.latency.slice(p * n, p * n + n);
-    if (counts.every((c) => c === 0)) continue;
-    out.push({
-      labels: { protocol: PROTOCOLS[p] },
-      boundsS: LATENCY_BUCKETS,
-      counts,
-      sumS: s.requests.latencySumMs[p] / 1000,
-    });
-  }
-  return out;
-}
-
-/** Every histogram, for the text and for OTLP. */
-export const HISTOGRAMS: {
-  name: string;
-  help: string;
-  series: (s: Snapshot) => HistogramSeries[];
-}[] = [
-  {
-    name: 'pillion_request_duration_seconds',
-    help: 'Time from the request head to the end of the response, by protocol.',
-    series: latencyByProtocol,
-  },
-  {
-    name: 'pillion_egress_request_duration_seconds',
-    help: "Time from an egress request's head to the end of its answer, retries included, by service.",
-    series: egressLatency,
-  },
-];
 
 function processDefs(who: 'app' | 'pillion', what: string): Def[] {
   const p = who === 'app' ? 'pillion_app' : 'pillion_process';

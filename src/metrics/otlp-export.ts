@@ -5,7 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Concern } from '../core/concern.ts';
 import type { Logger } from '../core/log.ts';
-import { families, HISTOGRAMS, type Snapshot } from './exposition.ts';
+import { families, type Snapshot } from './exposition.ts';
+import { HISTOGRAMS } from './histograms.ts';
 
 /** What a span is made of: the access record of a request that carries a trace. */
 export interface SpanRecord {
