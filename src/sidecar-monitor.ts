@@ -7,6 +7,7 @@ import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { VERSION } from './core/version.ts';
 import { dashboardAsset } from './dashboard/index.ts';
+import type { Egress } from './egress/index.ts';
 import type { ConnectionCounters, Ingress } from './ingress/index.ts';
 import type { ServedCertificate } from './ingress/tls/expiry.ts';
 import type { Logs } from './logs/index.ts';
@@ -33,6 +34,8 @@ export interface MonitorParts {
   supervisor: Supervisor;
   /** The Ingress in this process; undefined with workers. */
   ingress: () => Ingress | undefined;
+  /** The egress port, once the Sidecar runs; undefined before. */
+  egress: () => Egress | undefined;
   /** The data-path workers, when ingress.workers > 1. */
   pool: () => WorkerPool | undefined;
   https: () => { host: string; port: number } | undefined;
@@ -68,6 +71,9 @@ export function buildMetrics(p: MonitorParts): Metrics {
       };
     },
     appPid: () => p.supervisor.pid,
+    egress: () => p.egress()?.stats() ?? {},
+    // With workers, each has its own terminator and the primary has none: no TLS figures.
+    tls: () => p.ingress()?.tlsStats(),
     // With workers, the data path's counters are in their processes: asked for at each read.
     ...(p.settings().workers > 1 ? { remote: () => workerFigures(p.pool()) } : {}),
   });

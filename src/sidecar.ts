@@ -284,6 +284,7 @@ export class Sidecar {
         return supervisor;
       },
       ingress: () => this.#ingress,
+      egress: () => this.#egress,
       pool: () => this.#pool,
       https: () => front.address,
       reloads: () => this.reloads,

@@ -1,15 +1,11 @@
 // The /metrics text: prom-client formats the Prometheus 0.0.4 text and OpenMetrics 1.0.0, its
-// metrics filled from one Snapshot at scrape time (collect), never on the data path. prom-client
+// families filled from one Snapshot at scrape time, never on the data path. prom-client
 // is imported on the first scrape, so a Pillion nobody scrapes never loads it.
-import type { Counter, Gauge, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { EGRESS_TLS_DEFS, type EgressFigures, type TlsFigures } from './egress-tls.ts';
+import { HISTOGRAMS, histogramMetric } from './histograms.ts';
 import type { ProcessFigures } from './proc.ts';
-import {
-  LATENCY_BUCKETS,
-  METHODS,
-  PROTOCOLS,
-  type RequestCounters,
-  STATUS_CLASSES,
-} from './requests.ts';
+import { METHODS, PROTOCOLS, type RequestCounters, STATUS_CLASSES } from './requests.ts';
 
 /** Everything /metrics shows, read once per scrape. */
 export interface Snapshot {
@@ -20,6 +16,10 @@ export interface Snapshot {
   certificates: { name: string; expiresInS: number }[];
   app: AppFigures;
   process: { app: ProcessFigures | undefined; pillion: ProcessFigures };
+  /** The egress port's counters, by service (empty when egress is off). */
+  egress: Record<string, EgressFigures>;
+  /** The TLS terminator's counters; undefined with workers. */
+  tls: TlsFigures | undefined;
 }
 
 export interface ConnectionFigures {
@@ -51,8 +51,8 @@ export interface AppFigures {
   lastExit: { status: number; reason: string } | undefined;
 }
 
-type Values = [labels: Record<string, string>, value: number][];
-interface Def {
+export type Values = [labels: Record<string, string>, value: number][];
+export interface Def {
   name: string;
   help: string;
   type: 'counter' | 'gauge';
@@ -236,6 +236,7 @@ const DEFS: Def[] = [
   },
   ...processDefs('app', "the app's process tree"),
   ...processDefs('pillion', "Pillion's own processes (the app's tree left out)"),
+  ...EGRESS_TLS_DEFS,
 ];
 
 /** Every counter and gauge of a snapshot, for exporters other than the text (OTLP). */
@@ -243,20 +244,6 @@ export function families(
   s: Snapshot,
 ): { name: string; help: string; type: 'counter' | 'gauge'; values: Values }[] {
   return DEFS.map((d) => ({ name: d.name, help: d.help, type: d.type, values: d.values(s) }));
-}
-
-/** The latency histogram of a snapshot, by protocol: non-cumulative counts (+Inf last) and sums. */
-export function latencyByProtocol(
-  s: Snapshot,
-): { protocol: string; counts: number[]; sumSeconds: number }[] {
-  const n = LATENCY_BUCKETS.length + 1;
-  const out: { protocol: string; counts: number[]; sumSeconds: number }[] = [];
-  for (let p = 0; p < PROTOCOLS.length; p++) {
-    const counts = s.requests.latency.slice(p * n, p * n + n);
-    if (counts.every((c) => c === 0)) continue;
-    out.push({ protocol: PROTOCOLS[p], counts, sumSeconds: s.requests.latencySumMs[p] / 1000 });
-  }
-  return out;
 }
 
 function processDefs(who: 'app' | 'pillion', what: string): Def[] {
@@ -352,8 +339,11 @@ export class Exposition {
     // One set of metric objects per registry: an OpenMetrics render renames counters in place
     // (prom-client strips `_total`), which must not reach the Prometheus text.
     const make = (reg: Registry): Registry => {
-      for (const d of DEFS) this.#metric(client, reg, d);
-      reg.registerMetric(this.#histogram() as never);
+      for (const d of DEFS) this.#metric(reg, d);
+      for (const h of HISTOGRAMS)
+        reg.registerMetric(
+          histogramMetric(h.name, h.help, () => (this.#snap ? h.series(this.#snap) : [])) as never,
+        );
       return reg;
     };
     return {
@@ -362,68 +352,28 @@ export class Exposition {
     };
   }
 
-  #metric(client: typeof import('prom-client'), reg: Registry, d: Def): void {
-    const read = (): Values => (this.#snap ? d.values(this.#snap) : []);
-    const common = { name: d.name, help: d.help, labelNames: d.labels ?? [], registers: [reg] };
-    if (d.type === 'counter') {
-      new client.Counter({
-        ...common,
-        collect(this: Counter) {
-          this.reset();
-          for (const [l, v] of read()) this.inc(l, v);
-        },
-      });
-    } else {
-      new client.Gauge({
-        ...common,
-        collect(this: Gauge) {
-          this.reset();
-          for (const [l, v] of read()) this.set(l, v);
-        },
-      });
-    }
-  }
-
   /**
-   * The latency histogram, from the counters' own buckets: prom-client's Histogram can only be
-   * fed one observation at a time, so this object gives the registry the values it prints.
+   * One family as the registry prints it, its samples those of the snapshot: a family with no
+   * value is left out (prom-client's own Counter and Gauge would print a 0 for one with no
+   * labels, e.g. the TLS counters of a primary whose workers terminate TLS).
    */
-  #histogram() {
-    const name = 'pillion_request_duration_seconds';
-    const get = async () => {
-      const values: {
-        labels: Record<string, string | number>;
-        value: number;
-        metricName: string;
-      }[] = [];
-      const r = this.#snap?.requests;
-      const n = LATENCY_BUCKETS.length + 1;
-      for (let p = 0; r && p < PROTOCOLS.length; p++) {
-        const counts = r.latency.slice(p * n, p * n + n);
-        const total = counts.reduce((a, b) => a + b, 0);
-        if (total === 0) continue;
-        const protocol = PROTOCOLS[p];
-        let acc = 0;
-        for (let b = 0; b < n; b++) {
-          acc += counts[b];
-          const le = b < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[b] : '+Inf';
-          values.push({ labels: { protocol, le }, value: acc, metricName: `${name}_bucket` });
-        }
-        values.push({
-          labels: { protocol },
-          value: r.latencySumMs[p] / 1000,
-          metricName: `${name}_sum`,
-        });
-        values.push({ labels: { protocol }, value: total, metricName: `${name}_count` });
-      }
-      return {
-        name,
-        help: 'Time from the request head to the end of the response, by protocol.',
-        type: 'histogram',
-        values,
+  #metric(reg: Registry, d: Def): void {
+    const m = {
+      // An OpenMetrics render renames a counter here (it strips `_total`), so get() reads it.
+      name: d.name,
+      type: d.type,
+      get: async () => ({
+        name: m.name,
+        help: d.help,
+        type: d.type,
+        values: (this.#snap ? d.values(this.#snap) : []).map(([labels, value]) => ({
+          labels,
+          value,
+        })),
         aggregator: 'sum',
-      };
+      }),
+      reset: () => {},
     };
-    return { name, type: 'histogram', get, reset: () => {} };
+    reg.registerMetric(m as never);
   }
 }

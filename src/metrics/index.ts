@@ -2,6 +2,7 @@
 // and of Pillion from /proc, and their exposition (/metrics) and snapshot (/api/v1/stats). What
 // is counted elsewhere (connections, log lines, reloads) is read through functions it is given.
 import type { Concern } from '../core/concern.ts';
+import type { EgressFigures, TlsFigures } from './egress-tls.ts';
 import {
   type AppFigures,
   type ConnectionFigures,
@@ -12,6 +13,7 @@ import {
 import { NO_FIGURES, type ProcessFigures, readTree } from './proc.ts';
 import { type CountersData, quantile, RequestCounters, type RequestRecord } from './requests.ts';
 
+export type { EgressFigures, TlsFigures } from './egress-tls.ts';
 export type { AppFigures, ConnectionFigures, LogFigures } from './exposition.ts';
 export type { ProcessFigures } from './proc.ts';
 export type { CountersData, RequestRecord } from './requests.ts';
@@ -30,6 +32,10 @@ export interface MetricsSources {
   reloads?: () => { applied: number; rejected: number };
   certificates?: () => readonly CertificateInfo[];
   app?: () => AppFigures;
+  /** The egress port's counters, by service. */
+  egress?: () => Record<string, EgressFigures>;
+  /** The TLS terminator's counters; undefined when it runs in other processes (workers). */
+  tls?: () => TlsFigures | undefined;
   /** The app's main process (a child, or in attach mode the one holding its port). */
   appPid?: () => number | undefined;
   /**
@@ -136,6 +142,8 @@ export class Metrics implements Concern {
       })),
       app: s.app?.() ?? { ready: false, restarts: 0, uptimeS: 0, lastExit: undefined },
       process: this.processes(),
+      egress: s.egress?.() ?? {},
+      tls: s.tls?.(),
     };
   }
 

@@ -5,8 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Concern } from '../core/concern.ts';
 import type { Logger } from '../core/log.ts';
-import { families, latencyByProtocol, type Snapshot } from './exposition.ts';
-import { LATENCY_BUCKETS } from './requests.ts';
+import { families, type Snapshot } from './exposition.ts';
+import { HISTOGRAMS } from './histograms.ts';
 
 /** What a span is made of: the access record of a request that carries a trace. */
 export interface SpanRecord {
@@ -193,23 +193,24 @@ export class OtlpExporter implements Concern {
           }
         : { name: f.name, description: f.help, gauge: { dataPoints } };
     });
-    metrics.push({
-      name: 'pillion_request_duration_seconds',
-      description: 'Time from the request head to the end of the response, by protocol.',
-      unit: 's',
-      histogram: {
-        aggregationTemporality: 2,
-        dataPoints: latencyByProtocol(snap).map((h) => ({
-          attributes: [str('protocol', h.protocol)],
-          startTimeUnixNano: start,
-          timeUnixNano: now,
-          count: String(h.counts.reduce((a, b) => a + b, 0)),
-          sum: h.sumSeconds,
-          bucketCounts: h.counts.map(String),
-          explicitBounds: [...LATENCY_BUCKETS],
-        })),
-      },
-    });
+    for (const h of HISTOGRAMS)
+      metrics.push({
+        name: h.name,
+        description: h.help,
+        unit: 's',
+        histogram: {
+          aggregationTemporality: 2,
+          dataPoints: h.series(snap).map((x) => ({
+            attributes: attrs(x.labels),
+            startTimeUnixNano: start,
+            timeUnixNano: now,
+            count: String(x.counts.reduce((a, b) => a + b, 0)),
+            sum: x.sumS,
+            bucketCounts: x.counts.map(String),
+            explicitBounds: [...x.boundsS],
+          })),
+        },
+      });
     return {
       resourceMetrics: [
         {

@@ -21,6 +21,13 @@ test('metrics with two workers count the requests of both', async (t) => {
   assert.equal(m.value('pillion_edge_rejections_total', { code: 'PILLION_URI_TOO_LONG' }), 1);
   assert.equal(m.sum('pillion_request_duration_seconds_count'), 31);
   assert.ok(m.value('pillion_tls_handshakes_total') >= 31);
+  // Each worker has its own TLS terminator and the primary none: its counters are not exported.
+  for (const name of [
+    'pillion_tls_certificate_reloads_total',
+    'pillion_tls_sni_errors_total',
+    'pillion_tls_ticket_key_rotations_total',
+  ])
+    assert.ok(!m.samples.some((s) => s.name === name), name);
   const stats = await adminJson<{ requests: { total: number } }>(admin, '/api/v1/stats');
   assert.equal(stats.requests.total, 31);
   p.proc.kill('SIGTERM');
