@@ -317,7 +317,7 @@ export class Ingress implements Concern<IngressSlice> {
 
   /**
    * Connection-level events so far (parser rejects, HTTP/2 abuse, failed TLS handshakes, caps
-   * at accept), by reason: what `pillion_connection_events_total{reason}` exports.
+   * at accept), by reason: what `pillion_connections_rejected_total{reason}` exports.
    */
   connectionEvents(): Record<string, number> {
     return this.#rejections.counts;
