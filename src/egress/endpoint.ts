@@ -22,6 +22,8 @@ export type EndpointEvent = (
 
 export class Endpoint {
   readonly url: string;
+  /** `host:port`, as the access line names the endpoint that answered. */
+  readonly hostPort: string;
   readonly pool: Pool;
   /** Requests in flight here (least-request balancing). */
   active = 0;
@@ -42,6 +44,7 @@ export class Endpoint {
     onEvent: EndpointEvent,
   ) {
     this.url = ep.url;
+    this.hostPort = ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
     this.#svc = svc;
     this.#onEvent = onEvent;
     const connect: ConnectionOptions & { timeout: number } = {
