@@ -1,5 +1,6 @@
 // One endpoint of a service: its connection pool (keep-alive, HTTP/2 by ALPN), its requests in
 // flight (for least-request), passive outlier ejection and the optional active health check.
+import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 import type { EgressServiceSettings, EndpointSettings } from '../config/settings-egress.ts';
@@ -42,6 +43,7 @@ export class Endpoint {
     svc: EgressServiceSettings,
     tls: TlsMaterial,
     onEvent: EndpointEvent,
+    lookup: LookupFunction,
   ) {
     this.url = ep.url;
     this.hostPort = ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
@@ -49,6 +51,9 @@ export class Endpoint {
     this.#onEvent = onEvent;
     const connect: ConnectionOptions & { timeout: number } = {
       timeout: svc.connectTimeoutMs,
+      // Each new connection resolves the name through this (dns.lookup unless the wiring gives
+      // another): with clientTtl below, that is the re-resolution after `dns_ttl`.
+      lookup,
       // Verification is on unless `tls.verify: false` says otherwise; a failed check is a 502.
       rejectUnauthorized: tls.verify,
       ...(tls.ca ? { ca: tls.ca } : {}),
