@@ -19,6 +19,9 @@ export const ACCESS_FIELDS = [
   'remote',
   'request_id',
   'error',
+  'service',
+  'upstream',
+  'attempts',
   'referer',
   'user_agent',
   'headers',
@@ -30,7 +33,8 @@ export type AccessField = (typeof ACCESS_FIELDS)[number];
 /**
  * The fields written when `logs.access.fields` is not set: every field before the request
  * headers' own (referer on), and `worker`, written only by a data-path worker
- * (ingress.workers > 1).
+ * (ingress.workers > 1). `service`, `upstream` and `attempts` are set only on egress lines, so
+ * an ingress line leaves them out.
  */
 export const DEFAULT_ACCESS_FIELDS: readonly AccessField[] = [
   ...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')),

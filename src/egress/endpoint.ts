@@ -1,5 +1,6 @@
 // One endpoint of a service: its connection pool (keep-alive, HTTP/2 by ALPN), its requests in
 // flight (for least-request), passive outlier ejection and the optional active health check.
+import type { LookupFunction } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { Pool } from 'undici';
 import type { EgressServiceSettings, EndpointSettings } from '../config/settings-egress.ts';
@@ -22,6 +23,8 @@ export type EndpointEvent = (
 
 export class Endpoint {
   readonly url: string;
+  /** `host:port`, as the access line names the endpoint that answered. */
+  readonly hostPort: string;
   readonly pool: Pool;
   /** Requests in flight here (least-request balancing). */
   active = 0;
@@ -40,12 +43,17 @@ export class Endpoint {
     svc: EgressServiceSettings,
     tls: TlsMaterial,
     onEvent: EndpointEvent,
+    lookup: LookupFunction,
   ) {
     this.url = ep.url;
+    this.hostPort = ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
     this.#svc = svc;
     this.#onEvent = onEvent;
     const connect: ConnectionOptions & { timeout: number } = {
       timeout: svc.connectTimeoutMs,
+      // Each new connection resolves the name through this (dns.lookup unless the wiring gives
+      // another): with clientTtl below, that is the re-resolution after `dns_ttl`.
+      lookup,
       // Verification is on unless `tls.verify: false` says otherwise; a failed check is a 502.
       rejectUnauthorized: tls.verify,
       ...(tls.ca ? { ca: tls.ca } : {}),

@@ -146,6 +146,11 @@ export async function forward(
   let error: string | undefined;
   let logPath = url;
   let service: Service | undefined;
+  // The log's `service`, `upstream` (host:port of the endpoint that answered, or of the last
+  // one tried) and `attempts` (sent to endpoints, retries included).
+  let named: string | undefined;
+  let upstream: string | undefined;
+  let attempts = 0;
   const done = (): void => {
     const ms = performance.now() - started;
     service?.observe(ms, status);
@@ -160,6 +165,9 @@ export async function forward(
       remote: req.socket.remoteAddress ?? '',
       requestId,
       ...(error ? { error } : {}),
+      ...(named === undefined ? {} : { service: named }),
+      ...(upstream === undefined ? {} : { upstream }),
+      attempts,
     });
   };
   const fail = (
@@ -188,6 +196,7 @@ export async function forward(
   const route = routeOf(url, req.headers.host, services);
   if (typeof route === 'string') {
     req.resume();
+    named = route.slice(0, 64);
     const known = [...services.keys()].join(', ');
     return fail(
       404,
@@ -197,6 +206,7 @@ export async function forward(
   }
   service = route.service;
   const svc = route.service;
+  named = svc.name;
   const cfg = svc.settings;
   logPath = `/${svc.name}${route.path}`;
   svc.stats.requests++;
@@ -229,6 +239,8 @@ export async function forward(
     const now = Date.now();
     const ep = svc.pick(tried, now);
     tried.add(ep);
+    upstream = ep.hostPort;
+    attempts++;
     const left = deadline - now;
     const ctl = new EventEmitter();
     attemptCtl = ctl;

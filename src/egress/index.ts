@@ -1,7 +1,7 @@
 // The egress concern: the local plain-HTTP port through which the app reaches named services
 // (TLS, timeouts, retries, balancing, ejection). The app's lifecycle and the logs are not its.
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { Agent } from 'undici';
 import type { EgressSettings } from '../config/settings-egress.ts';
 import type { Concern, Prepared } from '../core/concern.ts';
@@ -19,6 +19,12 @@ export interface EgressOptions {
   settings: EgressSettings;
   accessLog: AccessLog;
   log: Logger;
+  /**
+   * How endpoint host names are resolved, once per new connection (`dns_ttl` recycles
+   * connections, so a changed answer is used after it). Default `dns.lookup`; a test or an
+   * embedder may give its own.
+   */
+  lookup?: LookupFunction;
 }
 
 /** A 400 for what node:http could not parse: nothing of it is sent on. */
@@ -31,6 +37,7 @@ export class Egress implements Concern<EgressSettings> {
   #services: Map<string, Service> = new Map();
   readonly #log: Logger;
   readonly #accessLog: AccessLog;
+  readonly #lookup: LookupFunction | undefined;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
   #address: { host: string; port: number } | undefined;
@@ -41,6 +48,7 @@ export class Egress implements Concern<EgressSettings> {
     this.#settings = o.settings;
     this.#log = o.log;
     this.#accessLog = o.accessLog;
+    this.#lookup = o.lookup;
   }
 
   /** Off unless services or the forward proxy are configured: then no port is taken. */
@@ -82,7 +90,12 @@ export class Egress implements Concern<EgressSettings> {
   async start(): Promise<void> {
     if (!this.enabled) return;
     const { buildServices } = await load();
-    this.#services = await buildServices(this.#settings.services, new Map(), this.#log);
+    this.#services = await buildServices(
+      this.#settings.services,
+      new Map(),
+      this.#log,
+      this.#lookup,
+    );
     const { Agent } = await import('undici');
     const agent = new Agent({ keepAliveTimeout: 4000 });
     this.#agent = agent;
@@ -175,7 +188,7 @@ export class Egress implements Concern<EgressSettings> {
       return { commit: () => {}, abort: async () => {} };
     }
     const { buildServices } = await load();
-    const built = await buildServices(next.services, this.#services, this.#log);
+    const built = await buildServices(next.services, this.#services, this.#log, this.#lookup);
     return {
       commit: () => {
         const old = this.#services;

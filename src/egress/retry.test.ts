@@ -54,4 +54,11 @@ test('failures are told apart by their codes, through causes', () => {
   assert.equal(failureOf(e('UND_ERR_SOCKET', e('ECONNRESET'))), 'reset');
   assert.equal(failureOf(e('X', e('ECONNRESET'))), 'reset');
   assert.equal(failureOf(new Error('odd')), 'other');
+  const rst = (code: number) =>
+    Object.assign(new Error('Stream closed'), {
+      code: 'ERR_HTTP2_STREAM_ERROR',
+      http2ErrorCode: code,
+    });
+  assert.equal(failureOf(rst(2)), 'reset');
+  assert.equal(failureOf(rst(7)), 'refused');
 });

@@ -90,13 +90,24 @@ const NOT_CONNECTED = new Set([
 /** Error codes of a connection lost while the request or its answer was on the way. */
 const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 
+/** RST_STREAM's REFUSED_STREAM: the stream was not processed (RFC 9113 §8.7). */
+const H2_REFUSED_STREAM = 7;
+
 /** What went wrong with one attempt, for the retry decision, the status and the log. */
 export type Failure = 'refused' | 'tls' | 'reset' | 'timeout' | 'other';
 
 /** The kind of failure of an upstream error (undici's, or the socket's beneath it). */
 export function failureOf(err: unknown): Failure {
-  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+  for (
+    let e = err as { code?: string; http2ErrorCode?: number; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
     const code = e.code ?? '';
+    // An HTTP/2 stream reset by the endpoint (RST_STREAM): with REFUSED_STREAM nothing was
+    // acted on, any other code may come after the service began the request.
+    if (code === 'ERR_HTTP2_STREAM_ERROR')
+      return e.http2ErrorCode === H2_REFUSED_STREAM ? 'refused' : 'reset';
     if (NOT_CONNECTED.has(code)) return 'refused';
     if (/CERT|^ERR_TLS_|^ERR_SSL_|^SSL_|SELF_SIGNED|UNABLE_TO_/.test(code)) return 'tls';
     if (RESET.has(code)) {

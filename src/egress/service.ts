@@ -2,7 +2,9 @@
 // of services is built whole at start or on a reload (reading the TLS files may fail there),
 // and requests in flight keep the set they started with.
 import { X509Certificate } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns';
 import { readFile } from 'node:fs/promises';
+import type { LookupFunction } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { EgressServiceSettings } from '../config/settings-egress.ts';
 import { ErrorCode, PillionError } from '../core/errors.ts';
@@ -35,21 +37,33 @@ export class Service {
   readonly stats: ServiceStats;
   #next = 0;
 
-  constructor(settings: EgressServiceSettings, tls: TlsMaterial, stats: ServiceStats, log: Logger) {
+  constructor(
+    settings: EgressServiceSettings,
+    tls: TlsMaterial,
+    stats: ServiceStats,
+    log: Logger,
+    lookup: LookupFunction,
+  ) {
     this.name = settings.name;
     this.settings = settings;
     this.stats = stats;
     this.budget = new RetryBudget(settings.retry.budget, settings.retry.minRetries);
     this.endpoints = settings.endpoints.map(
       (ep) =>
-        new Endpoint(ep, settings, tls, (e, what, ms) => {
-          if (what === 'ejected') stats.ejections++;
-          log.warn(`egress endpoint ${what}`, {
-            service: this.name,
-            endpoint: e.url,
-            ...(ms !== undefined ? { ejected_ms: ms } : {}),
-          });
-        }),
+        new Endpoint(
+          ep,
+          settings,
+          tls,
+          (e, what, ms) => {
+            if (what === 'ejected') stats.ejections++;
+            log.warn(`egress endpoint ${what}`, {
+              service: this.name,
+              endpoint: e.url,
+              ...(ms !== undefined ? { ejected_ms: ms } : {}),
+            });
+          },
+          lookup,
+        ),
     );
   }
 
@@ -134,6 +148,7 @@ export async function buildServices(
   list: readonly EgressServiceSettings[],
   prior: ReadonlyMap<string, Service>,
   log: Logger,
+  lookup: LookupFunction = dnsLookup,
 ): Promise<Map<string, Service>> {
   const tls = await Promise.all(
     list.map(async (s): Promise<TlsMaterial> => {
@@ -172,7 +187,7 @@ export async function buildServices(
   const out = new Map<string, Service>();
   list.forEach((s, i) => {
     const stats = prior.get(s.name)?.stats ?? emptyStats();
-    out.set(s.name, new Service(s, tls[i] as TlsMaterial, stats, log));
+    out.set(s.name, new Service(s, tls[i] as TlsMaterial, stats, log, lookup));
   });
   return out;
 }

@@ -64,6 +64,31 @@ describe('access log', () => {
     assert.equal(rec.source, 'access');
   });
 
+  test('an egress line adds its service, upstream and attempts after error; ingress has none', () => {
+    const { log, lines } = logOf({});
+    log({
+      ...ENTRY,
+      source: 'egress-access',
+      status: 502,
+      error: 'PILLION_EGRESS_RESET',
+      service: 'billing',
+      upstream: '10.0.0.7:443',
+      attempts: 2,
+    });
+    const rec = JSON.parse(lines()[0]);
+    assert.deepEqual(Object.keys(rec).slice(-5), [
+      'request_id',
+      'error',
+      'service',
+      'upstream',
+      'attempts',
+    ]);
+    assert.deepEqual(
+      [rec.source, rec.service, rec.upstream, rec.attempts],
+      ['egress-access', 'billing', '10.0.0.7:443', 2],
+    );
+  });
+
   test('a JSON field list picks and orders fields; 5xx is error', () => {
     const { log, lines } = logOf({ fields: ['status', 'level', 'user_agent', 'referer', 'error'] });
     log({ ...ENTRY, status: 502, error: 'PILLION_APP_UNREACHABLE: ECONNREFUSED' });
@@ -90,7 +115,15 @@ describe('access log', () => {
 
   test('a JSON line with every field writes them in the order of the one list', () => {
     const { log, lines } = logOf({ fields: ACCESS_FIELDS });
-    log({ ...ENTRY, grpcStatus: 0, error: 'x', heldMs: 1.5 });
+    log({
+      ...ENTRY,
+      grpcStatus: 0,
+      error: 'x',
+      heldMs: 1.5,
+      service: 's',
+      upstream: 'h:1',
+      attempts: 1,
+    });
     // `worker` is written only by a worker's access log.
     assert.deepEqual(Object.keys(JSON.parse(lines()[0])), ACCESS_FIELDS.slice(0, -1));
   });

@@ -21,6 +21,12 @@ export interface AccessEntry {
   remote: string;
   requestId: string;
   error?: string;
+  /** Egress only: the service the app named (also on a 404 for a name that is not configured). */
+  service?: string;
+  /** Egress only: `host:port` of the endpoint that answered, or of the last one tried. */
+  upstream?: string;
+  /** Egress only: attempts sent to endpoints, retries included (0: none was sent). */
+  attempts?: number;
   /** The request's headers, by reference; read only when a format needs them. */
   headers?: IncomingHttpHeaders;
   /** Pillion's span of the request, with W3C trace context on (metrics/trace-context.ts). */
@@ -98,6 +104,9 @@ const FIELDS: Record<AccessField, FieldFn> = {
   remote: (e) => e.remote,
   request_id: (e) => e.requestId,
   error: (e) => e.error,
+  service: (e) => e.service,
+  upstream: (e) => e.upstream,
+  attempts: (e) => e.attempts,
   referer: (e) => redactUrl(header(e, 'referer')),
   user_agent: (e) => header(e, 'user-agent'),
   headers: (e) => (e.headers ? redactHeaders(e.headers) : undefined),

@@ -1,5 +1,6 @@
 // Starts the egress concern in this process from pillion.yaml text (resolved as `pillion run`
 // resolves it), and collects its access lines and log events.
+import type { LookupFunction } from 'node:net';
 import { Writable } from 'node:stream';
 import { resolveConfig } from '../../src/config/resolve.ts';
 import type { EgressSettings } from '../../src/config/settings-egress.ts';
@@ -19,7 +20,11 @@ export function egressSettings(yaml: string, cwd: string): EgressSettings {
   return resolveConfig({ file: 'pillion.yaml', text: yaml, cwd, env: {} }).settings.egress;
 }
 
-export async function startEgress(yaml: string, cwd: string): Promise<Running> {
+export async function startEgress(
+  yaml: string,
+  cwd: string,
+  opts: { lookup?: LookupFunction } = {},
+): Promise<Running> {
   const access: AccessEntry[] = [];
   const events: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -32,6 +37,7 @@ export async function startEgress(yaml: string, cwd: string): Promise<Running> {
     settings: egressSettings(yaml, cwd),
     accessLog: (e) => access.push(e),
     log: new Logger(new LogOutput(sink), 'egress'),
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
   });
   await egress.start();
   return {
