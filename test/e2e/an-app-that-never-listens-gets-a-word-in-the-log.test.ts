@@ -28,9 +28,12 @@ test('an app listening on another port than --app-port: the log says what Pillio
   t.after(() => p.kill());
   const port = await p.port();
   const line = await p.waitForLog(notReady, 'the not-ready warning');
-  assert.equal(
+  // The first word comes at 5 s; on a loaded machine the count it gives may be a second on.
+  assert.match(
     line.msg,
-    `app not ready: nothing listens on port ${given} after 5 s; the app's tree listens on ${other}; PORT=${given} was set`,
+    new RegExp(
+      `^app not ready: nothing listens on port ${given} after [56] s; the app's tree listens on ${other}; PORT=${given} was set$`,
+    ),
   );
   const r = await h1Request(port, '/');
   assert.equal(r.status, 503);
