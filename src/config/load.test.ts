@@ -168,14 +168,14 @@ const invalid: [name: string, yaml: string, expected: string[]][] = [
   ],
   [
     'a non-loopback admin listener without TLS and a token file',
-    'admin:\n  listen: 0.0.0.0:14000\n',
+    'admin:\n  listen: 0.0.0.0:0\n',
     [
       '2:11: admin.listen: not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
     ],
   ],
   [
     'a non-loopback admin listener with TLS but no token file',
-    'admin:\n  listen: "[::]:14000"\n  tls: { cert: a.pem, key: k.pem }\n',
+    'admin:\n  listen: "[::]:0"\n  tls: { cert: a.pem, key: k.pem }\n',
     [
       '2:11: admin.listen: not a loopback address: a non-loopback admin listener needs admin.tls and admin.token_file (or use 127.0.0.1, [::1] or unix:/path)',
     ],

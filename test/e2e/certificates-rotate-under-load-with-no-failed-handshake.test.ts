@@ -4,12 +4,11 @@
 // pair stays, an error names the file and is counted), and not one request or handshake fails.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2Connect } from 'node:http2';
 import { Agent } from 'node:https';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { handshake, makeCert } from '../tls/tls-harness.ts';
+import { handshake, makeCert, secretVolume } from '../tls/tls-harness.ts';
 import { APP_CMD, h1Request, h2Request, startPillion, tempDir } from './harness.ts';
 
 const ROTATIONS = 100;
@@ -21,44 +20,20 @@ test('100 certificate rotations under load fail no request or handshake; torn wr
   const dir = tempDir();
   const certs = [0, 1, 2, 3].map((i) => makeCert(dir, `gen${i}`, { dns: ['localhost'] }));
   const fp = certs.map((c) => new X509Certificate(readFileSync(c.cert)).fingerprint256);
-  const sec = join(dir, 'secret');
-  mkdirSync(sec);
-  let gen = 0;
-  /** A Secret volume's update: a new ..genN directory, then ..data swapped to it at once. */
-  const swap = (cert: string, key: string): void => {
-    gen++;
-    const d = join(sec, `..gen${gen}`);
-    mkdirSync(d);
-    writeFileSync(join(d, 'tls.crt'), cert);
-    writeFileSync(join(d, 'tls.key'), key);
-    symlinkSync(`..gen${gen}`, join(sec, '..data_tmp'));
-    renameSync(join(sec, '..data_tmp'), join(sec, '..data'));
-    if (gen > 3) rmSync(join(sec, `..gen${gen - 3}`), { recursive: true });
-  };
-  /** An update by renames into the directory ..data points at: the cert first, then the key. */
-  const renameIn = (cert: string, key: string): void => {
-    const d = join(sec, `..gen${gen}`);
-    writeFileSync(join(d, 'tls.crt.tmp'), cert);
-    writeFileSync(join(d, 'tls.key.tmp'), key);
-    renameSync(join(d, 'tls.crt.tmp'), join(d, 'tls.crt'));
-    renameSync(join(d, 'tls.key.tmp'), join(d, 'tls.key'));
-  };
   const text = certs.map((c) => ({
     cert: readFileSync(c.cert, 'utf8'),
     key: readFileSync(c.key, 'utf8'),
   }));
-  swap(text[0].cert, text[0].key);
-  symlinkSync(join('..data', 'tls.crt'), join(sec, 'tls.crt'));
-  symlinkSync(join('..data', 'tls.key'), join(sec, 'tls.key'));
+  const { cert, key, swap, renameIn } = secretVolume(dir, text[0]);
 
   const p = startPillion([
     'run',
     '--listen',
     '127.0.0.1:0',
     '--cert',
-    join(sec, 'tls.crt'),
+    cert,
     '--key',
-    join(sec, 'tls.key'),
+    key,
     '--',
     ...APP_CMD,
   ]);

@@ -4,11 +4,10 @@
 // connection events (`pillion_connections_rejected_total{reason="PLAIN_HTTP"}`).
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { handshake, makeCert } from '../tls/tls-harness.ts';
+import { handshake, makeCert, secretVolume } from '../tls/tls-harness.ts';
 import { scrape } from './admin-client.ts';
 import { APP_CMD, startPillion, tempDir } from './harness.ts';
 
@@ -37,30 +36,16 @@ test('certificate reloads, failed reloads and plain HTTP to the TLS port show in
     key: readFileSync(c.key, 'utf8'),
   }));
   // A Secret volume's layout: ..data points at one generation, swapped to the next at once.
-  const sec = join(dir, 'secret');
-  mkdirSync(sec);
-  let gen = 0;
-  const swap = (cert: string, key: string): void => {
-    gen++;
-    const d = join(sec, `..gen${gen}`);
-    mkdirSync(d);
-    writeFileSync(join(d, 'tls.crt'), cert);
-    writeFileSync(join(d, 'tls.key'), key);
-    symlinkSync(`..gen${gen}`, join(sec, '..data_tmp'));
-    renameSync(join(sec, '..data_tmp'), join(sec, '..data'));
-  };
-  swap(pem[0].cert, pem[0].key);
-  symlinkSync(join('..data', 'tls.crt'), join(sec, 'tls.crt'));
-  symlinkSync(join('..data', 'tls.key'), join(sec, 'tls.key'));
+  const { cert, key, swap } = secretVolume(dir, pem[0]);
 
   const p = startPillion([
     'run',
     '--listen',
     '127.0.0.1:0',
     '--cert',
-    join(sec, 'tls.crt'),
+    cert,
     '--key',
-    join(sec, 'tls.key'),
+    key,
     '--',
     ...APP_CMD,
   ]);

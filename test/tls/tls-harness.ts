@@ -1,7 +1,7 @@
 // Certificates made with openssl for TLS tests, and the real Ingress started in this process
 // with a given `ingress.tls`, in front of a spy app, on loopback.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type ConnectionOptions, connect, type TLSSocket } from 'node:tls';
@@ -203,4 +203,37 @@ export function handshake(
       resolve({ error });
     });
   });
+}
+
+/**
+ * A Kubernetes Secret volume's layout in `dir/secret`: `tls.crt` and `tls.key` link through
+ * `..data` to one `..genN` directory; `swap` writes a new generation and points `..data` at it
+ * at once (keeping the last three); `renameIn` renames new files into the current generation,
+ * the cert a moment before the key.
+ */
+export function secretVolume(dir: string, first: { cert: string; key: string }) {
+  const sec = join(dir, 'secret');
+  mkdirSync(sec);
+  let gen = 0;
+  const swap = (cert: string, key: string): void => {
+    gen++;
+    const d = join(sec, `..gen${gen}`);
+    mkdirSync(d);
+    writeFileSync(join(d, 'tls.crt'), cert);
+    writeFileSync(join(d, 'tls.key'), key);
+    symlinkSync(`..gen${gen}`, join(sec, '..data_tmp'));
+    renameSync(join(sec, '..data_tmp'), join(sec, '..data'));
+    if (gen > 3) rmSync(join(sec, `..gen${gen - 3}`), { recursive: true });
+  };
+  const renameIn = (cert: string, key: string): void => {
+    const d = join(sec, `..gen${gen}`);
+    writeFileSync(join(d, 'tls.crt.tmp'), cert);
+    writeFileSync(join(d, 'tls.key.tmp'), key);
+    renameSync(join(d, 'tls.crt.tmp'), join(d, 'tls.crt'));
+    renameSync(join(d, 'tls.key.tmp'), join(d, 'tls.key'));
+  };
+  swap(first.cert, first.key);
+  symlinkSync(join('..data', 'tls.crt'), join(sec, 'tls.crt'));
+  symlinkSync(join('..data', 'tls.key'), join(sec, 'tls.key'));
+  return { cert: join(sec, 'tls.crt'), key: join(sec, 'tls.key'), swap, renameIn };
 }
