@@ -188,12 +188,12 @@ export function readEvents(file: string): string[] {
 
 /** Polls `check` every 20 ms until it returns true or `ms` passes. */
 export async function eventually(
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   ms = 10_000,
   what = 'condition',
 ): Promise<void> {
   const end = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }

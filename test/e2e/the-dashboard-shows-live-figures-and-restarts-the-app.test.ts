@@ -19,7 +19,7 @@ import {
   CHROMIUM,
   CHROMIUM_ARGS,
 } from './admin-harness.ts';
-import { APP_CMD, alive, h1Request, startPillion, tempDir } from './harness.ts';
+import { APP_CMD, alive, eventually, h1Request, startPillion, tempDir } from './harness.ts';
 
 test('the dashboard shows live figures, filters the log and restarts the app', async (t) => {
   // scripts/test-deps.sh installs chromium; a missing one is a failure, never a skip.
@@ -146,10 +146,14 @@ test('the dashboard shows live figures, filters the log and restarts the app', a
   await lines.first().waitFor({ timeout: 10_000 });
   // The /live requests answered 503 are a few among many: the filter finds just them.
   await page.getByTestId('log-filter').fill('/live 503');
-  await page.waitForFunction(
-    "(() => { const ls = [...document.querySelectorAll('[data-testid=log-lines] .line')]; return ls.length > 0 && ls.every((l) => l.textContent.includes('/live') && l.textContent.includes('503')); })()",
-    undefined,
-    { timeout: 10_000 },
+  // Polled from here, not by a page function: the page's CSP (rightly) refuses eval.
+  await eventually(
+    async () => {
+      const ls = await lines.allTextContents();
+      return ls.length > 0 && ls.every((l) => l.includes('/live') && l.includes('503'));
+    },
+    10_000,
+    'the log tail filtered to /live 503',
   );
   const all = Number((await page.locator('.logs .count').textContent())?.split(' of ')[1]);
   assert.ok((await lines.count()) < all, 'the filter left lines out');
@@ -182,10 +186,14 @@ test('the dashboard shows live figures, filters the log and restarts the app', a
   await page.getByTestId('restart').click();
   await page.getByTestId('restart-confirm').click();
   await page.getByTestId('toast').filter({ hasText: 'App restarted' }).waitFor({ timeout: 20_000 });
-  await page.waitForFunction(
-    `(() => { const pid = Number(document.querySelector('[data-testid=app-pid]')?.textContent); return pid > 0 && pid !== ${firstPid}; })()`,
-    undefined,
-    { timeout: 30_000 },
+  const pidShown = page.getByTestId('app-pid');
+  await eventually(
+    async () => {
+      const pid = Number(await pidShown.textContent());
+      return pid > 0 && pid !== firstPid;
+    },
+    30_000,
+    'the new app pid on the page',
   );
   const after = await adminStatus(admin, token);
   assert.notEqual(after.app.pid, firstPid);
