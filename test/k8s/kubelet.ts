@@ -11,12 +11,13 @@
 // What a pod gives that processes on one machine do not is emulated: volumes are temporary
 // directories laid out as the kubelet does (`..data` links for ConfigMaps and Secrets) and
 // their mount paths, like the containers' ports, are rewritten in args, env and config files
-// to those directories and to ports the OS picked, on 127.0.0.1. Pillion also gets
+// to those directories and to ports the OS picked, on 127.0.0.1 (each held until its container
+// starts, so a test running beside this one cannot take it). Pillion also gets
 // `--admin 127.0.0.1:0` so it never takes the default admin port of the machine.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -43,15 +44,32 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timer that loses a race without keeping the test process alive after it. */
 const deadlineTimer = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
+/**
+ * Takes a port from the OS and keeps it until `release()`: the port is the local end of a
+ * connection to a listener of the runner's, so nothing else can bind it (a test running beside
+ * this one asking for port 0 never gets it) and a connect to it is refused, as to a container
+ * port whose process has not started. Released with a reset, so it leaves no TIME_WAIT.
+ */
+async function holdPort(): Promise<{ port: number; release: () => void }> {
+  const peer = createServer((s) => s.on('error', () => {}));
+  await new Promise<void>((resolve, reject) => {
+    peer.once('error', reject);
+    peer.listen(0, '127.0.0.1', resolve);
   });
+  const a = peer.address();
+  const held = connect(typeof a === 'object' && a ? a.port : 0, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    held.once('error', reject);
+    held.once('connect', resolve);
+  });
+  held.on('error', () => {});
+  return {
+    port: held.localPort as number,
+    release: () => {
+      held.resetAndDestroy();
+      peer.close();
+    },
+  };
 }
 
 /** One GET; the status, or 0 when nothing answered (refused, reset, timed out). */
@@ -91,6 +109,8 @@ export class Kubelet {
   readonly containers = new Map<string, Running>();
   /** Container port → the port the OS gave for it. */
   readonly ports = new Map<number, number>();
+  /** Container port → its hold, released just before its container starts. */
+  readonly #holds = new Map<number, () => void>();
   readonly #t0 = performance.now();
   readonly #spec: Obj;
   readonly #objects: Obj[];
@@ -134,7 +154,11 @@ export class Kubelet {
   async #prepare(): Promise<void> {
     const all = [...(this.#spec.initContainers ?? []), ...this.#spec.containers];
     for (const c of all)
-      for (const p of c.ports ?? []) this.ports.set(p.containerPort, await freePort());
+      for (const p of c.ports ?? []) {
+        const h = await holdPort();
+        this.ports.set(p.containerPort, h.port);
+        this.#holds.set(p.containerPort, h.release);
+      }
     for (const v of this.#spec.volumes ?? []) {
       const dir = join(this.#root, v.name);
       mkdirSync(dir);
@@ -195,6 +219,7 @@ export class Kubelet {
 
   #start(c: Obj): Running {
     this.#fill(c);
+    for (const p of c.ports ?? []) this.#release(p.containerPort);
     const pillion = /(^|\/)pillion:/.test(c.image);
     // The image's entrypoint (tini -- pillion) is the real CLI here; tini's part is the
     // image test's (npm run test:image).
@@ -338,7 +363,13 @@ export class Kubelet {
   }
 
   /** Kills whatever still runs and removes the volumes. */
+  #release(containerPort: number): void {
+    this.#holds.get(containerPort)?.();
+    this.#holds.delete(containerPort);
+  }
+
   cleanup(): void {
+    for (const p of [...this.#holds.keys()]) this.#release(p);
     for (const r of this.containers.values()) if (!r.exit) r.proc.kill('SIGKILL');
     rmSync(this.#root, { recursive: true, force: true });
   }
