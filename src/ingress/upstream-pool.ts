@@ -7,7 +7,7 @@ export type { ResponseSink, Upstream } from './upstream-conn.ts';
 export { UpstreamConn } from './upstream-conn.ts';
 
 /** Idle connections the pool keeps per app address. */
-const MAX_IDLE = 256;
+const MAX_IDLE = 1024;
 
 /** The pool: idle connections per app address, last used first. */
 export class UpstreamPool {
