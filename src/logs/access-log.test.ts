@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { ACCESS_FIELDS } from '../core/access-fields.ts';
 import { LogOutput } from '../core/log.ts';
 import { type AccessEntry, type AccessLogOptions, clfTime, createAccessLog } from './access-log.ts';
@@ -267,4 +268,41 @@ test('the worker field is written only by a worker’s access log', () => {
   const picked = logOf({ worker: 1, fields: ['worker', 'status'] });
   picked.log(ENTRY);
   assert.deepEqual(JSON.parse(picked.lines()[0]), { worker: 1, status: 200 });
+});
+
+test('a JSON line is what JSON.stringify writes of its fields, whatever characters they hold', () => {
+  // The line is built as a string (access-log.ts); JSON.stringify of the same record is the
+  // reference: quotes, backslashes, control characters, lone and paired surrogates, numbers.
+  const text = fc.string({ unit: 'binary', maxLength: 40 });
+  fc.assert(
+    fc.property(
+      fc.record({
+        method: text,
+        path: text.map((t) => `/${t}`),
+        status: fc.integer({ min: 100, max: 599 }),
+        durationMs: fc.oneof(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.constant(Number.NaN)),
+        bytes: fc.nat(),
+        protocol: text,
+        remote: text,
+        requestId: text,
+        error: fc.option(text, { nil: undefined }),
+        headers: fc.constant({ 'user-agent': 'ua "1"', referer: '/r\u2028' }),
+      }),
+      (e) => {
+        const { log, lines } = logOf({ fields: [...ACCESS_FIELDS.filter((f) => f !== 'worker')] });
+        log(e);
+        const [line] = lines();
+        const rec = JSON.parse(line as string) as Record<string, unknown>;
+        assert.equal(line, JSON.stringify(rec));
+        assert.equal(rec.method, e.method);
+        assert.equal(rec.remote, e.remote);
+        assert.equal(rec.error, e.error);
+        assert.equal(
+          rec.duration_ms,
+          Number.isFinite(e.durationMs) ? Math.round(e.durationMs * 1000) / 1000 : null,
+        );
+      },
+    ),
+    { seed: 12, numRuns: 300 },
+  );
 });

@@ -185,18 +185,34 @@ export function createAccessLog(
   }
   const worker = o.worker;
   // Without workers the field is dropped here, so one process formats exactly as before.
-  const fns = o.fields
-    .filter((f) => f !== 'worker' || worker !== undefined)
-    .map((f) => [f, f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]] as const);
+  const chosen = o.fields.filter((f) => f !== 'worker' || worker !== undefined);
+  const fns = chosen.map((f) => (f === 'worker' ? () => worker : FIELDS[f as keyof typeof FIELDS]));
+  // Each key with its quotes and colon, made once: the line is built as one string, with no
+  // object per request (a record object and JSON.stringify were ~4% of Pillion's CPU for a
+  // 12-byte response, most of it in keyed stores of a fresh object).
+  const keys = chosen.map((f, i) => `${i === 0 ? '' : ','}${JSON.stringify(f)}:`);
+  const first = keys.map((k) => (k.startsWith(',') ? k.slice(1) : k));
   return (e) => {
     const path = pathOf(e);
-    const rec: Record<string, unknown> = {};
-    for (const [k, fn] of fns) {
-      const v = fn(e, path);
-      if (v !== undefined) rec[k] = v;
+    let line = '{';
+    for (let i = 0; i < fns.length; i++) {
+      const v = (fns[i] as FieldFn)(e, path);
+      if (v === undefined) continue;
+      line += (line.length === 1 ? first[i] : keys[i]) + jsonValue(v);
     }
-    out.write(`${JSON.stringify(rec)}\n`);
+    out.write(`${line}}\n`);
   };
+}
+
+/** Characters a JSON string must escape, and surrogates (JSON.stringify escapes lone ones). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A field's value as JSON, as JSON.stringify writes it, with plain strings quoted directly. */
+function jsonValue(v: unknown): string {
+  if (typeof v === 'string') return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+  if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : 'null';
+  return JSON.stringify(v) ?? 'null';
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
