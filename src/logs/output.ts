@@ -16,6 +16,11 @@ export interface SinkSpec {
   close?: () => Promise<void>;
   /** Waits until what was written is handed on; default: the dest's write callback. */
   flush?: () => Promise<void>;
+  /**
+   * Lines written in one event-loop turn go to `dest` in one write (stdout, whose writes are
+   * synchronous syscalls: one per access line was ~5% of Pillion's CPU for 12-byte responses).
+   */
+  batch?: boolean;
 }
 
 /** Default bound on each sink's queue. */
@@ -24,7 +29,16 @@ export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 interface Sink extends SinkSpec {
   /** Drops not yet reported in the sink itself. */
   unreported: number;
+  /** A batching sink's lines of this turn, not yet written to `dest`. */
+  pending: string;
 }
+
+/** A batch goes out at once past this size, without waiting for the end of the turn. */
+const BATCH_BYTES = 16 * 1024;
+
+/** Outputs holding a batch: written out if the process exits before their turn ends. */
+const holding = new Set<SinkOutput>();
+let exitHook = false;
 
 /**
  * Writes every log line to one or more sinks, each with a bounded queue. Under `block`, the
@@ -53,13 +67,47 @@ export class SinkOutput extends LogOutput {
 
   /** Replaces the sinks; the old ones are not closed (see `closeSinks`). */
   setSinks(sinks: SinkSpec[]): void {
+    this.writeBatches();
     for (const s of sinks) {
       // A closed reader (EPIPE) or a failed file must not crash the sidecar.
       if (s.dest.listenerCount('error') === 0) s.dest.on('error', () => {});
       this.stats.dropped[s.name] ??= 0;
       this.stats.droppedApp[s.name] ??= 0;
     }
-    this.#sinks = sinks.map((s) => ({ ...s, unreported: 0 }));
+    this.#sinks = sinks.map((s) => ({ ...s, unreported: 0, pending: '' }));
+  }
+
+  #scheduled = false;
+  readonly #endOfTurn = (): void => {
+    this.#scheduled = false;
+    this.writeBatches();
+  };
+
+  /** Writes every sink's batch now (end of the turn, a flush, the process exiting). */
+  writeBatches(): void {
+    holding.delete(this);
+    for (const s of this.#sinks) this.#writeBatch(s);
+  }
+
+  #writeBatch(s: Sink): void {
+    if (s.pending === '') return;
+    const lines = s.pending;
+    s.pending = '';
+    s.dest.write(lines);
+  }
+
+  #hold(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#endOfTurn);
+    holding.add(this);
+    if (!exitHook) {
+      exitHook = true;
+      // stdout's writes are synchronous, so a batch written here is not lost at exit.
+      process.on('exit', () => {
+        for (const o of holding) o.writeBatches();
+      });
+    }
   }
 
   /** For writers that cannot wait (Pillion's events, the access log). */
@@ -80,7 +128,7 @@ export class SinkOutput extends LogOutput {
 
   #writeTo(s: Sink, lines: string, canWait: boolean): boolean {
     const dest = s.dest;
-    const queued = dest.writableLength;
+    const queued = dest.writableLength + s.pending.length;
     const drop = s.whenFull === 'drop';
     // Under block, lines that cannot wait get a headroom of a quarter of the bound.
     const limit = drop || canWait ? s.bufferBytes : s.bufferBytes + (s.bufferBytes >> 2);
@@ -91,30 +139,34 @@ export class SinkOutput extends LogOutput {
       s.unreported += n;
       return true;
     }
+    let out = lines;
     if (s.unreported > 0) {
       const n = s.unreported;
       s.unreported = 0;
-      dest.write(
-        `${JSON.stringify({
-          time: new Date().toISOString(),
-          level: 'warn',
-          source: 'logs',
-          pid: process.pid,
-          msg: 'log lines dropped: this sink was full',
-          sink: s.name,
-          dropped: n,
-          pillion_log_lines_dropped_total: this.stats.dropped[s.name],
-        })}\n`,
-      );
+      out = `${JSON.stringify({
+        time: new Date().toISOString(),
+        level: 'warn',
+        source: 'logs',
+        pid: process.pid,
+        msg: 'log lines dropped: this sink was full',
+        sink: s.name,
+        dropped: n,
+        pillion_log_lines_dropped_total: this.stats.dropped[s.name],
+      })}\n${lines}`;
     }
-    dest.write(lines);
-    const after = dest.writableLength;
+    if (s.batch) {
+      s.pending += out;
+      if (s.pending.length >= BATCH_BYTES) this.#writeBatch(s);
+      else this.#hold();
+    } else dest.write(out);
+    const after = dest.writableLength + s.pending.length;
     if (after > this.peakQueuedBytes) this.peakQueuedBytes = after;
     return drop || after < s.bufferBytes;
   }
 
   /** Resolves when every blocking sink is under its bound. */
   override async whenWritable(): Promise<void> {
+    this.writeBatches();
     for (const s of this.#sinks) {
       while (
         s.whenFull === 'block' &&
@@ -130,6 +182,7 @@ export class SinkOutput extends LogOutput {
 
   /** Resolves once every sink has handed what was written so far to its destination. */
   override async flush(): Promise<void> {
+    this.writeBatches();
     await Promise.all(
       this.#sinks.map((s) => {
         const d = s.dest;
@@ -161,5 +214,5 @@ export function stdoutSink(
   whenFull: WhenFull = 'block',
   dest: Writable = process.stdout,
 ): SinkSpec {
-  return { name: 'stdout', dest, bufferBytes, whenFull };
+  return { name: 'stdout', dest, bufferBytes, whenFull, batch: true };
 }

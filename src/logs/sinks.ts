@@ -95,7 +95,16 @@ function stdoutSpec(o: LogsOptions): SinkSpec {
     };
   }
   KEEP.set(dest, keyOf('stdout', o));
-  return { name: 'stdout', dest, bufferBytes: o.bufferBytes, whenFull: o.whenFull, flush, close };
+  return {
+    name: 'stdout',
+    dest,
+    bufferBytes: o.bufferBytes,
+    whenFull: o.whenFull,
+    flush,
+    close,
+    // Whole lines of one turn in one write; a human-format transform is left its own writes.
+    batch: dest === stdout,
+  };
 }
 
 /** At most one line this often about a failing OTLP collector (the first is said at once). */
