@@ -171,8 +171,14 @@ export class H2Exchange implements Exchange {
     }
     if (contentLength >= 0) headers['content-length'] = contentLength;
     this.#head(status, headers);
-    if (first) this.write(first);
-    if (end) this.#stream.end();
+    if (!first) {
+      if (end) this.#stream.end();
+      return;
+    }
+    this.bytes += first.length;
+    // A whole response's body and its end in one call: one pass through the stream's write path.
+    if (end) this.#stream.end(first);
+    else this.#stream.write(first);
   }
   write(chunk: Buffer): boolean {
     this.bytes += chunk.length;
