@@ -1,6 +1,7 @@
-// OTLP/HTTP JSON export, written by hand (no OpenTelemetry SDK): one span per proxied request
-// to `/v1/traces`, and the metrics to `/v1/metrics` at an interval. Imported only when
-// `telemetry.endpoint` is set; batches are bounded and a full queue drops, counted.
+// OTLP/HTTP JSON export, written by hand (no OpenTelemetry SDK): one span per request Pillion
+// answered (or WebSocket tunnel) to `/v1/traces`, and the metrics to `/v1/metrics` at an
+// interval. Imported only when `telemetry.endpoint` is set (in the primary and in each worker);
+// batches are bounded and a full queue drops, counted.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Concern } from '../core/concern.ts';
