@@ -1,7 +1,8 @@
 // A WebSocket tunnel is one server span, from the upgrade request to the tunnel's close, sent to
 // a real OTLP/HTTP receiver: the app's upgrade request carries traceparent with Pillion's span as
 // its parent, and the span says how the tunnel closed (each side's close code, who ended it,
-// bytes each way) and its status. HTTP/1.1 upgrades and HTTP/2 extended CONNECT alike.
+// bytes each way) and its status. HTTP/1.1 upgrades and HTTP/2 extended CONNECT alike; a
+// tunnel Pillion closes at its stop is sent before it exits.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -175,8 +176,18 @@ test('each WebSocket tunnel is one span from its upgrade to its close, with how 
   assert.equal(attr(s4, 'pillion.websocket.bytes_from_client'), text.length + close.length);
   assert.deepEqual(s4.status, { code: 0 });
 
+  // 5. A tunnel open at the stop: Pillion closes it with 1001, and its span is sent before exit.
+  const [ws5, res5] = await openH1(port);
+  const seen5 = String(res5.headers['x-seen-traceparent']);
+  const code5 = closed(ws5);
   p.proc.kill('SIGTERM');
+  assert.equal(await code5, 1001);
   assert.equal(await p.exited, 0);
+  const s5 = spanOf(rx.spans, seen5);
+  assert.ok(s5, 'the span of the tunnel closed at the stop arrived before Pillion exited');
+  assert.equal(attr(s5, 'pillion.websocket.pillion_close_code'), 1001);
+  assert.equal(attr(s5, 'pillion.websocket.closed_by'), 'pillion');
+  assert.deepEqual(s5.status, { code: 0 }, 'a drain is no error');
 });
 
 /** Opens a WebSocket stream (RFC 8441); resolves with it and the response headers. */
