@@ -64,6 +64,14 @@ async function run(init: WorkerInit): Promise<void> {
   if (opts.level) out.minLevel = opts.level;
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
+  // What the primary sends while the exporter is loaded and the certificates are read (its
+  // first 'state' among them) is kept and handled, in order, once the ingress exists: a
+  // message with no listener is lost.
+  const early: ToWorker[] = [];
+  const keep = (msg: ToWorker): void => {
+    early.push(msg);
+  };
+  process.on('message', keep);
   const access: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
   // The request counters, as the primary keeps them (sidecar.ts): summed there at each scrape.
   const counters = opts.metrics ? new RequestCounters() : undefined;
@@ -87,13 +95,6 @@ async function run(init: WorkerInit): Promise<void> {
           access(e);
         }
       : access;
-  // What the primary sends while the certificates are read (its first 'state' among them) is
-  // kept and handled, in order, once the ingress exists: a message with no listener is lost.
-  const early: ToWorker[] = [];
-  const keep = (msg: ToWorker): void => {
-    early.push(msg);
-  };
-  process.on('message', keep);
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>>;
   try {
     tls = await loadTlsMaterial({ stateDir: opts.stateDir, tls: opts.tls });
