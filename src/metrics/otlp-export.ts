@@ -224,7 +224,7 @@ export class OtlpExporter implements Concern {
   /**
    * Sends what is queued. While MAX_SENDS batches are on their way, spans wait in the queue
    * (bounded by MAX_QUEUE) rather than in ever more batches: a flood of refused requests and a
-   * slow collector hold at most MAX_QUEUE + MAX_SENDS * batch spans.
+   * slow collector hold at most MAX_QUEUE spans queued and MAX_SENDS batches in memory.
    */
   #flush(force = false): void {
     if (this.#queue.length === 0 || (!force && this.#sends >= MAX_SENDS)) return;
