@@ -386,6 +386,10 @@ export class Sidecar {
       appProtocol: cfg.appProtocol,
       metrics: metrics !== undefined,
       traceparent: tele.traceparent,
+      // Each worker exports its own spans (worker-main.ts); the metrics go from here.
+      ...(spans && tele.endpoint !== undefined
+        ? { telemetry: { endpoint: tele.endpoint, serviceName: tele.serviceName } }
+        : {}),
     };
     // Workers and the config API are loaded only when used: each module less is start-up time
     // (bench/startup.ts).

@@ -29,9 +29,17 @@ export interface WorkerIngress {
   appProtocol?: 'http1' | 'h2c';
   /** Keep request counters, sent to the primary with each `stats` answer. */
   metrics?: boolean;
-  /** W3C trace context for the app (metrics/trace-context.ts); spans are not exported from workers. */
+  /** W3C trace context for the app (metrics/trace-context.ts). */
   traceparent?: boolean;
+  /**
+   * `telemetry.endpoint` with `traces` on: the worker exports its own spans to the collector
+   * (metrics/otlp-export.ts), so no span crosses the IPC channel; the primary exports the metrics.
+   */
+  telemetry?: { endpoint: string; serviceName: string };
 }
+
+/** How long a stopping worker waits for its last spans to reach the collector. */
+const SPAN_FLUSH_MS = 1000;
 
 const send: SendToPrimary = (msg) => {
   process.send?.(msg);
@@ -56,22 +64,37 @@ async function run(init: WorkerInit): Promise<void> {
   if (opts.level) out.minLevel = opts.level;
   const log = new Logger(out).child('ingress');
   const mirror = new ReadyMirror(init.state);
-  const access: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
-  // The request counters, as the primary keeps them (sidecar.ts): summed there at each scrape.
-  const counters = opts.metrics ? new RequestCounters() : undefined;
-  const accessLog: AccessLog = counters
-    ? (e) => {
-        counters.observe(e);
-        access(e);
-      }
-    : access;
-  // What the primary sends while the certificates are read (its first 'state' among them) is
-  // kept and handled, in order, once the ingress exists: a message with no listener is lost.
+  // What the primary sends while the exporter is loaded and the certificates are read (its
+  // first 'state' among them) is kept and handled, in order, once the ingress exists: a
+  // message with no listener is lost.
   const early: ToWorker[] = [];
   const keep = (msg: ToWorker): void => {
     early.push(msg);
   };
   process.on('message', keep);
+  const access: AccessLog = createAccessLog(out, { ...opts.access, worker: init.id });
+  // The request counters, as the primary keeps them (sidecar.ts): summed there at each scrape.
+  const counters = opts.metrics ? new RequestCounters() : undefined;
+  // Spans: loaded only when configured, as in the primary (nothing OpenTelemetry otherwise).
+  const tele = opts.telemetry;
+  const spans = tele
+    ? new (await import('./metrics/otlp-export.ts')).OtlpExporter({
+        endpoint: tele.endpoint,
+        serviceName: tele.serviceName,
+        traces: true,
+        metricsIntervalMs: 0,
+        resource: { 'pillion.worker': String(init.id) },
+        log: new Logger(out).child('otlp'),
+      })
+    : undefined;
+  const accessLog: AccessLog =
+    counters || spans
+      ? (e) => {
+          counters?.observe(e);
+          spans?.span(e);
+          access(e);
+        }
+      : access;
   let tls: Awaited<ReturnType<typeof loadTlsMaterial>>;
   try {
     tls = await loadTlsMaterial({ stateDir: opts.stateDir, tls: opts.tls });
@@ -130,10 +153,15 @@ async function run(init: WorkerInit): Promise<void> {
         drain.abort();
         return;
       case 'stop':
-        void ingress.stop(drain.signal).then(() => {
-          out.flushNow();
-          process.send?.({ t: 'stopped' }, () => process.exit(0));
-        });
+        void ingress
+          .stop(drain.signal)
+          .then(() =>
+            spans?.stop(AbortSignal.any([drain.signal, AbortSignal.timeout(SPAN_FLUSH_MS)])),
+          )
+          .then(() => {
+            out.flushNow();
+            process.send?.({ t: 'stopped' }, () => process.exit(0));
+          });
         return;
     }
   };
@@ -141,6 +169,7 @@ async function run(init: WorkerInit): Promise<void> {
   process.on('message', handle);
   for (const msg of early) handle(msg);
   try {
+    await spans?.start();
     await ingress.start();
   } catch (err) {
     const e = err as Error;

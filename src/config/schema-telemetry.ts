@@ -1,5 +1,5 @@
 // The `telemetry` section of pillion.yaml: W3C trace context for the app, and an optional
-// OTLP/HTTP export of one span per proxied request and of the metrics.
+// OTLP/HTTP export of one span per request (and tunnel) and of the metrics.
 import Type from 'typebox';
 
 const ENV_REF = '.*\\$\\{[^}]*\\}.*';
@@ -32,7 +32,8 @@ export const Telemetry = Type.Object(
     ),
     traces: Type.Optional(
       Type.Boolean({
-        description: 'Export one span per proxied request to `endpoint`.',
+        description:
+          'Export one span per request to `endpoint`: proxied, refused at the edge, and each WebSocket tunnel (docs/monitoring.md).',
         default: true,
         'x-live': false,
       }),

@@ -130,10 +130,11 @@ export class Ingress implements Concern<IngressSlice> {
           rss_after_mib: mib(after),
         }),
     });
-    this.#rejections = new Rejections(opts.log, opts.accessLog, relief);
+    this.#rejections = new Rejections(opts.log, opts.accessLog, relief, opts.trace);
     this.#tunnels = new WebSocketTunnels({
       upstream: opts.upstream,
       accessLog: opts.accessLog,
+      trace: opts.trace,
       limits: lim,
       reject: (reason, remote, fields) => this.#rejections.record(reason, remote, fields),
     });

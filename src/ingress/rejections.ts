@@ -9,6 +9,7 @@ import type { AccessLog } from '../logs/access-log.ts';
 import { errorBodyBytes, statusOf } from './error-status.ts';
 import { LogThrottle } from './log-throttle.ts';
 import type { MemoryRelief } from './memory-relief.ts';
+import type { TraceStart } from './proxy.ts';
 
 /** A reason is logged only if it looks like an error code, never as free text from a peer. */
 const REASON = /^[A-Z0-9_]{1,64}$/;
@@ -37,17 +38,24 @@ export class Rejections {
   readonly #events = new LogThrottle({ intervalMs: 1000, burst: BURST, emit: this.#emit });
 
   readonly #relief: MemoryRelief | undefined;
+  readonly #trace: TraceStart | undefined;
 
-  /** `relief` is told of every event, so memory a flood made V8 keep is given back after it. */
-  constructor(log: Logger, accessLog?: AccessLog, relief?: MemoryRelief) {
+  /**
+   * `relief` is told of every event, so memory a flood made V8 keep is given back after it.
+   * With `trace`, each refused request's access record carries a trace of its own, so its span
+   * reaches the collector like any request's.
+   */
+  constructor(log: Logger, accessLog?: AccessLog, relief?: MemoryRelief, trace?: TraceStart) {
     this.#log = log;
     this.#accessLog = accessLog;
     this.#relief = relief;
+    this.#trace = trace;
   }
 
   /**
    * The access line of a request refused before it could be read: the method and target are
    * not known (or not to be trusted), so they are logged as `-`, never as the client's bytes.
+   * Its trace is a new one: a traceparent in a head that was not parsed whole is not read.
    */
   #access(remote: string | undefined, status: number, code: ErrorCode, method = '-'): void {
     this.#accessLog?.({
@@ -60,6 +68,7 @@ export class Rejections {
       remote: remote ?? '',
       requestId: randomUUID(),
       error: code,
+      trace: this.#trace?.(undefined, undefined),
     });
   }
 

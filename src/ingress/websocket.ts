@@ -133,9 +133,9 @@ export class WebSocketTunnels {
   ): void => {
     const t = new WsTunnel(client, app, { client: early, app: appEarly }, this.#deps.limits, {
       ...hooks,
-      onClose: () => {
+      onClose: (end) => {
         this.#open.delete(t);
-        hooks.onClose();
+        hooks.onClose(end);
       },
     });
     this.#open.add(t);

@@ -176,3 +176,33 @@ test('random frame streams in random pieces: the gate passes exactly the frames 
   // Each outcome is exercised.
   assert.ok(seen.clean && seen.frame && seen.message, JSON.stringify(seen));
 });
+
+test("the first close frame's code is read as it passes, masked or not, however split", () => {
+  const text = Buffer.from([0x81, 0x03, 0x61, 0x62, 0x63]);
+  const mask = [0x11, 0x22, 0x33, 0x44];
+  const masked = Buffer.from([
+    0x88,
+    0x84,
+    ...mask,
+    0x03 ^ 0x11,
+    0xe8 ^ 0x22,
+    0x6f ^ 0x33,
+    0x6b ^ 0x44,
+  ]);
+  const second = closeFrame(1011, false);
+  for (let size = 1; size <= 20; size++) {
+    const a = new FrameGate();
+    run(a, Buffer.concat([text, closeFrame(1001, false), second]), size);
+    assert.equal(a.closeCode, 1001, `unmasked, chunks of ${size}`);
+    const b = new FrameGate({ maxFrameBytes: 1 << 20, maxMessageBytes: 1 << 20 });
+    const r = run(b, Buffer.concat([text, masked]), size);
+    assert.equal(b.closeCode, 1000, `masked with a reason, chunks of ${size}`);
+    assert.ok(r.passed.equals(Buffer.concat([text, masked])), 'the bytes pass untouched');
+  }
+  const empty = new FrameGate();
+  run(empty, Buffer.from([0x88, 0x00]), 1);
+  assert.equal(empty.closeCode, 1005, 'a close frame without a code');
+  const none = new FrameGate();
+  run(none, text, 2);
+  assert.equal(none.closeCode, undefined);
+});

@@ -26,6 +26,15 @@ export class FrameGate {
   #need = 2;
   #payload = 0;
   #message = 0;
+  /**
+   * The status code of the first close frame seen (RFC 6455 §7.1.5; 1005 for one without a
+   * code): what the tunnel's span reports. Its two bytes are read as they pass, unmasked.
+   */
+  closeCode: number | undefined = undefined;
+  /** Bytes of the close code still to read (0: none), the mask and the code read so far. */
+  #codeNeed = 0;
+  #codeMask: Buffer | undefined = undefined;
+  #code = 0;
 
   constructor(caps?: FrameCaps) {
     this.#caps = caps;
@@ -54,6 +63,7 @@ export class FrameGate {
     while (i < chunk.length) {
       if (this.#payload > 0) {
         const take = Math.min(this.#payload, chunk.length - i);
+        if (this.#codeNeed > 0) this.#readCode(chunk, i, take);
         this.#payload -= take;
         i += take;
         if (this.#payload === 0 && untilBoundary) {
@@ -80,6 +90,7 @@ export class FrameGate {
         if (headAt > from) pass.push(chunk.subarray(from, headAt));
         return { pass, stop: over };
       }
+      if (((h[0] as number) & 0x0f) === 8 && this.closeCode === undefined) this.#closeHead(h, len);
       // Header bytes held from earlier chunks go first; this chunk's run starts at 0.
       if (headAt < 0) pass.push(h.subarray(0, h.length - i));
       this.#head = [];
@@ -94,6 +105,29 @@ export class FrameGate {
     if (this.#head.length === 0) pass.push(chunk.subarray(from));
     else if (headAt > from) pass.push(chunk.subarray(from, headAt));
     return { pass };
+  }
+
+  /** A close frame's header: its code is read from the payload's first two bytes. */
+  #closeHead(h: Buffer, len: number): void {
+    if (len < 2) {
+      this.closeCode = 1005;
+      return;
+    }
+    this.#codeNeed = 2;
+    this.#code = 0;
+    this.#codeMask = (h[1] as number) & 0x80 ? h.subarray(h.length - 4) : undefined;
+  }
+
+  #readCode(chunk: Buffer, at: number, take: number): void {
+    const n = Math.min(this.#codeNeed, take);
+    for (let k = 0; k < n; k++) {
+      const j = 2 - this.#codeNeed;
+      const mask = this.#codeMask;
+      this.#code =
+        (this.#code << 8) | ((chunk[at + k] as number) ^ (mask ? (mask[j] as number) : 0));
+      this.#codeNeed--;
+    }
+    if (this.#codeNeed === 0) this.closeCode = this.#code;
   }
 
   #check(b0: number, len: number): GateStop | undefined {

@@ -15,7 +15,20 @@ export interface TunnelHooks {
   /** Bytes passed to the client. */
   count(n: number): void;
   /** The tunnel is closed (once). */
-  onClose(): void;
+  onClose(end: TunnelEnd): void;
+}
+
+/** How a tunnel ended, for its span (metrics/otlp-export.ts). */
+export interface TunnelEnd {
+  /** Bytes passed from the client to the app (frames as they came). */
+  bytesIn: number;
+  /** The code of the first close frame each peer sent (1005: one without a code). */
+  clientCloseCode: number | undefined;
+  appCloseCode: number | undefined;
+  /** The code Pillion sent the client when it ended the tunnel itself (1001 drain, 1009 caps). */
+  pillionCloseCode: number | undefined;
+  /** Who ended it first: a close frame or the end of a connection, or Pillion's own close. */
+  closedBy: 'client' | 'app' | 'pillion';
 }
 
 /** One direction: `from` → `to` through a gate, with backpressure. */
@@ -27,6 +40,9 @@ class FramePipe {
   #untilBoundary = false;
   #stopped = false;
   #onStop: (why: GateStop) => void;
+  /** Told once, when `from` sends its close frame or ends (who ended the tunnel first). */
+  readonly #onEnding: () => void;
+  #ending = false;
 
   constructor(
     from: Duplex,
@@ -34,16 +50,31 @@ class FramePipe {
     gate: FrameGate,
     count: (n: number) => void,
     onStop: (why: GateStop) => void,
+    onEnding: () => void,
   ) {
     this.#from = from;
     this.#to = to;
     this.#gate = gate;
     this.#count = count;
     this.#onStop = onStop;
+    this.#onEnding = onEnding;
     from.on('data', this.#onData);
     from.once('end', () => {
+      this.#ended();
       if (!this.#stopped) to.end();
     });
+    from.once('close', () => this.#ended());
+  }
+
+  /** The close code `from` sent, if any. */
+  get closeCode(): number | undefined {
+    return this.#gate.closeCode;
+  }
+
+  #ended(): void {
+    if (this.#ending) return;
+    this.#ending = true;
+    this.#onEnding();
   }
 
   /** Passes bytes that came before the tunnel opened. */
@@ -72,6 +103,7 @@ class FramePipe {
       this.#count(b.length);
       if (this.#to.writable) ok = this.#to.write(b) && ok;
     }
+    if (!this.#ending && this.#gate.closeCode !== undefined) this.#ended();
     if (stop) this.#halt(stop);
     else if (!ok) {
       this.#from.pause();
@@ -96,6 +128,9 @@ export class WsTunnel {
   readonly #hooks: TunnelHooks;
   #closing = false;
   #closed = false;
+  #bytesIn = 0;
+  #pillionCode: number | undefined = undefined;
+  #closedBy: TunnelEnd['closedBy'] | undefined = undefined;
 
   constructor(
     client: TunnelClient,
@@ -120,10 +155,30 @@ export class WsTunnel {
       maxFrameBytes: limits.websocketMaxFrameBytes,
       maxMessageBytes: limits.websocketMaxMessageBytes,
     };
-    this.#toApp = new FramePipe(client, app, new FrameGate(caps), noCount, (why) => {
-      if (why !== 'boundary') this.#over(why);
-    });
-    this.#toClient = new FramePipe(app, client, new FrameGate(), hooks.count, () => {});
+    this.#toApp = new FramePipe(
+      client,
+      app,
+      new FrameGate(caps),
+      (n) => {
+        this.#bytesIn += n;
+      },
+      (why) => {
+        if (why !== 'boundary') this.#over(why);
+      },
+      () => {
+        this.#closedBy ??= 'client';
+      },
+    );
+    this.#toClient = new FramePipe(
+      app,
+      client,
+      new FrameGate(),
+      hooks.count,
+      () => {},
+      () => {
+        this.#closedBy ??= 'app';
+      },
+    );
     client.once('close', this.#end);
     app.once('close', this.#end);
     this.#toApp.early(early.client);
@@ -146,6 +201,8 @@ export class WsTunnel {
   #closeBoth(clientCode: number, appCode: number, graceMs: number): void {
     if (this.#closing || this.#closed) return;
     this.#closing = true;
+    this.#closedBy ??= 'pillion';
+    this.#pillionCode = clientCode;
     const finish = (sock: Duplex, frame: Buffer): void => {
       if (sock.writable) sock.end(frame);
     };
@@ -170,8 +227,12 @@ export class WsTunnel {
         setTimeout(() => s.destroy(), 1000).unref();
       }
     }
-    this.#hooks.onClose();
+    this.#hooks.onClose({
+      bytesIn: this.#bytesIn,
+      clientCloseCode: this.#toApp.closeCode,
+      appCloseCode: this.#toClient.closeCode,
+      pillionCloseCode: this.#pillionCode,
+      closedBy: this.#closedBy ?? 'client',
+    });
   };
 }
-
-const noCount = (): void => {};

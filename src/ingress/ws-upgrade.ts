@@ -12,13 +12,16 @@ import type { AccessLog } from '../logs/access-log.ts';
 import { appTimeout, statusOf, upstreamErrorCode } from './error-status.ts';
 import type { Target } from './guard.ts';
 import type { EdgeLimits } from './limits.ts';
+import type { TraceStart } from './proxy.ts';
 import type { Upstream } from './upstream-pool.ts';
-import type { TunnelClient, TunnelHooks } from './ws-tunnel.ts';
+import type { TunnelClient, TunnelEnd, TunnelHooks } from './ws-tunnel.ts';
 
 export interface TunnelDeps {
   upstream(): Upstream | undefined;
   accessLog: AccessLog;
   limits: EdgeLimits;
+  /** W3C trace context, as for any request (proxy.ts ProxyDeps.trace). */
+  trace?: TraceStart | undefined;
   /** Logs and counts one connection-level rejection (a frame or message over the caps). */
   reject(reason: string, remote: string | undefined, fields?: Record<string, unknown>): void;
 }
@@ -72,6 +75,9 @@ export function upgradeToApp(
   let status = 0;
   let bytes = 0;
   let error: string | undefined;
+  let tunnel: TunnelEnd | undefined;
+  // The upgrade carries trace context like any request; the span lasts until the tunnel closes.
+  const trace = deps.trace?.(one(fields.traceparent), one(fields.tracestate));
   const log = (): void =>
     deps.accessLog({
       method: side.method,
@@ -83,6 +89,8 @@ export function upgradeToApp(
       remote: side.remote,
       requestId,
       error,
+      trace,
+      tunnel,
     });
   const refuse = (code: ErrorCode): void => {
     status = statusOf(code);
@@ -100,6 +108,7 @@ export function upgradeToApp(
     host: target.authority,
     requestId,
     forwardedFor: lim.forwardedFor,
+    trace,
     clientCert: side.clientCert,
   });
   headers.connection = 'Upgrade';
@@ -149,8 +158,16 @@ export function upgradeToApp(
           limit: kind === 'frame' ? lim.websocketMaxFrameBytes : lim.websocketMaxMessageBytes,
         });
       },
-      onClose: log,
+      onClose: (end) => {
+        tunnel = end;
+        log();
+      },
     });
   });
   out.end();
+}
+
+/** A field's first value (traceparent and tracestate are single fields). */
+function one(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }

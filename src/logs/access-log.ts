@@ -33,6 +33,17 @@ export interface AccessEntry {
   trace?:
     | { traceId: string; spanId: string; parentSpanId: string | undefined; header?: string }
     | undefined;
+  /** A WebSocket tunnel's end (ingress/ws-tunnel.ts TunnelEnd), for its span; not logged. */
+  tunnel?: AccessTunnel | undefined;
+}
+
+/** How a WebSocket tunnel ended: bytes from the client, and the close codes each side sent. */
+export interface AccessTunnel {
+  bytesIn: number;
+  clientCloseCode: number | undefined;
+  appCloseCode: number | undefined;
+  pillionCloseCode: number | undefined;
+  closedBy: 'client' | 'app' | 'pillion';
 }
 
 export type AccessLog = (entry: AccessEntry) => void;

@@ -1,6 +1,7 @@
-// OTLP/HTTP JSON export, written by hand (no OpenTelemetry SDK): one span per proxied request
-// to `/v1/traces`, and the metrics to `/v1/metrics` at an interval. Imported only when
-// `telemetry.endpoint` is set; batches are bounded and a full queue drops, counted.
+// OTLP/HTTP JSON export, written by hand (no OpenTelemetry SDK): one span per request Pillion
+// answered (or WebSocket tunnel) to `/v1/traces`, and the metrics to `/v1/metrics` at an
+// interval. Imported only when `telemetry.endpoint` is set (in the primary and in each worker);
+// batches are bounded and a full queue drops, counted.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Concern } from '../core/concern.ts';
@@ -19,6 +20,18 @@ export interface SpanRecord {
   trace?:
     | { traceId: string; spanId: string; parentSpanId: string | undefined; header?: string }
     | undefined;
+  /** A WebSocket tunnel's end (ingress/ws-tunnel.ts TunnelEnd): the span lasts until it closed. */
+  tunnel?:
+    | {
+        bytesIn: number;
+        clientCloseCode: number | undefined;
+        appCloseCode: number | undefined;
+        pillionCloseCode: number | undefined;
+        closedBy: 'client' | 'app' | 'pillion';
+      }
+    | undefined;
+  /** Response bytes (to the client, for a tunnel). */
+  bytes?: number;
 }
 
 export interface OtlpExportOptions {
@@ -28,8 +41,10 @@ export interface OtlpExportOptions {
   traces: boolean;
   /** 0: no metrics export. */
   metricsIntervalMs: number;
-  /** The metrics, read at each export. */
-  snapshot: () => Promise<Snapshot>;
+  /** The metrics, read at each export (not needed with `metricsIntervalMs` 0). */
+  snapshot?: () => Promise<Snapshot>;
+  /** Resource attributes besides `service.name` (a worker's number). */
+  resource?: Record<string, string>;
   log: Logger;
 }
 
@@ -50,6 +65,7 @@ interface OtlpSpan {
 const MAX_QUEUE = 4096;
 const BATCH = 512;
 const FLUSH_MS = 1000;
+const MAX_SENDS = 2;
 const TIMEOUT_MS = 10_000;
 /** OTLP SpanKind SERVER; StatusCode UNSET and ERROR. */
 const KIND_SERVER = 2;
@@ -59,19 +75,94 @@ const STATUS_ERROR = 2;
 const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
 const int = (key: string, v: number): Attr => ({ key, value: { intValue: String(v) } });
 
+/**
+ * Characters of a refused request's path a span keeps, as the access log keeps (logs/access-log.ts
+ * REFUSED_PATH_CHARS): never the whole of a target a client sized to be refused.
+ */
+const REFUSED_PATH_CHARS = 64;
+
+/** The attributes and status of a request's span. */
+function spanContent(r: SpanRecord): { attributes: Attr[]; status: OtlpSpan['status'] } {
+  const code = r.error === undefined ? undefined : r.error.split(':')[0];
+  // Refused by Pillion with a 4xx: the method and target are the client's bytes, untrusted.
+  const refused = r.status >= 400 && r.status < 500 && code?.startsWith('PILLION_') === true;
+  const q = r.path.indexOf('?');
+  // The path without its query: a query may hold a secret.
+  let path = q === -1 ? r.path : r.path.slice(0, q);
+  if (refused && path.length > REFUSED_PATH_CHARS)
+    path = `${path.slice(0, REFUSED_PATH_CHARS)}...[cut ${path.length - REFUSED_PATH_CHARS} chars]`;
+  const attributes = [str('http.request.method', r.method === '-' ? '_OTHER' : r.method)];
+  if (path !== '-') attributes.push(str('url.path', path));
+  attributes.push(
+    int('http.response.status_code', r.status),
+    str('network.protocol.version', r.protocol.replace('HTTP/', '')),
+    // What the edge did: forwarded to the app, or answered by Pillion with this code.
+    str('pillion.edge.decision', code ?? 'forwarded'),
+  );
+  if (code === undefined) attributes.push(int('pillion.app.status_code', r.status));
+  // error.type is low in cardinality (OTel semconv): Pillion's code, else the status code.
+  let error: { type: string; message: string } | undefined =
+    refused || r.status >= 500
+      ? { type: code ?? String(r.status), message: code ?? `HTTP ${r.status}` }
+      : undefined;
+  const w = r.tunnel;
+  if (w !== undefined) {
+    attributes.push(
+      str('pillion.websocket.closed_by', w.closedBy),
+      int('pillion.websocket.bytes_from_client', w.bytesIn),
+      int('pillion.websocket.bytes_to_client', r.bytes ?? 0),
+    );
+    if (w.clientCloseCode !== undefined)
+      attributes.push(int('pillion.websocket.client_close_code', w.clientCloseCode));
+    if (w.appCloseCode !== undefined)
+      attributes.push(int('pillion.websocket.app_close_code', w.appCloseCode));
+    if (w.pillionCloseCode !== undefined)
+      attributes.push(int('pillion.websocket.pillion_close_code', w.pillionCloseCode));
+    // Pillion's code on a tunnel: it ended the tunnel itself (1009 over the caps).
+    error ??= code !== undefined ? { type: code, message: code } : tunnelError(w);
+  }
+  if (error === undefined) return { attributes, status: { code: STATUS_UNSET } };
+  attributes.push(str('error.type', error.type));
+  return { attributes, status: { code: STATUS_ERROR, message: error.message } };
+}
+
+/**
+ * A tunnel that ended on the app's side in error: a close code of a server-side failure
+ * (RFC 6455 §7.4.1, IANA registry: 1011 internal error … 1014 bad gateway), or an app that
+ * dropped the connection with no close frame (1006, abnormal closure). A client's code is the
+ * client's affair, as a 4xx is.
+ */
+function tunnelError(
+  w: NonNullable<SpanRecord['tunnel']>,
+): { type: string; message: string } | undefined {
+  const c = w.appCloseCode;
+  if (c !== undefined && c >= 1011 && c <= 1014)
+    return { type: String(c), message: `the app closed the WebSocket with ${c}` };
+  if (w.closedBy === 'app' && c === undefined)
+    return { type: '1006', message: 'the app ended the WebSocket without a close frame (1006)' };
+  return undefined;
+}
+
 export class OtlpExporter implements Concern {
   readonly name = 'otlp';
   readonly #o: OtlpExportOptions;
+  readonly #resource: Attr[];
   #queue: OtlpSpan[] = [];
   #timer: NodeJS.Timeout | undefined;
   #metricsTimer: NodeJS.Timeout | undefined;
   #sending: Promise<void> = Promise.resolve();
+  /** Span batches posted or waiting to be. */
+  #sends = 0;
   readonly #start = Date.now();
   /** Spans exported, dropped (queue full or refused), and failed requests, for the logs. */
   readonly counts = { spans: 0, dropped: 0, failures: 0, metricExports: 0 };
 
   constructor(o: OtlpExportOptions) {
     this.#o = o;
+    this.#resource = [
+      str('service.name', o.serviceName),
+      ...Object.entries(o.resource ?? {}).map(([k, v]) => str(k, v)),
+    ];
   }
 
   async start(): Promise<void> {
@@ -80,7 +171,7 @@ export class OtlpExporter implements Concern {
       this.#timer = setInterval(() => this.#flush(), FLUSH_MS);
       this.#timer.unref();
     }
-    if (o.metricsIntervalMs > 0) {
+    if (o.metricsIntervalMs > 0 && o.snapshot) {
       this.#metricsTimer = setInterval(() => void this.exportMetrics(), o.metricsIntervalMs);
       this.#metricsTimer.unref();
     }
@@ -94,7 +185,7 @@ export class OtlpExporter implements Concern {
   async stop(deadline: AbortSignal): Promise<void> {
     clearInterval(this.#timer);
     clearInterval(this.#metricsTimer);
-    this.#flush();
+    this.#flush(true);
     const gaveUp = new Promise<void>((resolve) => {
       if (deadline.aborted) resolve();
       deadline.addEventListener('abort', () => resolve(), { once: true });
@@ -114,43 +205,36 @@ export class OtlpExporter implements Concern {
     }
     const end = BigInt(Date.now()) * 1_000_000n;
     const start = end - BigInt(Math.round(r.durationMs * 1e6));
-    const code = r.error === undefined ? undefined : r.error.split(':')[0];
-    const q = r.path.indexOf('?');
-    const attributes = [
-      str('http.request.method', r.method),
-      // The path without its query: a query may hold a secret.
-      str('url.path', q === -1 ? r.path : r.path.slice(0, q)),
-      int('http.response.status_code', r.status),
-      str('network.protocol.version', r.protocol.replace('HTTP/', '')),
-      // What the edge did: forwarded to the app, or answered by Pillion with this code.
-      str('pillion.edge.decision', code ?? 'forwarded'),
-    ];
-    if (code === undefined) attributes.push(int('pillion.app.status_code', r.status));
+    const { attributes, status } = spanContent(r);
     this.#queue.push({
       traceId: t.traceId,
       spanId: t.spanId,
       ...(t.parentSpanId ? { parentSpanId: t.parentSpanId } : {}),
-      name: r.method,
+      // A method the parser never read (a refused head) is named as OTel's semconv asks.
+      name: r.method === '-' ? 'HTTP' : r.method,
       kind: KIND_SERVER,
       startTimeUnixNano: String(start),
       endTimeUnixNano: String(end),
       attributes,
-      status:
-        r.status >= 500
-          ? { code: STATUS_ERROR, message: code ?? `HTTP ${r.status}` }
-          : { code: STATUS_UNSET },
+      status,
     });
     if (this.#queue.length >= BATCH) this.#flush();
   }
 
-  #flush(): void {
-    if (this.#queue.length === 0) return;
+  /**
+   * Sends what is queued. While MAX_SENDS batches are on their way, spans wait in the queue
+   * (bounded by MAX_QUEUE) rather than in ever more batches: a flood of refused requests and a
+   * slow collector hold at most MAX_QUEUE spans queued and MAX_SENDS batches in memory.
+   */
+  #flush(force = false): void {
+    if (this.#queue.length === 0 || (!force && this.#sends >= MAX_SENDS)) return;
     const spans = this.#queue;
     this.#queue = [];
+    this.#sends++;
     const body = JSON.stringify({
       resourceSpans: [
         {
-          resource: { attributes: [str('service.name', this.#o.serviceName)] },
+          resource: { attributes: this.#resource },
           scopeSpans: [{ scope: { name: 'pillion' }, spans }],
         },
       ],
@@ -158,13 +242,16 @@ export class OtlpExporter implements Concern {
     this.#sending = this.#sending.then(async () => {
       if (await this.#post('/v1/traces', body)) this.counts.spans += spans.length;
       else this.counts.dropped += spans.length;
+      this.#sends--;
     });
   }
 
   /** Sends the metrics now (also what the interval does). */
   exportMetrics(): Promise<void> {
     const run = this.#sending.then(async () => {
-      const snap = await this.#o.snapshot();
+      const read = this.#o.snapshot;
+      if (!read) return;
+      const snap = await read();
       if (await this.#post('/v1/metrics', JSON.stringify(this.#metricsBody(snap))))
         this.counts.metricExports++;
     });
@@ -214,7 +301,7 @@ export class OtlpExporter implements Concern {
     return {
       resourceMetrics: [
         {
-          resource: { attributes: [str('service.name', this.#o.serviceName)] },
+          resource: { attributes: this.#resource },
           scopeMetrics: [{ scope: { name: 'pillion' }, metrics }],
         },
       ],

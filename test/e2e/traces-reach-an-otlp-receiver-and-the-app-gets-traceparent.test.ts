@@ -5,66 +5,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import {
+  attr,
+  type ReceivedSpan,
+  type Receiver,
+  startReceiver,
+} from '../fixtures/otlp-receiver.ts';
 import { APP_CMD, eventually, h1Request, startPillion, tempDir } from './harness.ts';
 
-interface Got {
-  path: string;
-  body: Record<string, unknown[]>;
-}
-
-async function receiver(): Promise<{ url: string; got: Got[]; close: () => void }> {
-  const got: Got[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (c) => {
-      text += c;
-    });
-    req.on('end', () => {
-      assert.equal(req.method, 'POST');
-      assert.equal(req.headers['content-type'], 'application/json');
-      got.push({ path: req.url ?? '', body: JSON.parse(text) });
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    got,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
-type Span = Record<string, unknown> & {
-  attributes: { key: string; value: Record<string, string> }[];
-};
-
-function spansOf(got: Got[]): Span[] {
-  return got
-    .filter((g) => g.path === '/v1/traces')
-    .flatMap((g) =>
-      (g.body.resourceSpans as { scopeSpans: { spans: Span[] }[] }[]).flatMap((r) =>
-        r.scopeSpans.flatMap((s) => s.spans),
-      ),
-    );
-}
-
-const attr = (s: Span, key: string): string | undefined => {
-  const v = s.attributes.find((a) => a.key === key)?.value;
-  return v?.stringValue ?? v?.intValue;
-};
+type Got = Receiver['bodies'][number];
 
 test('spans and metrics reach the OTLP receiver; the app gets traceparent with Pillion as parent', async (t) => {
-  const rx = await receiver();
+  const rx = await startReceiver();
   t.after(() => rx.close());
   const dir = tempDir();
   const cfg = join(dir, 'pillion.yaml');
@@ -97,27 +51,28 @@ test('spans and metrics reach the OTLP receiver; the app gets traceparent with P
 
   assert.equal((await h1Request(port, '/reset', { method: 'POST' })).status, 502);
 
-  await eventually(() => spansOf(rx.got).length >= 3, 10_000, 'three spans');
-  const spans = spansOf(rx.got);
+  await eventually(() => rx.spans.length >= 3, 10_000, 'three spans');
+  const spans = rx.spans;
   assert.equal(spans.length, 3, 'one span per proxied request');
-  const s1 = spans.find((s) => s.traceId === '4bf92f3577b34da6a3ce929d0e0e4736') as Span;
+  const s1 = spans.find((s) => s.traceId === '4bf92f3577b34da6a3ce929d0e0e4736') as ReceivedSpan;
   assert.equal(s1.parentSpanId, '00f067aa0ba902b7');
   assert.equal(s1.spanId, m1[1], "the span the app saw as its parent is Pillion's");
   assert.equal(s1.kind, 2);
   assert.equal(s1.name, 'GET');
   assert.equal(attr(s1, 'url.path'), '/headers');
-  assert.equal(attr(s1, 'http.response.status_code'), '200');
+  assert.equal(attr(s1, 'http.response.status_code'), 200);
   assert.equal(attr(s1, 'pillion.edge.decision'), 'forwarded');
-  assert.equal(attr(s1, 'pillion.app.status_code'), '200');
+  assert.equal(attr(s1, 'pillion.app.status_code'), 200);
   assert.ok(BigInt(s1.endTimeUnixNano as string) >= BigInt(s1.startTimeUnixNano as string));
-  const s2 = spans.find((s) => s.traceId === m2[1]) as Span;
+  const s2 = spans.find((s) => s.traceId === m2[1]) as ReceivedSpan;
   assert.equal(s2.spanId, m2[2]);
   assert.equal(s2.parentSpanId, undefined);
-  const s3 = spans.find((s) => attr(s, 'url.path') === '/reset') as Span;
+  const s3 = spans.find((s) => attr(s, 'url.path') === '/reset') as ReceivedSpan;
   assert.equal(attr(s3, 'pillion.edge.decision'), 'PILLION_APP_RESET');
   assert.equal(attr(s3, 'pillion.app.status_code'), undefined, 'the app sent no status');
   assert.deepEqual(s3.status, { code: 2, message: 'PILLION_APP_RESET' });
-  const resource = (rx.got.find((g) => g.path === '/v1/traces')?.body.resourceSpans[0] ?? {}) as {
+  const resource = (rx.bodies.find((g) => g.path === '/v1/traces')?.body.resourceSpans[0] ??
+    {}) as {
     resource: { attributes: unknown[] };
   };
   assert.deepEqual(resource.resource.attributes, [
@@ -139,7 +94,7 @@ test('spans and metrics reach the OTLP receiver; the app gets traceparent with P
     (
       metricsOf(g).find((m) => m.name === 'pillion_requests_total') as Requests | undefined
     )?.sum.dataPoints.reduce((n, d) => n + d.asDouble, 0) ?? 0;
-  const exports = () => rx.got.filter((g) => g.path === '/v1/metrics');
+  const exports = () => rx.bodies.filter((g) => g.path === '/v1/metrics');
   await eventually(
     () => exports().some((g) => requestsIn(g) === 3),
     10_000,
@@ -164,7 +119,8 @@ test('spans and metrics reach the OTLP receiver; the app gets traceparent with P
     hist.histogram.dataPoints[0].bucketCounts.length,
     hist.histogram.dataPoints[0].explicitBounds.length + 1,
   );
-  assert.ok(!JSON.stringify(rx.got).includes(canary), 'no query value in what was exported');
+  assert.ok(!JSON.stringify(rx.bodies).includes(canary), 'no query value in what was exported');
+  assert.ok(rx.requests.every((r) => r.contentType === 'application/json'));
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
 });
