@@ -165,6 +165,7 @@ function pillion(
       const env: NodeJS.ProcessEnv = { ...process.env, PILLION_STATE_DIR: join(runDir, 'state') };
       delete env.PILLION_CONFIG;
       const args = [
+        ...build.nodeArgs,
         build.bin,
         'run',
         '--listen',

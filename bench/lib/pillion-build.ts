@@ -3,12 +3,14 @@
 // from `pillion run --help` and `pillion schema`, so a variant the build lacks is reported as
 // not available instead of being run as something it is not.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export interface PillionBuild {
   root: string;
   bin: string;
+  /** Node options of the bin's `#!/usr/bin/env -S node ...` line: how the command starts. */
+  nodeArgs: string[];
   /** The checkout's pinned Node 24 if it has one, else the Node running the bench. */
   node: string;
   describe: string;
@@ -45,6 +47,11 @@ export function probePillion(rootDir: string): PillionBuild {
   const root = resolve(rootDir);
   const bin = join(root, 'bin', 'pillion.js');
   if (!existsSync(bin)) throw new Error(`--pillion-root ${root}: no bin/pillion.js there`);
+  // Run as the `pillion` command runs: with the options its first line gives Node.
+  const shebang = /^#!\S*env -S node((?: --?[\w-]+(?:=\S+)?)*)\s*$/m.exec(
+    readFileSync(bin, 'utf8').split('\n', 1)[0] ?? '',
+  );
+  const nodeArgs = shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
   const pinned = join(root, 'node_modules', '.bin', 'node');
   const node = existsSync(pinned) ? pinned : process.execPath;
   const run = (args: string[]): string => {
@@ -86,8 +93,9 @@ export function probePillion(rootDir: string): PillionBuild {
   return {
     root,
     bin,
+    nodeArgs,
     node,
-    describe: `bin/pillion.js at ${commit}`,
+    describe: `bin/pillion.js at ${commit}${nodeArgs.length > 0 ? `, node ${nodeArgs.join(' ')}` : ''}`,
     accessLogOff,
     accessLogOffMissing:
       'not available in this build: neither `pillion run --help` nor `pillion schema` offers a way to turn the access log off',

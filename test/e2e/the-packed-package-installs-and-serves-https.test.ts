@@ -12,6 +12,10 @@ import { promisify } from 'node:util';
 import { APP_CMD, h1Request, startPillion, tempDir } from './harness.ts';
 
 const run = promisify(execFile);
+const cmdline = (pid: number): string[] =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+const childPids = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
 // The installed bin's `#!/usr/bin/env node` finds the Node running this test first.
@@ -77,6 +81,15 @@ test('the packed package installs into a project and globally, and serves HTTPS 
     );
     const admin = await p.waitForLog((l) => l.msg === 'admin listening', 'admin listening');
     await p.ready();
+    // The bin's first line gives Node its heap option; forked workers inherit it.
+    const pid = p.proc.pid as number;
+    const tree = [
+      pid,
+      ...childPids(pid).filter((c) => cmdline(c).some((a) => a.endsWith('worker-main.js'))),
+    ];
+    assert.equal(tree.length, workers === '2' ? 3 : 1, `${tree.map((c) => cmdline(c).join(' '))}`);
+    for (const c of tree)
+      assert.ok(cmdline(c).includes('--max-semi-space-size=4'), `${cmdline(c)}`);
     const reply = await h1Request(Number(listening.port), '/');
     assert.equal(reply.status, 200);
     assert.match(reply.body, /^hello from \d+\n$/);
