@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErrorCode } from '../core/errors.ts';
 import { ErrorCode as Codes } from '../core/errors.ts';
 import { clientRequestId } from '../http/headers.ts';
-import type { AccessLog } from '../logs/access-log.ts';
+import type { AccessEntry, AccessLog } from '../logs/access-log.ts';
 import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
 import { BodyPace } from './body-pace.ts';
 import { failWith } from './error-status.ts';
@@ -478,21 +478,61 @@ class Forward implements ResponseSink {
     const ex = this.#ex;
     if (!finished && !ex.error) ex.error = 'client closed the connection';
     const status = ex.status || (finished ? 0 : ex.error === Codes.DRAIN_TIMEOUT ? 503 : 499);
-    this.#proxy.deps.accessLog({
-      method: ex.method,
-      path: ex.path,
-      status,
-      durationMs: performance.now() - this.#start,
-      ...(this.#heldMs > 0 ? { heldMs: this.#heldMs } : {}),
-      bytes: ex.bytes,
-      protocol: ex.protocol,
-      remote: ex.remote,
-      requestId: this.#requestId,
-      error: ex.error,
-      trace: this.#trace,
-      get headers() {
-        return ex.headers;
-      },
-    });
+    this.#proxy.deps.accessLog(
+      new AccessRecord(
+        ex,
+        status,
+        performance.now() - this.#start,
+        this.#heldMs,
+        this.#requestId,
+        this.#trace,
+      ),
+    );
   };
+}
+
+/**
+ * A finished request's access entry: a class, so each has the same shape and the request's
+ * headers stay a prototype getter, built from the exchange only if a format reads them (an
+ * object literal with a spread and a getter was defined property by property at run time).
+ */
+class AccessRecord implements AccessEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly heldMs: number | undefined;
+  readonly bytes: number;
+  readonly protocol: string;
+  readonly remote: string;
+  readonly requestId: string;
+  readonly error: string | undefined;
+  readonly trace: ProxyTrace | undefined;
+  readonly #ex: Exchange;
+
+  constructor(
+    ex: Exchange,
+    status: number,
+    durationMs: number,
+    heldMs: number,
+    requestId: string,
+    trace: ProxyTrace | undefined,
+  ) {
+    this.#ex = ex;
+    this.method = ex.method;
+    this.path = ex.path;
+    this.status = status;
+    this.durationMs = durationMs;
+    this.heldMs = heldMs > 0 ? heldMs : undefined;
+    this.bytes = ex.bytes;
+    this.protocol = ex.protocol;
+    this.remote = ex.remote;
+    this.requestId = requestId;
+    this.error = ex.error;
+    this.trace = trace;
+  }
+
+  get headers(): AccessEntry['headers'] {
+    return this.#ex.headers;
+  }
 }
