@@ -44,11 +44,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A timer that loses a race without keeping the test process alive after it. */
 const deadlineTimer = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+/** A port free to listen on, from the OS (closed again before it is returned). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
 /**
- * Takes a port from the OS and keeps it until `release()`: the port is the local end of a
- * connection to a listener of the runner's, so nothing else can bind it (a test running beside
- * this one asking for port 0 never gets it) and a connect to it is refused, as to a container
- * port whose process has not started. Released with a reset, so it leaves no TIME_WAIT.
+ * Takes a port the OS offers for listening and keeps it until `release()`: the port becomes
+ * the local end of a connection to a listener of the runner's, so nothing else can bind it (a
+ * test running beside this one asking for port 0 never gets it) and a connect to it is
+ * refused, as to a container port whose process has not started. The port is bound
+ * explicitly: one the OS picks for an outgoing connection may be shared with other
+ * connections, and could not be listened on. Released with a reset: no TIME_WAIT.
  */
 async function holdPort(): Promise<{ port: number; release: () => void }> {
   const peer = createServer((s) => s.on('error', () => {}));
@@ -57,19 +71,34 @@ async function holdPort(): Promise<{ port: number; release: () => void }> {
     peer.listen(0, '127.0.0.1', resolve);
   });
   const a = peer.address();
-  const held = connect(typeof a === 'object' && a ? a.port : 0, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => {
-    held.once('error', reject);
-    held.once('connect', resolve);
-  });
-  held.on('error', () => {});
-  return {
-    port: held.localPort as number,
-    release: () => {
-      held.resetAndDestroy();
+  const peerPort = typeof a === 'object' && a ? a.port : 0;
+  for (let tries = 0; ; tries++) {
+    const port = await freePort();
+    const held = connect({
+      port: peerPort,
+      host: '127.0.0.1',
+      localAddress: '127.0.0.1',
+      localPort: port,
+    });
+    const err = await new Promise<Error | undefined>((resolve) => {
+      held.once('error', resolve);
+      held.once('connect', () => resolve(undefined));
+    });
+    if (err) {
+      // Taken between the listen and the bind: another port.
+      if (tries < 10) continue;
       peer.close();
-    },
-  };
+      throw err;
+    }
+    held.on('error', () => {});
+    return {
+      port,
+      release: () => {
+        held.resetAndDestroy();
+        peer.close();
+      },
+    };
+  }
 }
 
 /** One GET; the status, or 0 when nothing answered (refused, reset, timed out). */
