@@ -2,7 +2,7 @@
 // short back-off (2 ms doubling to 16 ms), N times. After each restart Pillion's RSS (VmRSS)
 // and fds are sampled; every 100 restarts, with one instance held up for 2 s (a file the app
 // checks) so no restart is in progress, the fewest fds over 1 s, RSS, and the V8 heap in use
-// after a full GC (bench/lib/heap-probe.mjs, loaded into Pillion) are taken. Prints the
+// after a full GC (test/fixtures/heap-probe.mjs, loaded into Pillion) are taken. Prints the
 // least-squares slopes of RSS and of the collected heap per restart after the first 100 (V8
 // warming up), the held samples (the row: no per-restart leak of 1 fd), and the load average.
 // Run: npm run bench:crash-loop -- [restarts=1000]
@@ -26,7 +26,7 @@ const loadBefore = loadAverage();
 const dir = tempDir();
 const hold = join(dir, 'hold');
 const heapFile = join(dir, 'heap.json');
-const PROBE = fileURLToPath(new URL('./lib/heap-probe.mjs', import.meta.url));
+const PROBE = fileURLToPath(new URL('../test/fixtures/heap-probe.mjs', import.meta.url));
 /** Heap in use after the probe's last full GC, in KiB. */
 function heapKb(): number {
   try {
