@@ -5,13 +5,15 @@
 // success and p99, and how long Pillion's fds take to come back to baseline after the flood.
 // For comparison, a second probe opens a fresh TLS connection per request (5/s): it meets the
 // cap like the flood does, unless a third run's per-source cap keeps the flood's 8 addresses
-// to 100 connections each.
+// to 100 connections each. Each line ends with `holds`: R7's figures judged (refusal p99 under
+// 10 ms, probe success at least 99%, fds back within 10 s, Pillion alive), and the load average.
 // Run: npm run bench:fd-exhaustion -- [refusals=1000] [attempts=10000]
 import { readdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import { alive } from '../test/e2e/harness.ts';
 import { fdCount, flood, Probe, startUnderFdLimit } from '../test/edge/fd-flood.ts';
+import { loadAverage } from './lib/meta.ts';
 
 const refusals = Number(process.argv[2] ?? 1000);
 const attempts = Number(process.argv[3] ?? 10_000);
@@ -145,6 +147,8 @@ async function run(maxConnections: number | undefined, perSource?: number): Prom
     // The last summary line of a burst comes at most a second after it.
     await new Promise((r) => setTimeout(r, 1100));
     const rejected = p.lines.filter((l) => l.msg === 'connection rejected');
+    const success = pr.ok / (pr.ok + pr.failed);
+    const refusalP99 = pct(refusalMs, 0.99);
     console.log(
       JSON.stringify({
         max_connections: maxConnections ?? 'default (10000)',
@@ -169,7 +173,7 @@ async function run(maxConnections: number | undefined, perSource?: number): Prom
         },
         probe: {
           requests: pr.ok + pr.failed,
-          success: pr.ok / (pr.ok + pr.failed),
+          success,
           p50_ms: pct(pr.latencyMs, 0.5),
           p99_ms: pct(pr.latencyMs, 0.99),
           errors: pr.errors.slice(0, 3),
@@ -190,6 +194,13 @@ async function run(maxConnections: number | undefined, perSource?: number): Prom
             )
             .at(-1)?.count ?? 0,
         ),
+        load: loadAverage(),
+        holds: {
+          alive: alive(pid),
+          refusal_p99_under_10ms: perSource ? 'not measured' : refusalP99 < 10,
+          probe_success_ge_99pct: success >= 0.99,
+          fds_back_within_10s: recoveryMs <= 10_000,
+        },
       }),
     );
     p.proc.kill('SIGTERM');

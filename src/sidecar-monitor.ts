@@ -57,7 +57,12 @@ export function buildMetrics(p: MonitorParts): Metrics {
     connections: () => connectionFigures(p.ingress()),
     logs: () => {
       const s = p.logs.stats;
-      return { lines: s.lines, dropped: s.dropped, droppedApp: s.droppedApp };
+      return {
+        lines: s.lines,
+        dropped: s.dropped,
+        droppedApp: s.droppedApp,
+        queued: p.logs.queuedBytes(),
+      };
     },
     reloads: p.reloads,
     certificates: p.certificates,

@@ -290,8 +290,9 @@ class Forward implements ResponseSink {
         ? b.chunks[0]
         : Buffer.concat(b.chunks, b.size)
       : undefined;
-    conn.send(head, whole, ex.method === 'HEAD', this);
-    if (!ex.hasBody || b?.complete) return;
+    const streamed = ex.hasBody && !b?.complete;
+    conn.send(head, whole, ex.method === 'HEAD', this, streamed);
+    if (!streamed) return;
     // A streamed body is read only once connected, so a refused connection leaves it unread
     // for the next attempt.
     if (conn.connected) this.#stream(conn, chunked);
@@ -348,6 +349,7 @@ class Forward implements ResponseSink {
     const ended = (): void => {
       pace.stop();
       if (chunked && this.#conn === conn) conn.write(LAST_CHUNK);
+      conn.requestSent();
     };
     // The whole body may have come in while its start was buffered: 'end' was then emitted
     // already, and would never come again.

@@ -78,6 +78,8 @@ export class UpstreamConn {
   #first: Buffer[] = [];
   #complete = false;
   #keepAlive = false;
+  /** A streamed request body not yet sent whole (see `requestSent`). */
+  #requestOpen = false;
   #interim = false;
   #fields: string[] = [];
   lastActive = 0;
@@ -110,9 +112,19 @@ export class UpstreamConn {
     this.#fields = [];
   }
 
-  /** Sends a request head (and a whole body); the response goes to `sink`. */
-  send(head: string, body: Buffer | undefined, isHead: boolean, sink: ResponseSink): void {
+  /**
+   * Sends a request head (and a whole body); the response goes to `sink`. `streamed`: the body
+   * follows by `write`, and the caller says `requestSent()` once it is whole.
+   */
+  send(
+    head: string,
+    body: Buffer | undefined,
+    isHead: boolean,
+    sink: ResponseSink,
+    streamed = false,
+  ): void {
     this.#state = BUSY;
+    this.#requestOpen = streamed;
     this.#sink = sink;
     this.#skipBody = isHead;
     this.#mode = NO_BODY;
@@ -140,6 +152,11 @@ export class UpstreamConn {
     return typeof chunk === 'string'
       ? this.socket.write(chunk, 'latin1')
       : this.socket.write(chunk);
+  }
+
+  /** The streamed request body was written whole: the connection may be reused. */
+  requestSent(): void {
+    this.#requestOpen = false;
   }
 
   get connected(): boolean {
@@ -308,7 +325,10 @@ export class UpstreamConn {
     if (this.#state === DEAD) return;
     this.#sink = null;
     this.#reused = true;
-    if (!this.#keepAlive || this.#pool.closing) {
+    // An app that answered before the request body was whole is still reading that body: a
+    // request sent next on this connection would be read as the rest of it (and the client
+    // who sent the body would get another's request in it). Closed, as nginx does.
+    if (!this.#keepAlive || this.#pool.closing || this.#requestOpen) {
       this.#kill();
       return;
     }

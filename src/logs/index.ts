@@ -138,6 +138,11 @@ export class Logs implements Concern {
     return this.#out.stats;
   }
 
+  /** Bytes queued for each sink now. */
+  queuedBytes(): Record<string, number> {
+    return this.#out.queuedBytes();
+  }
+
   /**
    * Keeps the most recent lines in memory from now on (the admin API's log view and live
    * tail); without a call, nothing is kept.

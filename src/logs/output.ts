@@ -65,6 +65,13 @@ export class SinkOutput extends LogOutput {
     return this.#sinks;
   }
 
+  /** Bytes queued for each sink now, by sink name: what the buffers hold. */
+  queuedBytes(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const s of this.#sinks) out[s.name] = s.dest.writableLength;
+    return out;
+  }
+
   /** Replaces the sinks; the old ones are not closed (see `closeSinks`). */
   setSinks(sinks: SinkSpec[]): void {
     this.writeBatches();

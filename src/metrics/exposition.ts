@@ -41,6 +41,8 @@ export interface LogFigures {
   dropped: Record<string, number>;
   /** Of those, the app's own lines, by sink. */
   droppedApp: Record<string, number>;
+  /** Bytes queued for each sink now (bounded by `logs.buffer_bytes`). */
+  queued?: Record<string, number>;
 }
 
 export interface AppFigures {
@@ -190,6 +192,13 @@ const DEFS: Def[] = [
     type: 'counter',
     labels: ['sink'],
     values: (s) => each('sink', s.logs.droppedApp),
+  },
+  {
+    name: 'pillion_log_queued_bytes',
+    help: 'Bytes queued for each log sink now, waiting for it to take them (logs.buffer_bytes bounds it).',
+    type: 'gauge',
+    labels: ['sink'],
+    values: (s) => each('sink', s.logs.queued ?? {}),
   },
   {
     name: 'pillion_config_reloads_total',

@@ -261,4 +261,25 @@ describe('port detection', { skip: process.platform !== 'linux' && 'reads /proc'
       s.close();
     }
   });
+
+  test('listeningSockets: callers at the same time share one read; a later call reads again', async () => {
+    // A crash loop leaves one readiness read per exited instance in flight: they must not pile up.
+    const reads = Array.from({ length: 50 }, () => listeningSockets());
+    assert.equal(new Set(reads).size, 1);
+    const first = await reads[0];
+    const s = createServer();
+    s.listen(0, '127.0.0.1');
+    await once(s, 'listening');
+    try {
+      const port = (s.address() as { port: number }).port;
+      assert.ok(![...first.values()].some((x) => x.port === port));
+      const again = await listeningSockets();
+      assert.ok(
+        [...again.values()].some((x) => x.port === port),
+        'a fresh read sees the new port',
+      );
+    } finally {
+      s.close();
+    }
+  });
 });

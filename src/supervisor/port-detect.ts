@@ -11,8 +11,23 @@ export interface ListeningSocket {
 
 const TCP_LISTEN = '0A';
 
-/** All LISTEN sockets of this network namespace, keyed by socket inode. */
-export async function listeningSockets(): Promise<Map<number, ListeningSocket>> {
+let reading: Promise<Map<number, ListeningSocket>> | undefined;
+
+/**
+ * All LISTEN sockets of this network namespace, keyed by socket inode. Callers at the same
+ * time share one read: on a host with 10,000 sockets a read of /proc/net/tcp takes long
+ * enough in libuv's threadpool that a crash-looping app, each instance leaving its readiness
+ * check's read in flight, piled them up (126 open and 900 MiB RSS after 1,900 restarts,
+ * bench/crash-loop.ts).
+ */
+export function listeningSockets(): Promise<Map<number, ListeningSocket>> {
+  reading ??= readListeningSockets().finally(() => {
+    reading = undefined;
+  });
+  return reading;
+}
+
+async function readListeningSockets(): Promise<Map<number, ListeningSocket>> {
   const found = new Map<number, ListeningSocket>();
   for (const [file, v6] of [
     ['/proc/net/tcp', false],

@@ -2,7 +2,7 @@
 // wrote on its stdout (or in a log file) against what the app wrote.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SizeMix } from '../fixtures/seq-lines.ts';
 import { SeqVerifier } from '../fixtures/seq-verify.ts';
@@ -28,8 +28,10 @@ export interface SeqRun {
   stderr: () => string;
   /** Pillion's exit code once stdout has ended and every line is checked. */
   exited: Promise<number>;
-  /** Starts reading Pillion's stdout, for a run started paused. */
+  /** Starts reading Pillion's stdout, for a run started paused, or again after `pause`. */
   resume(): void;
+  /** Stops reading Pillion's stdout: once what was read ahead is taken, its pipe fills. */
+  pause(): void;
 }
 
 /** Starts `pillion run <flags> -- node seq-app.ts <appArgs>` and verifies its stdout as it goes. */
@@ -72,15 +74,23 @@ export function runSeq(
     err += c;
   });
   // Paused: Pillion's stdout is not read (the pipe fills) until resume().
+  let rl: Interface | undefined;
   const resume = (): void => {
-    const rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
+    if (rl) {
+      rl.resume();
+      return;
+    }
+    rl = createInterface({ input: proc.stdout as NonNullable<typeof proc.stdout> });
     rl.on('line', (text) => feed(text, verifier, others, garbage));
+  };
+  const pause = (): void => {
+    rl?.pause();
   };
   if (!opts.paused) resume();
   const exited = new Promise<number>((resolve) => {
     proc.once('close', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 143)));
   });
-  return { proc, verifier, others, garbage, stderr: () => err, exited, resume };
+  return { proc, verifier, others, garbage, stderr: () => err, exited, resume, pause };
 }
 
 function feed(text: string, verifier: SeqVerifier, others: LogLine[], garbage: string[]): void {

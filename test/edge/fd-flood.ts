@@ -18,7 +18,7 @@ export function fdCount(pid: number): number {
 }
 
 /**
- * The real CLI in front of the test app, under an open-file limit of `nofile` (prlimit), with
+ * The real CLI (bin/pillion.js) in front of the test app, under an open-file limit of `nofile` (prlimit), with
  * `ingress.limits.max_connections` and `max_connections_per_source` when given.
  */
 export function startUnderFdLimit(
@@ -42,6 +42,7 @@ export function startUnderFdLimit(
   );
   return startPillion(['run', '--config', file], {
     wrap: ['prlimit', `--nofile=${nofile}:${nofile}`, '--'],
+    bin: true,
   });
 }
 
