@@ -68,7 +68,7 @@ export class SinkOutput extends LogOutput {
   /** Bytes queued for each sink now, by sink name: what the buffers hold. */
   queuedBytes(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const s of this.#sinks) out[s.name] = s.dest.writableLength;
+    for (const s of this.#sinks) out[s.name] = s.dest.writableLength + s.pending.length;
     return out;
   }
 
