@@ -1,7 +1,8 @@
 // One keep-alive connection to the app with its own strict llhttp RESPONSE parser. A
-// Content-Length body is passed on as the socket's own chunks, counted, with the parser out of
-// the way; chunked and read-to-close bodies stay on llhttp, so their framing is checked. A
-// response llhttp refuses becomes a 502 and its connection is closed, never reused.
+// Content-Length body is passed on as read (each read copied out of the shared read buffer),
+// counted, with the parser out of the way; chunked and read-to-close bodies stay on llhttp, so
+// their framing is checked. A response llhttp refuses becomes a 502 and its connection is
+// closed, never reused.
 
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -57,6 +58,15 @@ const BY_PARSER = 2;
 /** Idle connections close before a typical app's 5 s keep-alive timeout closes them. */
 const IDLE_MS = 4000;
 
+/**
+ * Every app connection reads into this one buffer (`onread`): a read is parsed before the next
+ * one can happen, so no read allocates, and the Readable stream's push and 'data' event are
+ * skipped. Bytes handed on past the read (body bytes) are copied out (`own`).
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+/** Bytes of the shared read buffer, copied to memory of their own (small ones from the pool). */
+const own = (b: Buffer): Buffer => Buffer.from(b);
+
 /** One connection to the app: one request at a time, its response parsed strictly. */
 export class UpstreamConn {
   readonly socket: Socket;
@@ -96,11 +106,15 @@ export class UpstreamConn {
     p[Parser.kOnHeadersComplete] = this.#onHeadersComplete;
     p[Parser.kOnBody] = this.#onBody;
     p[Parser.kOnMessageComplete] = this.#onMessageComplete;
-    this.socket = connect({ host: up.host, port: up.port, noDelay: true });
+    this.socket = connect({
+      host: up.host,
+      port: up.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: this.#onRead },
+    });
     this.socket.once('connect', () => {
       this.#connected = true;
     });
-    this.socket.on('data', this.#onData);
     this.socket.on('error', this.#onError);
     this.socket.once('close', this.#onClose);
   }
@@ -224,8 +238,8 @@ export class UpstreamConn {
   };
 
   #onBody = (chunk: Buffer): void => {
-    if (!this.#headSent) this.#first.push(chunk);
-    else if (this.#sink && !this.#sink.data(chunk)) this.#pause();
+    if (!this.#headSent) this.#first.push(own(chunk));
+    else if (this.#sink && !this.#sink.data(own(chunk))) this.#pause();
   };
 
   #onMessageComplete = (): void => {
@@ -236,7 +250,13 @@ export class UpstreamConn {
     this.#complete = true;
   };
 
-  #onData = (chunk: Buffer): void => {
+  #onRead = (nread: number, buf: Buffer): boolean => {
+    this.#onData(buf.subarray(0, nread));
+    return true;
+  };
+
+  /** One read, in the shared buffer: parsed now, and copied where bytes go on. */
+  #onData(chunk: Buffer): void {
     this.lastActive = performance.now();
     if (this.#state !== BUSY || !this.#sink) {
       // Bytes from an idle connection are no response to anything: never reuse it.
@@ -264,7 +284,7 @@ export class UpstreamConn {
       return;
     }
     this.#afterParse(chunk, r);
-  };
+  }
 
   #afterParse(chunk: Buffer, parsed: number): void {
     const sink = this.#sink as ResponseSink;
@@ -281,7 +301,7 @@ export class UpstreamConn {
           head.reason,
           head.fields,
           head.length,
-          take > 0 ? rest.subarray(0, take) : undefined,
+          take > 0 ? own(rest.subarray(0, take)) : undefined,
           done,
         );
         if (rest.length > take) this.#keepAlive = false;
@@ -309,7 +329,7 @@ export class UpstreamConn {
     const take = Math.min(chunk.length, this.#remaining);
     this.#remaining -= take;
     const sink = this.#sink as ResponseSink;
-    const more = sink.data(take === chunk.length ? chunk : chunk.subarray(0, take));
+    const more = sink.data(own(take === chunk.length ? chunk : chunk.subarray(0, take)));
     if (this.#state === DEAD) return;
     if (this.#remaining > 0) {
       if (!more) this.#pause();
