@@ -173,3 +173,28 @@ test('block with a bound under the sink stream own highWaterMark still resumes',
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a batching sink closed before the end of the turn counts the lines it held as dropped', async () => {
+  const chunks: string[] = [];
+  const dest = new Writable({
+    decodeStrings: false,
+    write(c: string, _e, cb) {
+      chunks.push(c);
+      cb();
+    },
+  });
+  const out = new SinkOutput([
+    { name: 'stdout', dest, bufferBytes: 1024, whenFull: 'block', batch: true },
+  ]);
+  out.write('{"n":1}\n{"n":2}\n');
+  out.write('{"n":3}\n');
+  // Held until the end of the turn: one write then.
+  assert.deepEqual(chunks, []);
+  await new Promise(setImmediate);
+  assert.deepEqual(chunks, ['{"n":1}\n{"n":2}\n{"n":3}\n']);
+  out.write('{"n":4}\n');
+  dest.destroy();
+  await new Promise(setImmediate);
+  assert.equal(out.stats.dropped.stdout, 1);
+  assert.equal(chunks.length, 1);
+});

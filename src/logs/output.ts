@@ -100,6 +100,13 @@ export class SinkOutput extends LogOutput {
     if (s.pending === '') return;
     const lines = s.pending;
     s.pending = '';
+    if (s.dest.destroyed || s.dest.writableEnded) {
+      // Closed since these lines were taken: they are dropped, and counted as such.
+      const n = countLines(lines);
+      this.stats.dropped[s.name] += n;
+      s.unreported += n;
+      return;
+    }
     s.dest.write(lines);
   }
 

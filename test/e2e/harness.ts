@@ -1,6 +1,6 @@
 // Starts the real CLI as a child process and reads its JSON log lines, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -46,6 +46,13 @@ export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pillion-test-'));
   process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A pillion.yaml of `text` (or these lines) in a fresh temporary directory: its path. */
+export function configFile(text: string | string[]): string {
+  const file = join(tempDir(), 'pillion.yaml');
+  writeFileSync(file, Array.isArray(text) ? text.join('\n') : text);
+  return file;
 }
 
 /**

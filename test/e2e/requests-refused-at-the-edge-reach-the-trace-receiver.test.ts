@@ -4,13 +4,11 @@
 // the access log keeps (no query, at most 64 characters of a path, nothing of a head that was
 // never parsed).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { connect as h2Connect } from 'node:http2';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect } from 'node:tls';
 import { attr, type ReceivedSpan, startReceiver } from '../fixtures/otlp-receiver.ts';
-import { APP_CMD, eventually, h2Request, startPillion, tempDir } from './harness.ts';
+import { APP_CMD, configFile, eventually, h2Request, startPillion } from './harness.ts';
 
 const CANARY = 'canary-7f3a9c';
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -44,10 +42,7 @@ function raw(port: number, bytes: string, wait = false): Promise<number> {
 test('requests refused at the edge are spans with their status and error, without their bytes', async (t) => {
   const rx = await startReceiver();
   t.after(() => rx.close());
-  const dir = tempDir();
-  const cfg = join(dir, 'pillion.yaml');
-  writeFileSync(
-    cfg,
+  const cfg = configFile(
     [
       'ingress:',
       '  limits:',

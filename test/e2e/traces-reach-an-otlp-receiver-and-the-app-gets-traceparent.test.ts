@@ -4,8 +4,6 @@
 // metrics reach /v1/metrics. Without telemetry, the client's headers pass untouched.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   attr,
@@ -13,17 +11,14 @@ import {
   type Receiver,
   startReceiver,
 } from '../fixtures/otlp-receiver.ts';
-import { APP_CMD, eventually, h1Request, startPillion, tempDir } from './harness.ts';
+import { APP_CMD, configFile, eventually, h1Request, startPillion } from './harness.ts';
 
 type Got = Receiver['bodies'][number];
 
 test('spans and metrics reach the OTLP receiver; the app gets traceparent with Pillion as parent', async (t) => {
   const rx = await startReceiver();
   t.after(() => rx.close());
-  const dir = tempDir();
-  const cfg = join(dir, 'pillion.yaml');
-  writeFileSync(
-    cfg,
+  const cfg = configFile(
     `telemetry:\n  endpoint: ${rx.url}\n  metrics_interval: 300ms\n  service_name: shop-sidecar\n`,
   );
   const p = startPillion(['run', '--config', cfg, '--listen', '127.0.0.1:0', '--', ...APP_CMD], {

@@ -4,16 +4,14 @@
 // bytes each way) and its status. HTTP/1.1 upgrades and HTTP/2 extended CONNECT alike; a
 // tunnel Pillion closes at its stop is sent before it exits.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { closePayload, frame } from '../edge/ws-raw-client.ts';
 import { attr, type ReceivedSpan, startReceiver } from '../fixtures/otlp-receiver.ts';
-import { eventually, startPillion, tempDir } from './harness.ts';
+import { configFile, eventually, startPillion } from './harness.ts';
 
 const WS_APP = fileURLToPath(new URL('../fixtures/ws-echo-app.ts', import.meta.url));
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -50,10 +48,7 @@ function spanOf(spans: ReceivedSpan[], traceparent: string): ReceivedSpan | unde
 test('each WebSocket tunnel is one span from its upgrade to its close, with how it closed', async (t) => {
   const rx = await startReceiver();
   t.after(() => rx.close());
-  const dir = tempDir();
-  const cfg = join(dir, 'pillion.yaml');
-  writeFileSync(
-    cfg,
+  const cfg = configFile(
     [
       'app:',
       `  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(WS_APP)}]`,
