@@ -40,3 +40,9 @@ export const DEFAULT_ACCESS_FIELDS: readonly AccessField[] = [
   ...ACCESS_FIELDS.slice(0, ACCESS_FIELDS.indexOf('referer')),
   'worker',
 ];
+
+/**
+ * Characters of a refused request's path that are logged or exported: enough to recognise it,
+ * never the whole of what a client sized to be refused (a 414's 9 KB target, a 400's payload).
+ */
+export const REFUSED_PATH_CHARS = 64;

@@ -1,5 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AccessField, DEFAULT_ACCESS_FIELDS } from '../core/access-fields.ts';
+import {
+  type AccessField,
+  DEFAULT_ACCESS_FIELDS,
+  REFUSED_PATH_CHARS,
+} from '../core/access-fields.ts';
+
+export { REFUSED_PATH_CHARS };
+
 import { ErrorCode } from '../core/errors.ts';
 import type { LogOutput } from '../core/log.ts';
 import { cut, redactHeaders, redactQuery } from './redact.ts';
@@ -72,12 +79,6 @@ export const ACCESS_LOG_DEFAULTS: AccessLogOptions = {
   redactQuery: [],
   maxPath: 1024,
 };
-
-/**
- * Characters of a refused request's path that are logged: enough to recognise it, never the
- * whole of what a client sized to be refused (a 414's 9 KB target, a 400's smuggling payload).
- */
-export const REFUSED_PATH_CHARS = 64;
 
 /**
  * gRPC statuses that mean the server side failed, logged at level `error` like a 5xx: UNKNOWN,

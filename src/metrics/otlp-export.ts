@@ -4,6 +4,7 @@
 // batches are bounded and a full queue drops, counted.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { REFUSED_PATH_CHARS } from '../core/access-fields.ts';
 import type { Concern } from '../core/concern.ts';
 import type { Logger } from '../core/log.ts';
 import { families, type Snapshot } from './exposition.ts';
@@ -74,12 +75,6 @@ const STATUS_ERROR = 2;
 
 const str = (key: string, v: string): Attr => ({ key, value: { stringValue: v } });
 const int = (key: string, v: number): Attr => ({ key, value: { intValue: String(v) } });
-
-/**
- * Characters of a refused request's path a span keeps, as the access log keeps (logs/access-log.ts
- * REFUSED_PATH_CHARS): never the whole of a target a client sized to be refused.
- */
-const REFUSED_PATH_CHARS = 64;
 
 /** The attributes and status of a request's span. */
 function spanContent(r: SpanRecord): { attributes: Attr[]; status: OtlpSpan['status'] } {
