@@ -225,7 +225,19 @@ export class AdminServer implements Concern {
       );
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://admin');
+    // Only origin-form targets name an endpoint: `//x/api/v1/status` is the path `//x/…`, not a
+    // URL with the host x, and an absolute-form or `*` target names none.
+    const target = req.url ?? '/';
+    if (!target.startsWith('/')) {
+      fail(
+        res,
+        404,
+        ErrorCode.ADMIN_NOT_FOUND,
+        'the admin listener takes origin-form targets (/path)',
+      );
+      return;
+    }
+    const url = new URL(`http://admin${target}`);
     if (this.#public(req, res, url.pathname)) return;
     const page =
       req.method === 'GET' || req.method === 'HEAD'
@@ -273,7 +285,7 @@ export class AdminServer implements Concern {
         const count = Number.isInteger(n) && n > 0 ? Math.min(n, MAX_LOG_LINES) : 200;
         send(res, 200, o.logs?.recent(count) ?? []);
       },
-      '/api/v1/logs/stream': () => this.#stream(res),
+      '/api/v1/logs/stream': () => this.#stream(req, res),
     };
     const actions: Record<string, () => Promise<ActionResult> | ActionResult> = {
       '/api/v1/restart': o.restart,
@@ -316,12 +328,17 @@ export class AdminServer implements Concern {
   }
 
   /** Server-Sent Events: one `data:` JSON line per new log line, until the client leaves. */
-  #stream(res: ServerResponse): void {
+  #stream(req: IncomingMessage, res: ServerResponse): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
     });
+    // A HEAD has no body to stream, and Node sends no head for a write() to it: ended here.
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write(': pillion log stream\n\n');
     this.#streams.add(res);
     const off = this.#opts.logs?.subscribe((line) => {
