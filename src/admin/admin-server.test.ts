@@ -251,3 +251,19 @@ test('the probe listener serves health and metrics only', async (t) => {
   const api = await get(at, '/api/v1/status', { headers: { authorization: `Bearer ${s.token}` } });
   assert.equal(api.status, 404);
 });
+
+test('a target names an endpoint only in origin form; a HEAD to the log stream ends', async (t) => {
+  const s = await started({ logs: { recent: () => [], subscribe: () => () => {} } });
+  t.after(() => s.close());
+  const auth = { authorization: `Bearer ${s.token}` };
+  // `//` once made the URL parser throw (a 500); `//x/api/v1/status` is a path, not host x.
+  for (const path of ['//', '//evil.test/api/v1/status', '/x/../api/v1/nope']) {
+    const r = await get(s.at, path, { headers: auth });
+    assert.equal(r.status, 404, path);
+    assert.equal(JSON.parse(r.body).error.code, 'PILLION_ADMIN_NOT_FOUND');
+  }
+  assert.equal((await get(s.at, '/x/../api/v1/status', { headers: auth })).status, 200);
+  const head = await get(s.at, '/api/v1/logs/stream', { method: 'HEAD', headers: auth });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-type'], 'text/event-stream; charset=utf-8');
+});
