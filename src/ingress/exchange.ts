@@ -41,6 +41,13 @@ export interface Exchange {
   ): void;
   /** Body bytes; false when the client is not keeping up (wait for onDrain). */
   write(chunk: Buffer): boolean;
+  /**
+   * True when bytes given to `respond` or `write` now are taken in before the call returns
+   * (encrypted at once, nothing queued), so they may be a view of memory reused right after.
+   */
+  takesAtOnce(): boolean;
+  /** True when written bytes are always read later (HTTP/2 DATA frames): never a view. */
+  readonly holdsWrites: boolean;
   /** Ends a response whose head was sent. */
   end(): void;
   onDrain(cb: () => void): void;
@@ -183,6 +190,11 @@ export class H2Exchange implements Exchange {
   write(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     return this.#stream.write(chunk);
+  }
+  /** nghttp2 reads a DATA frame's bytes when it sends the frame, later. */
+  readonly holdsWrites = true;
+  takesAtOnce(): boolean {
+    return false;
   }
   end(): void {
     this.#stream.end();

@@ -162,6 +162,16 @@ export class H1Exchange implements Exchange {
     return ok;
   }
 
+  /**
+   * A TLS socket encrypts what it is given in the write itself (OpenSSL copies the cleartext
+   * into its record), unless the write is queued behind another in flight or corked.
+   */
+  readonly holdsWrites = false;
+  takesAtOnce(): boolean {
+    const s = this.#wire.socket as import('node:net').Socket & { encrypted?: boolean };
+    return s.encrypted === true && !s.connecting && s.writableLength === 0 && !s.writableCorked;
+  }
+
   end(): void {
     if (this.#over) return;
     if (this.#chunked) this.#wire.socket.write(LAST_CHUNK);

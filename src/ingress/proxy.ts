@@ -400,6 +400,14 @@ class Forward implements ResponseSink {
     ex.respond(status, reason, fields, contentLength, first, end);
   }
 
+  takesAtOnce(): boolean {
+    return this.#ex.takesAtOnce();
+  }
+
+  get holdsWrites(): boolean {
+    return this.#ex.holdsWrites;
+  }
+
   data(chunk: Buffer): boolean {
     const ex = this.#ex;
     if (ex.write(chunk)) return true;

@@ -39,6 +39,10 @@ export interface ResponseSink {
   ): void;
   /** Body bytes; false to pause the app until `resume()`. */
   data(chunk: Buffer): boolean;
+  /** True when bytes handed on now are used before the call returns (a view will do). */
+  takesAtOnce(): boolean;
+  /** True when it always keeps what it is handed past the call. */
+  readonly holdsWrites: boolean;
   end(): void;
   /**
    * The exchange failed. `sent` is false when no byte can have reached the app (it never
@@ -61,9 +65,10 @@ const IDLE_MS = 4000;
 /**
  * Every app connection reads into this one buffer (`onread`): a read is parsed before the next
  * one can happen, so no read allocates, and the Readable stream's push and 'data' event are
- * skipped. Bytes handed on past the read (body bytes) are copied out (`own`), except while a
- * long Content-Length body is passed on: then each read gets memory of its own, handed on as
- * it is (a copy of every 64 KiB read cost ~10% of a 1 MiB response).
+ * skipped. Body bytes go on as views of it when the client's side takes them in at once (a TLS
+ * write encrypts them in the call); otherwise they are copied out (`own`), and the reads of a
+ * long Content-Length body get memory of their own. A new 64 KiB buffer per read made V8 run
+ * a full GC every few responses to account for the memory outside its heap.
  */
 const READ_SIZE = 64 * 1024;
 const READ_BUFFER = Buffer.allocUnsafe(READ_SIZE);
@@ -254,9 +259,16 @@ export class UpstreamConn {
   /** The read in progress is in the shared buffer, so what goes on from it is copied. */
   #shared = true;
 
-  /** Where the next read goes: its own memory in the middle of a long body, else shared. */
+  /**
+   * Where the next read goes: its own memory in the middle of a long body that the client's
+   * side keeps (HTTP/2), else shared. (Asked right after a read, while the write it made is
+   * still in flight: whether the next write is taken at once is known only then.)
+   */
   #nextBuffer = (): Buffer =>
-    this.#mode === BY_LENGTH && this.#headSent && this.#remaining >= READ_SIZE
+    this.#mode === BY_LENGTH &&
+    this.#headSent &&
+    this.#remaining >= READ_SIZE &&
+    this.#sink?.holdsWrites === true
       ? Buffer.allocUnsafe(READ_SIZE)
       : READ_BUFFER;
 
@@ -266,9 +278,12 @@ export class UpstreamConn {
     return true;
   };
 
-  /** Bytes of this read, safe to keep after it (small copies come from Buffer's pool). */
+  /**
+   * Bytes of this read as the sink may use them: a view when it takes them in before it
+   * returns, else a copy (small copies come from Buffer's pool).
+   */
   #own(b: Buffer): Buffer {
-    return this.#shared ? Buffer.from(b) : b;
+    return this.#shared && !(this.#sink as ResponseSink).takesAtOnce() ? Buffer.from(b) : b;
   }
 
   /** One read, in the shared buffer: parsed now, and copied where bytes go on. */
