@@ -77,7 +77,7 @@ test(`${RELOADS} reloads changing every live field under a paced 500 req/s: 0 fa
   const sni = [0, 1].map((i) => makeCert(dir, `sni${i}`, { dns: ['sni.test'] }));
   const fp = (f: string) => new X509Certificate(readFileSync(f)).fingerprint256;
   // Client certificates: the load's from CA one (trusted by both bundles), a probe from CA two
-  // (trusted by the second bundle only), and one whose name is on the second allow-list only.
+  // (trusted by the second bundle only).
   const pki = new Pki(join(dir, 'pki'));
   const ca1 = pki.root('ca1', '/CN=CA One');
   const ca2 = pki.root('ca2', '/CN=CA Two');
@@ -89,7 +89,13 @@ test(`${RELOADS} reloads changing every live field under a paced 500 req/s: 0 fa
     san: 'DNS:load.test,URI:spiffe://t/load,email:load@t.test',
   });
   const fromCa2 = pki.issue('from-ca2', { subj: '/CN=two', issuer: 'ca2', san: 'DNS:load.test' });
-  const other = pki.issue('other', { subj: '/CN=other', issuer: 'ca1', san: 'DNS:other.test' });
+  // One for each allow-list, each named on the second lists only.
+  const listed = {
+    dns: pki.issue('other', { subj: '/CN=other', issuer: 'ca1', san: 'DNS:other.test' }),
+    uri: pki.issue('by-uri', { subj: '/CN=u', issuer: 'ca1', san: 'URI:spiffe://t/x' }),
+    email: pki.issue('by-email', { subj: '/CN=e', issuer: 'ca1', san: 'email:x@t.test' }),
+    subject: pki.issue('by-subject', { subj: '/CN=x', issuer: 'ca1' }),
+  };
   // Egress: two upstreams the service alternates between, a plain server for the forward proxy.
   const epki = makePki();
   const up = [await startUpstream('one', epki), await startUpstream('two', epki)];
@@ -320,10 +326,11 @@ test(`${RELOADS} reloads changing every live field under a paced 500 req/s: 0 fa
         assert.equal(p384, fp(srv[0].cert), what);
       }
       // Client certificates: none is let in only when optional; CA two's only with its bundle;
-      // other.test only when listed; the identity arrives in the new header.
+      // each of the others only when listed; the identity arrives in the new header.
       assert.equal(await status(port, '/', { creds: undefined }), odd(n) ? 200 : 'refused');
       assert.equal(await status(port, '/', { creds: fromCa2 }), odd(n) ? 200 : 'refused');
-      assert.equal(await status(port, '/', { creds: other }), odd(n) ? 200 : 'refused');
+      for (const [list, c] of Object.entries(listed))
+        assert.equal(await status(port, '/', { creds: c }), odd(n) ? 200 : 'refused', list);
       const echo = await probe(port, '/headers', { headers: { 'x-forwarded-for': '203.0.113.9' } });
       assert.ok(typeof echo !== 'string', `${what}: ${echo}`);
       const seen = JSON.parse(echo.body) as Record<string, string>;

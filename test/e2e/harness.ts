@@ -331,7 +331,7 @@ export interface PacedLoad {
   sent(): number;
   /** Requests answered 200 so far. */
   answered(): number;
-  /** Requests whose new connection the old address refused after a move, sent again to the new one. */
+  /** Requests a moved listener's old address refused, sent again to the new one. */
   followed(): number;
   /** Every request that failed: its protocol, status or error. */
   readonly failures: string[];
@@ -347,9 +347,9 @@ export interface PacedLoad {
  * requests and for at most `maxMs`. Even requests go over HTTPS/1.1 (one keep-alive pool), odd
  * ones over HTTP/2 (one session per address, each closed only at the end: closing one with
  * streams still queued in the client would fail those). `port()` is read at each request, so
- * the load follows a listener that moved; one h1 connection and one h2 session opened at the start stay
- * in use to the end (every tenth request of each), so connections already open are checked to
- * keep working. `tls` is passed to every connection (a client certificate for mTLS).
+ * the load follows a listener that moved. One h1 connection and one h2 session opened at the
+ * start carry every tenth request of each to the end, on the first address: connections
+ * already open must keep working. `tls` goes to every connection (a client certificate).
  */
 export function startPacedLoad(opts: {
   port: () => number;
