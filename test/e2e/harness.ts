@@ -274,57 +274,6 @@ export function h2Request(
   });
 }
 
-/** A bounded load of keep-alive HTTPS/1.1 clients (see startLoad). */
-export interface Load {
-  /** Requests answered 200 so far. */
-  ok(): number;
-  /** Every request that failed: its status, or its error. */
-  readonly failures: string[];
-  /** Seconds since the load began. */
-  seconds(): number;
-  /** Ends the load once each client's request in flight is done. */
-  stop(): Promise<void>;
-}
-
-/**
- * `clients` clients on keep-alive connections, each sending GET `path` then pausing `paceMs`,
- * until stop(), at most `maxPerClient` requests each and for at most `maxMs`.
- */
-export function startLoad(
-  port: number,
-  opts: { clients: number; maxPerClient: number; paceMs: number; path?: string; maxMs?: number },
-): Load {
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.clients, rejectUnauthorized: false });
-  const failures: string[] = [];
-  const started = Date.now();
-  const until = started + (opts.maxMs ?? 300_000);
-  let ok = 0;
-  let stopped = false;
-  const client = async (): Promise<void> => {
-    for (let i = 0; i < opts.maxPerClient && !stopped && Date.now() < until; i++) {
-      try {
-        const r = await h1Request(port, opts.path ?? '/', { agent });
-        if (r.status === 200) ok++;
-        else failures.push(`status ${r.status}`);
-      } catch (e) {
-        failures.push(String(e));
-      }
-      await new Promise((r) => setTimeout(r, opts.paceMs));
-    }
-  };
-  const all = Promise.all(Array.from({ length: opts.clients }, client));
-  return {
-    ok: () => ok,
-    failures,
-    seconds: () => (Date.now() - started) / 1000,
-    stop: async () => {
-      stopped = true;
-      await all;
-      agent.destroy();
-    },
-  };
-}
-
 /** An open-loop load on a schedule (see startPacedLoad). */
 export interface PacedLoad {
   /** Requests sent so far (each at its scheduled time, or as soon after as the loop ran). */
