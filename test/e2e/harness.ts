@@ -1,11 +1,12 @@
 // Starts the real CLI as a child process and reads its JSON log lines, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
+import { type ClientHttp2Session, connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -273,53 +274,130 @@ export function h2Request(
   });
 }
 
-/** A bounded load of keep-alive HTTPS/1.1 clients (see startLoad). */
-export interface Load {
+/** An open-loop load on a schedule (see startPacedLoad). */
+export interface PacedLoad {
+  /** Requests sent so far (each at its scheduled time, or as soon after as the loop ran). */
+  sent(): number;
   /** Requests answered 200 so far. */
-  ok(): number;
-  /** Every request that failed: its status, or its error. */
+  answered(): number;
+  /** Requests a moved listener's old address refused, sent again to the new one. */
+  followed(): number;
+  /** Every request that failed: its protocol, status or error. */
   readonly failures: string[];
   /** Seconds since the load began. */
   seconds(): number;
-  /** Ends the load once each client's request in flight is done. */
+  /** Sends no more; resolves once every request sent has its answer (or failed after 30 s). */
   stop(): Promise<void>;
 }
 
 /**
- * `clients` clients on keep-alive connections, each sending GET `path` then pausing `paceMs`,
- * until stop(), at most `maxPerClient` requests each and for at most `maxMs`.
+ * An open-loop load: request i is sent at t0 + i × `intervalMs` whether or not the earlier ones
+ * were answered (so a stall shows as requests waiting, not as a slower client), at most `max`
+ * requests and for at most `maxMs`. Even requests go over HTTPS/1.1 (one keep-alive pool), odd
+ * ones over HTTP/2 (one session per address, each closed only at the end: closing one with
+ * streams still queued in the client would fail those). `port()` is read at each request, so
+ * the load follows a listener that moved. One h1 connection and one h2 session opened at the
+ * start carry every tenth request of each to the end, on the first address: connections
+ * already open must keep working. `tls` goes to every connection (a client certificate).
  */
-export function startLoad(
-  port: number,
-  opts: { clients: number; maxPerClient: number; paceMs: number; path?: string; maxMs?: number },
-): Load {
-  const agent = new Agent({ keepAlive: true, maxSockets: opts.clients, rejectUnauthorized: false });
+export function startPacedLoad(opts: {
+  port: () => number;
+  intervalMs: number;
+  max: number;
+  maxMs?: number;
+  path?: string;
+  tls?: { cert?: string | Buffer; key?: string | Buffer };
+}): PacedLoad {
+  const tls = { rejectUnauthorized: false, ...opts.tls };
+  const pool = new Agent({ keepAlive: true, maxSockets: 16, ...tls });
+  const keptAgent = new Agent({ keepAlive: true, maxSockets: 1, ...tls });
+  const keptPort = opts.port();
   const failures: string[] = [];
-  const started = Date.now();
-  const until = started + (opts.maxMs ?? 300_000);
-  let ok = 0;
-  let stopped = false;
-  const client = async (): Promise<void> => {
-    for (let i = 0; i < opts.maxPerClient && !stopped && Date.now() < until; i++) {
-      try {
-        const r = await h1Request(port, opts.path ?? '/', { agent });
-        if (r.status === 200) ok++;
-        else failures.push(`status ${r.status}`);
-      } catch (e) {
-        failures.push(String(e));
-      }
-      await new Promise((r) => setTimeout(r, opts.paceMs));
+  const sessions = new Map<number, ClientHttp2Session>();
+  const session = (port: number): ClientHttp2Session => {
+    let s = sessions.get(port);
+    if (!s || s.closed || s.destroyed) {
+      s = h2Connect(`https://127.0.0.1:${port}`, tls);
+      // A refused connect fails the session's requests, each judged where it was sent.
+      s.on('error', (e) => {
+        if (!refusedConnect(e)) failures.push(`h2 session ${port}: ${e}`);
+      });
+      sessions.set(port, s);
     }
+    return s;
   };
-  const all = Promise.all(Array.from({ length: opts.clients }, client));
+  const kept = session(keptPort);
+  const path = opts.path ?? '/';
+  const inflight = new Set<Promise<void>>();
+  const t0 = Date.now();
+  const until = t0 + (opts.maxMs ?? 300_000);
+  let sent = 0;
+  let answered = 0;
+  let followed = 0;
+  let stopped = false;
+  const fire = (i: number, moved = false): void => {
+    const h2 = i % 2 === 1;
+    const old = i % 20 < 2;
+    const port = old ? keptPort : opts.port();
+    const at = `${h2 ? 'h2' : 'h1'}${old ? ' kept' : ''} #${i} to ${port} at ${Date.now() - t0} ms`;
+    const reply = h2
+      ? h2Request(old ? kept : session(port), path)
+      : h1Request(port, path, { agent: old ? keptAgent : pool });
+    const done: Promise<void> = reply.then(
+      (r) => {
+        if (r.status === 200) answered++;
+        else failures.push(`${at}: status ${r.status}`);
+      },
+      async (e) => {
+        // A new connection refused by a listener that has just moved: the request was never
+        // sent, so it goes again once the new address is known, as a client following the move
+        // would. Once only, and never on a connection that stays (the kept ones).
+        if (!old && !moved && refusedConnect(e)) {
+          const end = Date.now() + 30_000;
+          while (opts.port() === port && Date.now() < end) await sleep(5);
+          if (opts.port() !== port) {
+            followed++;
+            fire(i, true);
+            return;
+          }
+        }
+        failures.push(`${at}: ${e}`);
+      },
+    );
+    inflight.add(done);
+    void done.finally(() => inflight.delete(done));
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    const now = Date.now();
+    const due = Math.min(opts.max, Math.floor((now - t0) / opts.intervalMs) + 1);
+    while (!stopped && sent < due && now < until) fire(sent++);
+    if (!stopped && sent < opts.max && now < until) timer = setTimeout(tick, 1);
+  };
+  tick();
   return {
-    ok: () => ok,
+    sent: () => sent,
+    answered: () => answered,
+    followed: () => followed,
     failures,
-    seconds: () => (Date.now() - started) / 1000,
+    seconds: () => (Date.now() - t0) / 1000,
     stop: async () => {
       stopped = true;
-      await all;
-      agent.destroy();
+      clearTimeout(timer);
+      // A request sent again after a move joins the set while the first ones settle.
+      const end = Date.now() + 30_000;
+      while (inflight.size > 0 && Date.now() < end) await Promise.race([...inflight, sleep(100)]);
+      if (inflight.size > 0)
+        failures.push(`${inflight.size} requests unanswered 30 s after the load stopped`);
+      for (const s of sessions.values()) s.close();
+      pool.destroy();
+      keptAgent.destroy();
     },
   };
+}
+
+/** True for an error of a connect the peer refused (the request was never sent). */
+function refusedConnect(e: unknown): boolean {
+  const err = e as { code?: string; cause?: { code?: string } } | undefined;
+  return err?.code === 'ECONNREFUSED' || err?.cause?.code === 'ECONNREFUSED';
 }
