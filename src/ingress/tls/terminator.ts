@@ -160,7 +160,7 @@ export class TlsTerminator {
     const m = opts.material;
     this.#material = m;
     const s = m.settings;
-    checkPolicy(policyOptions(s));
+    checkPolicy(s);
     const ctx = contextsOf(m, policyOptions(s));
     this.#sni = ctx.sni;
     this.#mixed = ctx.mixed;
@@ -247,9 +247,8 @@ export class TlsTerminator {
 
   async #build(next: TlsSettings) {
     const material = await loadTlsMaterial({ stateDir: this.#opts.stateDir, tls: next });
-    const policy = policyOptions(material.settings);
-    checkPolicy(policy);
-    return { material, ctx: contextsOf(material, policy) };
+    checkPolicy(material.settings);
+    return { material, ctx: contextsOf(material, policyOptions(material.settings)) };
   }
 
   #commit(material: TlsMaterial, ctx: ReturnType<typeof contextsOf>): void {
