@@ -235,12 +235,19 @@ export class TlsTerminator {
   /**
    * Phase one of a reload of `ingress.tls`: reads and checks every file and builds the
    * contexts; commit puts them in force for new handshakes (connections open keep theirs).
+   * The build waits its turn in the queue file changes use; the commit, called by the
+   * reload transaction once every concern is prepared, runs outside it.
    */
   prepare(next: TlsSettings): Promise<Prepared> {
     const run = this.#queue.then(() => this.#build(next));
     this.#queue = run.catch(() => {});
     return run.then((built) => ({
-      commit: () => this.#commit(built.material, built.ctx),
+      commit: () => {
+        this.#commit(built.material, built.ctx);
+        // The files were read at prepare; a rotation between then and now was put in force
+        // and is undone by this commit: a look at the files at once brings it back.
+        this.#filesChanged();
+      },
       abort: async () => {},
     }));
   }
