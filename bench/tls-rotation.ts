@@ -34,6 +34,12 @@ console.log(
 console.log(
   `  lag, file swap -> first handshake serving the new certificate: p50 ${lag(0.5)}, p90 ${lag(0.9)}, max ${maxLag.toFixed(0)} ms over ${r.lagsMs.length} rotations  ${lagOk ? 'PASS' : 'FAIL'} (max <= ${MAX_LAG_MS} ms)`,
 );
+for (const kind of ['swap', 'rename'] as const) {
+  const mine = r.lagsMs.filter((_, i) => r.lagKinds[i] === kind);
+  console.log(
+    `    ${kind === 'swap' ? '..data symlink swaps' : 'renames into place (key after cert)'}: ${mine.length}, p50 ${quantile(mine, 0.5).toFixed(0)} ms, max ${Math.max(...mine).toFixed(0)} ms`,
+  );
+}
 console.log(
   `  failures: ${r.failures.length} client-side, ${serverFailures} handshakes failed in Pillion, ${r.scheduled - r.answered} unanswered  ${failuresOk ? 'PASS' : 'FAIL'} (0)`,
 );

@@ -45,6 +45,8 @@ export interface RotationResult {
   failures: string[];
   /** Per rotation, ms from the file swap to the end of the first handshake serving its cert. */
   lagsMs: number[];
+  /** How each rotation was written: a `..data` symlink swap, or renames into place. */
+  lagKinds: ('swap' | 'rename')[];
   /** Rotations whose certificate was served (all of them, unless the run ran out of time). */
   rotationsServed: number;
   /** The log lines of the torn writes, and what each write was. */
@@ -224,6 +226,7 @@ export async function rotateUnderLoad(o: RotationOptions): Promise<RotationResul
     const failedLines = (): LogLine[] => p.lines.filter((l) => l.msg === FAILED_MSG);
 
     const lagsMs: number[] = [];
+    const lagKinds: ('swap' | 'rename')[] = [];
     const tornKinds: TornKind[] = [];
     let current = 0;
     try {
@@ -246,6 +249,7 @@ export async function rotateUnderLoad(o: RotationOptions): Promise<RotationResul
         else swap(text[next].cert, text[next].key);
         await waitUntil(async () => (await served()) === fp[next], `rotation ${i}`);
         lagsMs.push(performance.now() - t0);
+        lagKinds.push(i % 5 === 0 ? 'rename' : 'swap');
         current = next;
         rotationsDone = i;
       }
@@ -270,6 +274,7 @@ export async function rotateUnderLoad(o: RotationOptions): Promise<RotationResul
       answered,
       failures,
       lagsMs,
+      lagKinds,
       rotationsServed: rotationsDone,
       tornLines: failedLines(),
       tornKinds,
