@@ -1,5 +1,6 @@
 // What `pillion validate` checks beyond the schema, without running anything, and what `pillion
-// run` checks before it starts the app: every certificate and key pair, and the state directory.
+// run` checks before it starts the app: the TLS policy, every certificate and key pair, and the
+// state directory.
 import { readFileSync } from 'node:fs';
 import type { Resolved } from '../config/resolve.ts';
 import type { CertPairSettings } from '../config/settings.ts';
@@ -8,6 +9,7 @@ import { ErrorCode, PillionError } from '../core/errors.ts';
 import { ensureStateDir } from '../core/state-dir.ts';
 import { parseClientCa, unreadableCa } from '../ingress/tls/client-auth.ts';
 import { checkPair } from '../ingress/tls/material.ts';
+import { checkPolicy } from '../ingress/tls/policy.ts';
 
 /** Throws the first problem found, naming the field's place (`file:line:col` or its flag). */
 export function checkFiles(r: Resolved, create: boolean, env = process.env): void {
@@ -16,6 +18,7 @@ export function checkFiles(r: Resolved, create: boolean, env = process.env): voi
     const at = r.where(path);
     return at ? `${at}: ${formatPath(path)}` : formatPath(path);
   };
+  checkPolicy(s.tls, (field) => r.where(['ingress', 'tls', field]));
   const client = s.tls.client;
   if (client) {
     const at = name(['ingress', 'tls', 'client', 'ca']);

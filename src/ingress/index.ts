@@ -262,7 +262,7 @@ export class Ingress implements Concern<IngressSlice> {
         peekFirstByte(
           socket,
           handshakeMs,
-          (s, hello) => terminator.accept(s, hello),
+          (s, hello, deadline) => terminator.accept(s, hello, deadline),
           // Logged once a second at most: a scanner sends many.
           (s) => rejections.recordFlood('PLAIN_HTTP', s.remoteAddress, { status: 400 }),
         );

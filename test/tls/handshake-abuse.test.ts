@@ -10,6 +10,8 @@ import { safeSni } from '../../src/ingress/tls/terminator.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { handshake, type Made, makeCert, startTlsEdge, type TlsEdge } from './tls-harness.ts';
 
+/** The edge's handshake timeout. */
+const TIMEOUT_MS = 300;
 let ec: Made;
 let edge: TlsEdge;
 
@@ -17,7 +19,7 @@ before(async () => {
   ec = makeCert(tempDir(), 'ec');
   edge = await startTlsEdge({
     default: { cert: ec.cert, key: ec.key, field: 'ingress.tls' },
-    handshakeTimeoutMs: 300,
+    handshakeTimeoutMs: TIMEOUT_MS,
   });
 });
 after(() => edge.stop());
@@ -51,6 +53,38 @@ test('silent and half-sent handshakes are closed at the handshake timeout', asyn
   const next = await handshake(edge.port);
   assert.ok(next.socket, String(next.error));
   next.socket.destroy();
+});
+
+test('a ClientHello begun late and then stalled is closed at the one deadline from accept, not before', async (t) => {
+  // The first bytes come at 80% of the timeout: the wait for them and the handshake share one
+  // deadline, so the connection ends at the timeout, not a timeout after those bytes.
+  const late = Math.round(TIMEOUT_MS * 0.8);
+  // An edge of its own: its counters see only these connections.
+  const own = await startTlsEdge({
+    default: { cert: ec.cert, key: ec.key, field: 'ingress.tls' },
+    handshakeTimeoutMs: TIMEOUT_MS,
+  });
+  t.after(() => own.stop());
+  const runs = Array.from({ length: 20 }, async () => {
+    const t0 = performance.now();
+    const s = connect(own.port, '127.0.0.1');
+    s.once('connect', () => {
+      setTimeout(() => {
+        if (!s.destroyed) s.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
+      }, late);
+    });
+    const closed = await closedByServer(s);
+    return { closed, after: performance.now() - t0 };
+  });
+  const got = await Promise.all(runs);
+  assert.equal(got.filter((g) => g.closed).length, got.length);
+  // Timers count whole milliseconds: 2 ms of rounding, and no earlier.
+  for (const g of got) assert.ok(g.after >= TIMEOUT_MS - 2, `closed after ${g.after} ms`);
+  // Counted once each, as a handshake timeout, never as the reset that ended it. (On a loaded
+  // machine a late write can miss the deadline: that connection ends before TLS, uncounted.)
+  const { ERR_TLS_HANDSHAKE_TIMEOUT: timeouts = 0, ...others } = own.ingress.counters.tlsFailures;
+  assert.deepEqual(others, {});
+  assert.ok(timeouts > 0 && timeouts <= got.length, `${timeouts} handshake timeouts`);
 });
 
 test('an SNI lookup that throws answers with the default certificate and the process goes on', async () => {

@@ -1,7 +1,11 @@
 // The default TLS policy, checked with real handshakes: TLS 1.2 and 1.3 only, ECDHE with AEAD
-// only, modern groups, no client renegotiation, session tickets whose key rotates.
+// only, modern groups, no client renegotiation, session tickets whose key rotates; and the
+// operator's min_version and ciphers, and a list OpenSSL refuses.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import type { PillionError } from '../../src/core/errors.ts';
+import { DEFAULT_TLS } from '../../src/ingress/tls/material.ts';
+import { checkPolicy, type PolicySettings, policyFault } from '../../src/ingress/tls/policy.ts';
 import { tempDir } from '../e2e/harness.ts';
 import { handshake, type Made, makeCert, startTlsEdge, type TlsEdge } from './tls-harness.ts';
 
@@ -124,5 +128,89 @@ test('the modern profile accepts TLS 1.3 only', async () => {
     ok.socket?.destroy();
   } finally {
     await modern.stop();
+  }
+});
+
+test('min_version TLSv1.3 refuses a TLS 1.2 client of the intermediate profile', async () => {
+  const edge13 = await startTlsEdge({
+    default: { cert: rsa.cert, key: rsa.key, field: 'ingress.tls' },
+    minVersion: 'TLSv1.3',
+  });
+  try {
+    const old = await handshake(edge13.port, { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' });
+    assert.ok(old.error, 'a TLS 1.2 client was accepted');
+    assert.equal(old.socket, undefined);
+    const ok = await handshake(edge13.port);
+    assert.equal(ok.socket?.getProtocol(), 'TLSv1.3', String(ok.error));
+    ok.socket?.destroy();
+  } finally {
+    await edge13.stop();
+  }
+});
+
+test('a ciphers list of its own: only those TLS 1.2 suites are offered, TLS 1.3 keeps its three', async () => {
+  const mine = ['ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305'];
+  const custom = await startTlsEdge({
+    default: { cert: rsa.cert, key: rsa.key, field: 'ingress.tls' },
+    ciphers: mine.join(':'),
+  });
+  try {
+    // Every suite the default list has, and some it has not: one at a time.
+    const candidates = [
+      'ECDHE-RSA-AES128-GCM-SHA256',
+      'ECDHE-RSA-AES256-GCM-SHA384',
+      'ECDHE-RSA-CHACHA20-POLY1305',
+      'ECDHE-RSA-AES128-SHA',
+      'AES256-GCM-SHA384',
+    ];
+    const accepted: string[] = [];
+    for (const c of candidates) {
+      const r = await handshake(custom.port, {
+        maxVersion: 'TLSv1.2',
+        ciphers: `${c}:@SECLEVEL=0`,
+      });
+      if (r.socket) accepted.push(r.socket.getCipher().name);
+      r.socket?.destroy();
+    }
+    assert.deepEqual(accepted, mine);
+    // Offered everything, the client gets the first of the list.
+    const all = await handshake(custom.port, { maxVersion: 'TLSv1.2', ciphers: OLD });
+    assert.equal(all.socket?.getCipher().name, mine[0]);
+    all.socket?.destroy();
+    for (const suite of [
+      'TLS_AES_128_GCM_SHA256',
+      'TLS_AES_256_GCM_SHA384',
+      'TLS_CHACHA20_POLY1305_SHA256',
+    ]) {
+      const r = await handshake(custom.port, { minVersion: 'TLSv1.3', ciphers: suite });
+      assert.equal(r.socket?.getCipher().standardName, suite, String(r.error));
+      r.socket?.destroy();
+    }
+  } finally {
+    await custom.stop();
+  }
+});
+
+test('a policy OpenSSL refuses names its field, and its place when given', () => {
+  const base = { ...DEFAULT_TLS };
+  const cases: [Partial<PolicySettings>, 'ciphers' | 'groups' | undefined][] = [
+    [{}, undefined],
+    [{ ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' }, undefined],
+    [{ ciphers: 'NOT-A-CIPHER' }, 'ciphers'],
+    [{ groups: ['NOT-A-GROUP'] }, 'groups'],
+    [{ ciphers: 'NOT-A-CIPHER', groups: ['NOT-A-GROUP'] }, 'ciphers'],
+    [{ ciphers: 'ECDHE-RSA-AES128-GCM-SHA256', groups: ['NOT-A-GROUP'] }, 'groups'],
+  ];
+  for (const [over, field] of cases) {
+    const s = { ...base, ...over };
+    assert.equal(policyFault(s)?.field, field, JSON.stringify(over));
+    if (field === undefined) assert.doesNotThrow(() => checkPolicy(s));
+    else
+      assert.throws(
+        () => checkPolicy(s, (f) => `pillion.yaml:7:${f.length}`),
+        (err: PillionError) =>
+          err.code === 'PILLION_TLS_POLICY_INVALID' &&
+          err.message.startsWith(`pillion.yaml:7:${field.length}: ingress.tls.${field}: `),
+      );
   }
 });

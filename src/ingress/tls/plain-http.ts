@@ -4,6 +4,7 @@
 // answers every request with a redirect to the HTTPS port and serves nothing else.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { HandshakeDeadline } from './handshake-deadline.ts';
 
 const TLS_HANDSHAKE_RECORD = 0x16;
 const BODY = 'The plain HTTP request was sent to the HTTPS port; use https:// instead.\n';
@@ -14,33 +15,30 @@ const PLAIN_400 =
 const LINGER_MS = 1000;
 
 /**
- * Waits for the connection's first bytes (at most `timeoutMs`: a silent connection counts as a
- * half-open handshake), then hands a TLS connection on with those bytes put back, or answers
- * anything else. One listener and one timer per connection, before any TLS work.
+ * Waits for the connection's first bytes, then hands a TLS connection on with those bytes put
+ * back, or answers anything else. The deadline starts here, at accept, and goes on with the
+ * TLS connection (handshake-deadline.ts): a silent connection counts as a half-open
+ * handshake. One listener and one timer per connection, before any TLS work.
  */
 export function peekFirstByte(
   socket: Socket,
   timeoutMs: number,
-  tls: (socket: Socket, hello: Buffer) => void,
+  tls: (socket: Socket, hello: Buffer, deadline: HandshakeDeadline) => void,
   plain: (socket: Socket) => void,
 ): void {
-  const onTimeout = (): void => {
-    socket.destroy();
-  };
-  socket.setTimeout(timeoutMs);
-  socket.once('timeout', onTimeout);
+  const deadline = new HandshakeDeadline(timeoutMs, () => socket.destroy());
+  socket.once('close', () => deadline.clear());
   // Until TLS owns it, an error here (a reset) only closes the socket.
   socket.on('error', noop);
   socket.once('data', (chunk: Buffer) => {
     socket.pause();
-    socket.setTimeout(0);
-    socket.off('timeout', onTimeout);
     if (chunk[0] === TLS_HANDSHAKE_RECORD) {
       // Read back by the TLS socket as it wraps this one.
       socket.unshift(chunk);
-      tls(socket, chunk);
+      tls(socket, chunk, deadline);
       return;
     }
+    deadline.clear();
     plain(socket);
     answerPlain(socket);
   });

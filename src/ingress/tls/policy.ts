@@ -79,15 +79,42 @@ export function policyOptions(s: PolicySettings): SecureContextOptions {
   };
 }
 
-/** Throws a PILLION_TLS_POLICY_INVALID when OpenSSL refuses the policy (an unknown cipher). */
-export function checkPolicy(opts: SecureContextOptions): void {
-  try {
-    createSecureContext(opts);
-  } catch (err) {
-    throw new PillionError(
-      ErrorCode.TLS_POLICY_INVALID,
-      `ingress.tls: OpenSSL refuses the policy (${(err as Error).message}); fix ingress.tls.ciphers or ingress.tls.groups`,
-      { cause: err },
-    );
-  }
+/** The policy field OpenSSL refuses, and why; undefined when it takes the policy. */
+export function policyFault(
+  s: PolicySettings,
+): { field: 'ciphers' | 'groups'; reason: string } | undefined {
+  const refused = (x: PolicySettings): string | undefined => {
+    try {
+      createSecureContext(policyOptions(x));
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  const reason = refused(s);
+  if (reason === undefined) return undefined;
+  // Each of the operator's lists tried alone against the profile's: the one OpenSSL still
+  // refuses is named (the ciphers first when both are).
+  const { ciphers, groups, ...rest } = s;
+  if (ciphers !== undefined && refused({ ...rest, ciphers }) !== undefined)
+    return { field: 'ciphers', reason };
+  if (groups !== undefined && refused({ ...rest, groups }) !== undefined)
+    return { field: 'groups', reason };
+  return { field: ciphers !== undefined ? 'ciphers' : 'groups', reason };
+}
+
+/**
+ * Throws a PILLION_TLS_POLICY_INVALID when OpenSSL refuses the policy (an unknown cipher, a
+ * group this OpenSSL lacks), naming the field; `at` puts its place (`file:line:col`) in front.
+ */
+export function checkPolicy(s: PolicySettings, at?: (field: string) => string | undefined): void {
+  const fault = policyFault(s);
+  if (!fault) return;
+  const field = `ingress.tls.${fault.field}`;
+  const where = at?.(fault.field);
+  const value = fault.field === 'ciphers' ? s.ciphers : s.groups?.join(', ');
+  throw new PillionError(
+    ErrorCode.TLS_POLICY_INVALID,
+    `${where ? `${where}: ` : ''}${field}: OpenSSL refuses ${JSON.stringify(value)} (${fault.reason}); fix the list, or delete the key for the profile's own (docs/tls.md)`,
+  );
 }

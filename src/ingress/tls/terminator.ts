@@ -20,6 +20,7 @@ import { selfSignedPair } from '../self-signed.ts';
 import { ClientAuth } from './client-auth.ts';
 import { takesEcdsa } from './client-hello.ts';
 import { type ServedCertificate, servedCertificates, warnExpiring } from './expiry.ts';
+import type { HandshakeDeadline } from './handshake-deadline.ts';
 import { type LoadedPair, loadTlsMaterial, type TlsMaterial } from './material.ts';
 import { checkPolicy, policyOptions } from './policy.ts';
 
@@ -65,6 +66,23 @@ export function safeSni(
     }
     cb(null, ctx);
   };
+}
+
+/** One connection until its handshake ends: its deadline, and its key type when that matters. */
+interface Handshake {
+  readonly deadline: HandshakeDeadline;
+  /** Whether the client takes ECDSA (client-hello.ts); read only when #mixed at accept. */
+  readonly ecdsa: boolean | undefined;
+}
+
+/** What a deadline that passed in the handshake is reported as: Node's own code for it. */
+function handshakeTimeout(): NodeJS.ErrnoException {
+  return Object.assign(new Error('TLS handshake timeout'), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' });
+}
+
+/** The accepted socket a TLS socket wraps (Node's `_parent`), for which the hello was read. */
+function rawOf(tls: TLSSocket): object | undefined {
+  return (tls as unknown as { _parent?: object })._parent;
 }
 
 /** A name's contexts: `rsa` is set when its pairs mix RSA and ECDSA (client-hello.ts). */
@@ -127,8 +145,8 @@ export class TlsTerminator {
   #sni: Map<string, NameContexts>;
   /** Some SNI name has RSA and ECDSA pairs: each connection's ClientHello is read. */
   #mixed: boolean;
-  /** Per connection until its handshake, whether the client takes ECDSA (client-hello.ts). */
-  readonly #ecdsa = new WeakMap<object, boolean>();
+  /** Per accepted socket, until its handshake ends. */
+  readonly #handshakes = new WeakMap<object, Handshake>();
   #ticketKey = randomBytes(48);
   #timers: NodeJS.Timeout[] = [];
   readonly #watch: FileWatch;
@@ -142,7 +160,7 @@ export class TlsTerminator {
     const m = opts.material;
     this.#material = m;
     const s = m.settings;
-    checkPolicy(policyOptions(s));
+    checkPolicy(s);
     const ctx = contextsOf(m, policyOptions(s));
     this.#sni = ctx.sni;
     this.#mixed = ctx.mixed;
@@ -152,6 +170,8 @@ export class TlsTerminator {
         // mTLS: a certificate is asked for; Ingress judges it as the handshake completes.
         ...(m.clientAuth ? ClientAuth.serverOptions : {}),
         ALPNProtocols: ['h2', 'http/1.1'],
+        // The deadline from accept (handshake-deadline.ts) comes first; Node's own, which
+        // starts later, when TLS takes the socket, is only a backstop.
         handshakeTimeout: s.handshakeTimeoutMs,
         SNICallback: safeSni(
           (name, socket) => this.#lookup(name, socket),
@@ -163,13 +183,18 @@ export class TlsTerminator {
           },
         ),
       },
-      opts.secure,
+      (socket: TLSSocket) => {
+        this.#handshakeEnded(socket);
+        opts.secure(socket);
+      },
     );
     this.server.setTicketKeys(this.#ticketKey);
     this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
       // With a listener here, Node leaves the socket open, a timed-out handshake included
       // (measured on Node 24: a half-sent ClientHello stayed open past its timeout).
       socket.destroy();
+      // A deadline that passed was reported as it passed (the reset it caused comes here).
+      if (this.#handshakeEnded(socket)?.deadline.expired) return;
       opts.clientError(err, socket);
     });
     this.#watch = new FileWatch({ changed: () => this.#filesChanged() });
@@ -210,21 +235,27 @@ export class TlsTerminator {
   /**
    * Phase one of a reload of `ingress.tls`: reads and checks every file and builds the
    * contexts; commit puts them in force for new handshakes (connections open keep theirs).
+   * The build waits its turn in the queue file changes use; the commit, called by the
+   * reload transaction once every concern is prepared, runs outside it.
    */
   prepare(next: TlsSettings): Promise<Prepared> {
     const run = this.#queue.then(() => this.#build(next));
     this.#queue = run.catch(() => {});
     return run.then((built) => ({
-      commit: () => this.#commit(built.material, built.ctx),
+      commit: () => {
+        this.#commit(built.material, built.ctx);
+        // The files were read at prepare; a rotation between then and now was put in force
+        // and is undone by this commit: a look at the files at once brings it back.
+        this.#filesChanged();
+      },
       abort: async () => {},
     }));
   }
 
   async #build(next: TlsSettings) {
     const material = await loadTlsMaterial({ stateDir: this.#opts.stateDir, tls: next });
-    const policy = policyOptions(material.settings);
-    checkPolicy(policy);
-    return { material, ctx: contextsOf(material, policy) };
+    checkPolicy(material.settings);
+    return { material, ctx: contextsOf(material, policyOptions(material.settings)) };
   }
 
   #commit(material: TlsMaterial, ctx: ReturnType<typeof contextsOf>): void {
@@ -244,10 +275,28 @@ export class TlsTerminator {
     warnExpiring(material, this.#opts.log);
   }
 
-  /** Hands a connection to the TLS server; `hello` is its first bytes, put back already. */
-  accept(socket: Socket, hello: Buffer): void {
-    if (this.#mixed) this.#ecdsa.set(socket, takesEcdsa(hello));
+  /**
+   * Hands a connection to the TLS server; `hello` is its first bytes, put back already. The
+   * deadline set at accept goes on: at it, the handshake is ended wherever it is.
+   */
+  accept(socket: Socket, hello: Buffer, deadline: HandshakeDeadline): void {
+    this.#handshakes.set(socket, { deadline, ecdsa: this.#mixed ? takesEcdsa(hello) : undefined });
+    deadline.handOver(() => {
+      this.#opts.clientError(handshakeTimeout(), socket);
+      // The TLS socket on top sees the reset, and is destroyed in tlsClientError.
+      socket.destroy();
+    });
     this.server.emit('connection', socket);
+  }
+
+  /** The handshake of `tls` finished or failed: its deadline no longer applies. */
+  #handshakeEnded(tls: TLSSocket): Handshake | undefined {
+    const raw = rawOf(tls);
+    const h = raw && this.#handshakes.get(raw);
+    if (!h) return undefined;
+    h.deadline.clear();
+    this.#handshakes.delete(raw);
+    return h;
   }
 
   #lookup(name: string, tls: TLSSocket): SecureContext | undefined {
@@ -258,9 +307,8 @@ export class TlsTerminator {
       entry = dot > 0 ? this.#sni.get(`*${n.slice(dot)}`) : undefined;
     }
     if (!entry?.rsa) return entry?.main;
-    // The TLS socket wraps the accepted one (`_parent`), for which the hello was read.
-    const raw = (tls as unknown as { _parent?: object })._parent;
-    return raw && this.#ecdsa.get(raw) === false ? entry.rsa : entry.main;
+    const raw = rawOf(tls);
+    return raw && this.#handshakes.get(raw)?.ecdsa === false ? entry.rsa : entry.main;
   }
 
   /**
