@@ -2,14 +2,19 @@
 // in front of the fixture app), while a legitimate probe sends one HTTP/1.1 and one HTTP/2
 // request at a time over fresh TLS connections. Prints, per flood, the most abusive units one
 // connection sent before GOAWAY or close, legitimate success and p99 against the no-attack
-// baseline, and Pillion's RSS (VmRSS) peak; then its RSS after a settling wait.
+// baseline, and Pillion's RSS (VmRSS) peak; then its RSS after a settling wait, where it is
+// (C heap, other anonymous memory, files), and pass/fail for B5's two memory bars: back within
+// 10% of the baseline after the wait, and a peak at most baseline + 100 MiB.
+// Pillion runs as the `pillion` command (bin/pillion.js through its shebang, so with its Node
+// flags; `npm run` puts the pinned Node 24 first on PATH).
 // The attackers run in a worker thread, so their work does not delay the probe's event loop.
 // Run: npm run bench:h2-floods -- [seconds per flood=5]. Env: BENCH_SETTLE_S (default 60) is the
 // settling wait; BENCH_RECONNECT=1 has each of the 50 attackers reconnect after every GOAWAY for
 // the whole phase (a sustained attack, not one burst); BENCH_ONLY=<part of a name> runs some floods.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { APP_CMD, startPillion } from '../test/e2e/harness.ts';
+import { APP_CMD, BIN, startPillion } from '../test/e2e/harness.ts';
 import {
   dribble,
   FLOODS,
@@ -75,7 +80,8 @@ if (!isMainThread) {
   const settleS = Number(process.env.BENCH_SETTLE_S ?? 60);
   const reconnect = process.env.BENCH_RECONNECT === '1';
   const only = process.env.BENCH_ONLY;
-  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', ...APP_CMD]);
+  // The `pillion` command as installed: its shebang's Node flags and environment apply.
+  const p = startPillion(['run', '--listen', '127.0.0.1:0', '--', ...APP_CMD], { exe: BIN });
   process.on('exit', () => p.kill());
   const port = await p.port();
   await p.ready();
@@ -83,6 +89,27 @@ if (!isMainThread) {
   const rssMiB = (): number => {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return Math.round(Number(m?.[1] ?? 0) / 102.4) / 10;
+  };
+  /**
+   * Where the RSS is (/proc/PID/smaps): the C heap's main arena (`[heap]`, the brk heap where
+   * nghttp2, OpenSSL and Node's C++ objects live), other anonymous memory (V8's pages, malloc's
+   * thread arenas and large blocks, stacks) and mapped files (the node binary, libraries).
+   */
+  const rssParts = (): { c_heap_mib: number; anon_mib: number; file_mib: number } => {
+    const kb = { heap: 0, anon: 0, file: 0 };
+    let into: keyof typeof kb = 'anon';
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (head) {
+        const name = head[1] ?? '';
+        into = name === '[heap]' ? 'heap' : name === '' || name.startsWith('[') ? 'anon' : 'file';
+        continue;
+      }
+      const rss = /^Rss:\s+(\d+) kB/.exec(line);
+      if (rss) kb[into] += Number(rss[1]);
+    }
+    const mib = (n: number): number => Math.round(n / 102.4) / 10;
+    return { c_heap_mib: mib(kb.heap), anon_mib: mib(kb.anon), file_mib: mib(kb.file) };
   };
   const p99 = (xs: number[]): number => {
     const s = [...xs].sort((a, b) => a - b);
@@ -141,8 +168,10 @@ if (!isMainThread) {
       h1_p99_ms: Math.round(baseH1 * 10) / 10,
       h2_p99_ms: Math.round(baseH2 * 10) / 10,
       rss_mib: baseRss,
+      ...rssParts(),
     }),
   );
+  let peak = baseRss;
   const names = [...FLOODS.map((f) => f.name), DRIBBLE].filter((n) => !only || n.includes(only));
   for (const name of names) {
     const before = rssMiB();
@@ -157,6 +186,7 @@ if (!isMainThread) {
     const r = await probe(Promise.all([report, new Promise((w) => setTimeout(w, seconds * 1000))]));
     const a = await report;
     await worker.terminate();
+    peak = Math.max(peak, r.rssPeak);
     console.log(
       JSON.stringify({
         phase: name,
@@ -176,16 +206,35 @@ if (!isMainThread) {
     );
   }
   const afterAttack = rssMiB();
+  peak = Math.max(peak, afterAttack);
+  const endParts = rssParts();
   await new Promise((r) => setTimeout(r, settleS * 1000));
   const settled = rssMiB();
+  const given = p.lines.filter((l) => l.msg === 'memory given back after connection abuse');
   console.log(
     JSON.stringify({
       phase: 'after',
       rss_end_of_attacks_mib: afterAttack,
+      end_of_attacks: endParts,
       settle_s: settleS,
       rss_after_mib: settled,
+      ...rssParts(),
       rss_after_vs_baseline: Math.round((settled / baseRss) * 100) / 100,
+      relief_runs: given.length,
+      c_heap_trimmed: given.at(-1)?.c_heap_trimmed ?? null,
+      load_average: loadavg().map((x) => Math.round(x * 100) / 100),
     }),
+  );
+  // B5's memory bars: back to within 10% of the baseline (not above 1.1x; below it passes)
+  // `settleS` after the last flood, and the peak over all phases at most baseline + 100 MiB.
+  const pass = (ok: boolean): string => (ok ? 'pass' : 'FAIL');
+  console.log(
+    `B5 memory: ${settleS} s after, ${settled} MiB vs baseline ${baseRss} MiB` +
+      ` (${(settled / baseRss).toFixed(2)}x, bar <= 1.10x): ${pass(settled <= baseRss * 1.1)}`,
+  );
+  console.log(
+    `B5 memory: peak ${peak} MiB = baseline + ${Math.round((peak - baseRss) * 10) / 10} MiB` +
+      ` (bar <= +100 MiB): ${pass(peak - baseRss <= 100)}`,
   );
   p.proc.kill('SIGTERM');
   await p.exited;

@@ -48,6 +48,11 @@ export interface IngressSlice {
  * (memory-relief.ts): past the end of a flood's reconnect bursts, well inside the 60 s B5 allows.
  */
 const RELIEF_QUIET_MS = 5000;
+/**
+ * Least time between two such GCs: under an attack that pauses, at most one GC and trim
+ * (tens of ms) each 30 s; after the last flood, memory is back within 5-35 s.
+ */
+const RELIEF_MIN_GAP_MS = 30_000;
 
 /** Where a listening server is bound. */
 function boundAddress(server: NetServer): { host: string; port: number } | undefined {
@@ -123,11 +128,12 @@ export class Ingress implements Concern<IngressSlice> {
     const mib = (n: number): number => Math.round(n / 104857.6) / 10;
     const relief = new MemoryRelief({
       quietMs: RELIEF_QUIET_MS,
-      minGapMs: 60_000,
-      done: (before, after) =>
+      minGapMs: RELIEF_MIN_GAP_MS,
+      done: (before, after, cHeapTrimmed) =>
         opts.log.info('memory given back after connection abuse', {
           rss_before_mib: mib(before),
           rss_after_mib: mib(after),
+          c_heap_trimmed: cHeapTrimmed,
         }),
     });
     this.#rejections = new Rejections(opts.log, opts.accessLog, relief, opts.trace);
