@@ -24,6 +24,7 @@ import { startUpstream } from '../egress/upstream.ts';
 import { handshake, makeCert } from '../tls/tls-harness.ts';
 import {
   eventually,
+  freePort,
   h1Request,
   type LogLine,
   type Pillion,
@@ -357,15 +358,6 @@ function logReader(p: Pillion) {
       code,
     );
   return { next, rejected };
-}
-
-/** A TCP port free on loopback now, taken from the OS (port 0), for a listen address. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 /** Written whole, then renamed into place: the watcher never reads half a file. */

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { connect as h2Connect } from 'node:http2';
 import { Agent } from 'node:https';
-import { type AddressInfo, createServer, connect as tcpConnect } from 'node:net';
+import { type AddressInfo, connect as tcpConnect } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -25,6 +25,7 @@ import { handshake, makeCert } from '../tls/tls-harness.ts';
 import { adminRequest } from './admin-client.ts';
 import {
   eventually,
+  freePort,
   h1Request,
   type Reply,
   startPacedLoad,
@@ -52,15 +53,6 @@ function liveFields(): string[] {
   };
   visit(CONFIG_SCHEMA, '', false);
   return out.sort();
-}
-
-/** A TCP port free on loopback now, taken from the OS (port 0), for a listen address. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 test(`${RELOADS} reloads changing every live field under a paced 500 req/s: 0 failed requests`, async (t) => {

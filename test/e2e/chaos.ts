@@ -4,14 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { resolveRun } from '../../src/cli/run.ts';
 import { Logger } from '../../src/core/log.ts';
 import { SinkOutput } from '../../src/logs/output.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
-import { APP_CMD, eventually, readEvents, tempDir } from './harness.ts';
+import { APP_CMD, eventually, freePort, readEvents, tempDir } from './harness.ts';
 
 export interface Outcome {
   id: string;
@@ -35,16 +34,7 @@ export interface Rig {
   stop(): Promise<number>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+export { freePort } from './harness.ts';
 
 /** Starts a Sidecar in this process with the fixture app on a fixed port. */
 export async function startRig(

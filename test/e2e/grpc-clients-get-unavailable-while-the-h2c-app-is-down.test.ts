@@ -1,24 +1,14 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { type EchoReply, echoClient } from '../fixtures/grpc-app.ts';
-import { eventually, startPillion } from './harness.ts';
+import { eventually, freePort, startPillion } from './harness.ts';
 
 const GRPC_APP = fileURLToPath(new URL('../fixtures/grpc-app.ts', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The promise, or a clear failure after `ms`. */
 function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,6 +42,22 @@ export interface Pillion {
 
 /** How long waitForLog waits by default: a clear failure instead of a test that hangs. */
 export const WAIT_FOR_LOG_MS = 60_000;
+
+/**
+ * A TCP port free on loopback now, taken from the OS (port 0) and closed again, for an address
+ * Pillion or the app is to listen on. Another process may take it in between: where a test
+ * must know nothing else listens there, hold the port instead (test/k8s/kubelet.ts).
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
 
 /** A temporary directory removed at process exit. */
 export function tempDir(): string {
