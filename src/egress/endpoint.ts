@@ -34,27 +34,28 @@ export function timedConnector(
   const base = buildConnector({ ...opts, timeout: 0 });
   return (o, cb) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let socket: Socket | undefined;
+    // Started before the socket is made: tls.connect builds its secure context (the CA bundle
+    // parsed) before it returns, and that time is part of the connect stage.
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      socket?.destroy();
+      cb(
+        new errors.ConnectTimeoutError(
+          `Connect Timeout Error (attempted address: ${o.hostname}:${o.port}, timeout: ${ms}ms)`,
+        ),
+        null,
+      );
+    }, ms);
     // The socket is returned to the client, which destroys it when no request waits any more.
-    const socket = base(o, (err, sock) => {
+    socket = base(o, (err, sock) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (err) cb(err, null);
       else cb(null, sock as Socket);
     }) as unknown as Socket;
-    if (!settled)
-      timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        socket.destroy();
-        cb(
-          new errors.ConnectTimeoutError(
-            `Connect Timeout Error (attempted address: ${o.hostname}:${o.port}, timeout: ${ms}ms)`,
-          ),
-          null,
-        );
-      }, ms);
     return socket;
   };
 }
