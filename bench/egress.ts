@@ -1,8 +1,10 @@
 // Overhead of the egress port: the same small GET to a TLS service, sent directly (undici pool,
 // keep-alive) and through `pillion run`'s egress port; Pillion's CPU per request from
-// /proc/<pid>/stat, latency percentiles of both. Then the 504's timing against the configured
-// timeout (±10%). Run: npm run bench:egress   (EGRESS_REQUESTS=N, default 4000; EGRESS_CONCURRENCY, default 8)
+// /proc/<pid>/stat, latency percentiles of both. The timeouts are measured by
+// bench/egress-timeouts.ts. Run: npm run bench:egress   (EGRESS_REQUESTS=N, default 4000;
+// EGRESS_CONCURRENCY, default 8)
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
@@ -50,9 +52,6 @@ async function load(pool: Pool, path: string, count: number): Promise<number[]> 
 
 const pki = makePki();
 const up = await startUpstream('bench', pki);
-const stall = await startUpstream('stall', pki);
-stall.mode = 'stall';
-const TIMEOUT_MS = 250;
 const cfg = join(pki.dir, 'pillion.yaml');
 writeFileSync(
   cfg,
@@ -67,11 +66,6 @@ writeFileSync(
     '    bench:',
     `      endpoints: [${up.url}]`,
     `      tls: { ca: ${JSON.stringify(pki.caFile)} }`,
-    '    stall:',
-    `      endpoints: [${stall.url}]`,
-    `      tls: { ca: ${JSON.stringify(pki.caFile)} }`,
-    `      timeout: ${TIMEOUT_MS}ms`,
-    '      retry: { max_retries: 0 }',
     '',
   ].join('\n'),
 );
@@ -91,6 +85,8 @@ try {
   await load(direct, '/x', WARMUP);
   await load(via, '/bench/x', WARMUP);
   up.seen.length = 0;
+  // The machine's load when the measure began and ended: the figures are only as quiet as it.
+  const load0 = loadavg();
   const d = await load(direct, '/x', N);
   const cpu0 = cpuUs(p.proc.pid as number);
   const t0 = performance.now();
@@ -111,34 +107,16 @@ try {
       egress_p99_ms: pct(e, 99),
       added_p50_ms: Number((pct(e, 50) - pct(d, 50)).toFixed(3)),
       p50_ratio: Number((pct(e, 50) / pct(d, 50)).toFixed(2)),
+      loadavg_before: load0.map((x) => x.toFixed(2)).join(' '),
+      loadavg_after: loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' '),
     }),
   );
   await direct.close();
-  // Timeouts: each 504 should come at the configured timeout, within ±10%.
-  const times: number[] = [];
-  const one = new Pool(egressUrl, { connections: 1 });
-  for (let i = 0; i < 10; i++) {
-    const t = performance.now();
-    const r = await one.request({ method: 'GET', path: '/stall/x' });
-    await r.body.text();
-    if (r.statusCode !== 504) throw new Error(`expected 504, got ${r.statusCode}`);
-    times.push(performance.now() - t);
-  }
-  const within = times.every((t) => t >= TIMEOUT_MS * 0.9 && t <= TIMEOUT_MS * 1.1);
-  console.log(
-    JSON.stringify({
-      bench: 'egress-timeout',
-      timeout_ms: TIMEOUT_MS,
-      min_ms: Number(Math.min(...times).toFixed(1)),
-      max_ms: Number(Math.max(...times).toFixed(1)),
-      within_10_percent: within,
-    }),
-  );
-  await one.close();
   await via.close();
 } finally {
   p.proc.kill('SIGTERM');
   await p.exited;
   await up.close();
-  await stall.close();
 }

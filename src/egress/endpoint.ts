@@ -1,8 +1,8 @@
 // One endpoint of a service: its connection pool (keep-alive, HTTP/2 by ALPN), its requests in
 // flight (for least-request), passive outlier ejection and the optional active health check.
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { Pool } from 'undici';
+import { buildConnector, errors, Pool } from 'undici';
 import type { EgressServiceSettings, EndpointSettings } from '../config/settings-egress.ts';
 
 /** TLS material read from the service's files, given to every endpoint's pool. */
@@ -20,6 +20,45 @@ export type EndpointEvent = (
   what: 'ejected' | 'returned' | 'unhealthy' | 'healthy',
   ms?: number,
 ) => void;
+
+/**
+ * undici's connector with the connect stage (TCP and the TLS handshake) bounded by a timer of
+ * Pillion's own: undici's connect timer runs on a clock that ticks every half second, so a
+ * 300 ms `connect` ended at about 1 s. A connection not made in `ms` is destroyed and the
+ * request fails as undici's own connect timeout does (UND_ERR_CONNECT_TIMEOUT: nothing was sent).
+ */
+export function timedConnector(
+  opts: buildConnector.BuildOptions,
+  ms: number,
+): buildConnector.connector {
+  const base = buildConnector({ ...opts, timeout: 0 });
+  return (o, cb) => {
+    let settled = false;
+    let socket: Socket | undefined;
+    // Started before the socket is made: tls.connect builds its secure context (the CA bundle
+    // parsed) before it returns, and that time is part of the connect stage.
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      socket?.destroy();
+      cb(
+        new errors.ConnectTimeoutError(
+          `Connect Timeout Error (attempted address: ${o.hostname}:${o.port}, timeout: ${ms}ms)`,
+        ),
+        null,
+      );
+    }, ms);
+    // The socket is returned to the client, which destroys it when no request waits any more.
+    socket = base(o, (err, sock) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (err) cb(err, null);
+      else cb(null, sock as Socket);
+    }) as unknown as Socket;
+    return socket;
+  };
+}
 
 export class Endpoint {
   readonly url: string;
@@ -49,8 +88,7 @@ export class Endpoint {
     this.hostPort = ep.host.includes(':') ? `[${ep.host}]:${ep.port}` : `${ep.host}:${ep.port}`;
     this.#svc = svc;
     this.#onEvent = onEvent;
-    const connect: ConnectionOptions & { timeout: number } = {
-      timeout: svc.connectTimeoutMs,
+    const connect: ConnectionOptions = {
       // Each new connection resolves the name through this (dns.lookup unless the wiring gives
       // another): with clientTtl below, that is the re-resolution after `dns_ttl`.
       lookup,
@@ -62,7 +100,7 @@ export class Endpoint {
       ...(tls.servername ? { servername: tls.servername } : {}),
     };
     this.pool = new Pool(ep.origin, {
-      connect,
+      connect: timedConnector({ ...connect, allowH2: ep.tls }, svc.connectTimeoutMs),
       allowH2: ep.tls,
       // A connection older than the DNS TTL is closed once idle, so the name is resolved again.
       clientTtl: svc.dnsTtlMs,

@@ -16,6 +16,7 @@ import {
   backoffMs,
   type Failure,
   failureOf,
+  isConnectTimeout,
   isIdempotent,
   reasonOf,
   retryAfterMs,
@@ -339,7 +340,7 @@ export async function forward(
       return fail(
         502,
         ErrorCode.EGRESS_UNREACHABLE,
-        `Bad Gateway: could not connect to ${s.name} (${ep.url})`,
+        `Bad Gateway: could not connect to ${s.name} (${ep.url})${isConnectTimeout(out.err) ? ` within ${cfg.connectTimeoutMs} ms` : ''}`,
       );
     error = `${ErrorCode.EGRESS_RESET}: ${reasonOf(out.err)}`;
     return fail(

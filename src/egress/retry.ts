@@ -120,6 +120,11 @@ export function failureOf(err: unknown): Failure {
   return 'other';
 }
 
+/** The connection (TCP and TLS handshake) was not made within the `connect` timeout. */
+export function isConnectTimeout(err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === 'UND_ERR_CONNECT_TIMEOUT';
+}
+
 /** The TLS reason of a failed handshake, for the log and the 502 body: `code: message`. */
 export function reasonOf(err: unknown): string {
   for (let e = err as { code?: string; message?: string; cause?: unknown } | undefined; e; ) {

@@ -1,6 +1,7 @@
 // Retries happen only when safe and are counted exactly: never a second POST that may have
 // reached the service; a budget caps them; Retry-After is waited for; timeouts answer 504.
 import assert from 'node:assert/strict';
+import { createServer, type Socket } from 'node:net';
 import { after, before, beforeEach, test } from 'node:test';
 import { makePki, type TestPki } from './certs.ts';
 import { config, type Running, startEgress } from './egress-harness.ts';
@@ -140,6 +141,51 @@ test('a stalled service is answered 504 with a clear body, not before the timeou
   assert.equal(await r.text(), 'Gateway Timeout: svc did not answer within 300 ms\n');
   assert.ok(took >= 300, `answered after ${took} ms`);
   assert.equal(eg.egress.stats().svc?.timeouts, 1);
+});
+
+test('a TLS handshake that never completes ends at the connect timeout: 502, not before it, and a POST goes on', async () => {
+  // Accepts the connection and never answers the ClientHello.
+  const held: Socket[] = [];
+  const silent = createServer((s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const silentUrl = `https://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  try {
+    const eg = await egress(
+      `  endpoints: [${silentUrl}]\n  timeout: { connect: 300ms, per_try: 5s, total: 5s }\n  retry: { max_retries: 0 }`,
+    );
+    for (const method of ['GET', 'POST']) {
+      const t0 = performance.now();
+      const r = await fetch(`${eg.url}/svc/x`, {
+        method,
+        ...(method === 'POST' ? { body: 'p' } : {}),
+      });
+      const took = performance.now() - t0;
+      assert.equal(r.status, 502, method);
+      assert.equal(r.headers.get('x-pillion-error'), 'PILLION_EGRESS_UNREACHABLE');
+      assert.equal(
+        await r.text(),
+        `Bad Gateway: could not connect to svc (${silentUrl}) within 300 ms\n`,
+      );
+      assert.ok(took >= 300, `${method} answered after ${took} ms`);
+    }
+    assert.equal(held.length, 2, 'one connection per call, each given up');
+    assert.equal(eg.egress.stats().svc?.timeouts, 0, 'a connect timeout is no 504');
+    // Nothing was sent on a connection never made: a POST goes to the next endpoint.
+    const two = await egress(
+      `  endpoints: [${silentUrl}, ${b.url}]\n  timeout: { connect: 300ms, per_try: 5s, total: 5s }\n  retry: { max_retries: 1, backoff: 1ms }`,
+    );
+    const t0 = performance.now();
+    const r = await fetch(`${two.url}/svc/pay`, { method: 'POST', body: 'p' });
+    const took = performance.now() - t0;
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { from: 'b', method: 'POST', url: '/pay', body: 'p' });
+    assert.ok(took >= 300, `answered after ${took} ms`);
+    assert.equal(b.seen.length, 1);
+    assert.equal(two.egress.stats().svc?.retries, 1);
+  } finally {
+    for (const s of held) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
 
 test('per_try timeouts retry an idempotent request on the next endpoint within the total', async () => {

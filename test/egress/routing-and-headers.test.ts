@@ -145,6 +145,31 @@ test('malformed requests are answered 400 and nothing is sent on', async () => {
   assert.equal(a.seen.length + b.seen.length, before);
 });
 
+test('two calls in a row to an HTTP/1.1 endpoint go on one kept-alive connection', async () => {
+  const one = await startUpstream('one', pki);
+  const own = await startEgress(
+    config(`one:\n  endpoints: [${one.url}]\n  tls: { ca: ${pki.caFile} }`),
+    pki.dir,
+  );
+  try {
+    for (const path of ['/first', '/second']) {
+      const r = await fetch(`${own.url}/one${path}`);
+      assert.equal(r.status, 200);
+      await r.text();
+    }
+    assert.deepEqual(
+      one.seen.map((s) => s.url),
+      ['/first', '/second'],
+    );
+    assert.equal(one.connections, 1, 'one TLS connection accepted by the service');
+    assert.equal(one.seen[0]?.remotePort, one.seen[1]?.remotePort);
+    assert.equal(own.egress.stats().one?.openConnections, 1);
+  } finally {
+    await own.stop();
+    await one.close();
+  }
+});
+
 test('an endpoint that offers h2 by ALPN is spoken to over HTTP/2; open connections are counted', async () => {
   const h2 = createSecureServer(
     { cert: pki.server.certPem, key: pki.server.keyPem, allowHTTP1: true },

@@ -55,6 +55,28 @@ test('an expired or wrong-name certificate is answered 502 with the TLS reason, 
   assert.equal(expired.seen.length + wrong.seen.length, 0);
 });
 
+test('tls.servername checks the certificate for that name and sends it as SNI; without it, 502 with the reason', async () => {
+  // The certificate names only other.example, not the endpoint's 127.0.0.1.
+  const wrong = await upstream('named', pki, { pair: pki.wrongName });
+  const eg = await egress(
+    `named:\n  endpoints: [${wrong.url}]\n  tls: { ca: ${pki.caFile}, servername: other.example }\nunnamed:\n  endpoints: [${wrong.url}]\n  tls: { ca: ${pki.caFile} }\n  retry: { max_retries: 0 }`,
+  );
+  const ok = await fetch(`${eg.url}/named/x`);
+  assert.equal(ok.status, 200);
+  assert.equal(((await ok.json()) as { from: string }).from, 'named');
+  assert.equal(wrong.seen[0]?.servername, 'other.example');
+  const no = await fetch(`${eg.url}/unnamed/x`);
+  assert.equal(no.status, 502);
+  assert.equal(no.headers.get('x-pillion-error'), 'PILLION_EGRESS_TLS_FAILED');
+  assert.match(
+    await no.text(),
+    /^Bad Gateway: TLS to unnamed \(https:\/\/127\.0\.0\.1:\d+\) failed: ERR_TLS_CERT_ALTNAME_INVALID: .*127\.0\.0\.1 is not in the cert's list/,
+  );
+  const logged = eg.events.find((e) => e.service === 'unnamed' && e.level === 'warn');
+  assert.match(String(logged?.reason), /^ERR_TLS_CERT_ALTNAME_INVALID/);
+  assert.equal(wrong.seen.length, 1, 'nothing sent without the name');
+});
+
 test('a service asking for a client certificate gets the configured one; without it, 502', async () => {
   const mtls = await upstream('mtls', pki, { requireClientCert: true });
   const eg = await egress(

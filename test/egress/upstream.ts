@@ -1,8 +1,10 @@
 // A TLS upstream on loopback that fails on command: refuse, reset before or in the middle of
-// its answer, stall, answer 503 with Retry-After. It records every request it gets.
+// its answer, stall, answer 503 with Retry-After. It records every request it gets, and counts
+// the connections it accepted.
 import type { IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Pair, TestPki } from './certs.ts';
 
 export type Mode =
@@ -21,6 +23,10 @@ export interface Seen {
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
+  /** The client's port of the connection the request came on: the same on a reused connection. */
+  remotePort: number;
+  /** The SNI name the client sent, if any. */
+  servername: string | false | null;
 }
 
 export interface Upstream {
@@ -31,6 +37,8 @@ export interface Upstream {
   /** `Retry-After` sent in mode 503-retry-after. */
   retryAfter: string;
   seen: Seen[];
+  /** TLS connections accepted since start. */
+  connections: number;
   /** Closes the listener: connections are refused until `reopen`. */
   refuse(): Promise<void>;
   reopen(): Promise<void>;
@@ -52,6 +60,9 @@ export async function startUpstream(
         ? { ca: pki.ca, requestCert: true, rejectUnauthorized: true }
         : {}),
     });
+    srv.on('secureConnection', () => {
+      up.connections++;
+    });
     srv.on('connection', (s: Socket) => {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
@@ -69,6 +80,8 @@ export async function startUpstream(
           headers: req.headers,
           body,
           at: Date.now(),
+          remotePort: req.socket.remotePort as number,
+          servername: (req.socket as TLSSocket).servername,
         });
         switch (up.mode) {
           case 'reset':
@@ -128,6 +141,7 @@ export async function startUpstream(
     mode: 'ok',
     retryAfter: '1',
     seen: [],
+    connections: 0,
     refuse: closeServer,
     reopen: async () => {
       server = make();
