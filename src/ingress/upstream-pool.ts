@@ -22,7 +22,9 @@ export class UpstreamPool {
     this.timeoutMs = timeoutMs;
     // The app's response heads are bounded like the client's requests: past it, a 502.
     this.maxHeaderBytes = Math.max(maxHeaderBytes, 64 * 1024);
-    this.sweep = new Sweep(Math.max(10, Math.min(250, timeoutMs / 4)));
+    // A 504 comes at most one sweep after the timeout: a twentieth of it (at most 250 ms), so
+    // it lands within 10% of the timeout even for short ones (RELIABILITY R5).
+    this.sweep = new Sweep(Math.max(10, Math.min(250, timeoutMs / 20)));
   }
 
   /** A connection for one exchange: an idle one, or a new one (connecting). */

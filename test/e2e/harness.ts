@@ -59,10 +59,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Temporary directories to remove at process exit (one exit listener for them all). */
+const tempDirs: string[] = [];
+
 /** A temporary directory removed at process exit. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pillion-test-'));
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (tempDirs.length === 0)
+    process.on('exit', () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  tempDirs.push(dir);
   return dir;
 }
 
