@@ -55,6 +55,38 @@ export function adminRequest(
   });
 }
 
+/**
+ * A streaming read (the log stream) with the token: collects the body as it arrives, until
+ * the listener ends it or `close()`; `opened` resolves with the status once the head is in.
+ */
+export function adminStream(
+  at: AdminAt,
+  path: string,
+): { opened: Promise<number>; received: () => string; close: () => void } {
+  let body = '';
+  const host = at.socketPath ? 'localhost' : `${at.host}:${at.port}`;
+  const headers = { host, authorization: `Bearer ${at.token}` };
+  const req = request(
+    at.socketPath
+      ? { socketPath: at.socketPath, path, headers, agent: false }
+      : { host: at.host, port: at.port, path, headers, agent: false },
+  );
+  const opened = new Promise<number>((resolve, reject) => {
+    req.on('response', (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (c) => {
+        body += c;
+      });
+      // Ended by Pillion's stop: what came until then is what counts.
+      res.on('error', () => {});
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+  });
+  req.end();
+  return { opened, received: () => body, close: () => req.destroy() };
+}
+
 /** GET a JSON endpoint with the token; asserts a 200. */
 export async function adminJson<T = Record<string, unknown>>(
   at: AdminAt,

@@ -1,19 +1,33 @@
 // L5: connection-level events (parser rejects, plain HTTP to the TLS port, failed TLS
-// handshakes, HTTP/2 floods) are one
-// line shape, `connection rejected`, throttled per reason, and counted exactly: the lines (each
-// event logged, plus the `suppressed` of summary lines) and the `connection events` line at
-// stop add up to what this test sent, reason by reason. Every parser reject has its access line.
+// handshakes, HTTP/2 PING and SETTINGS floods) are one line shape, `connection rejected`,
+// throttled per reason, and counted exactly: the lines (each event logged, plus the
+// `suppressed` of summary lines), the `connection events` line at stop and the rise of
+// `pillion_connections_rejected_total{reason}` on /metrics all equal what this test sent,
+// reason by reason. Every parser reject has its access line.
 import assert from 'node:assert/strict';
 import { connect as tcpConnect } from 'node:net';
 import { test } from 'node:test';
 import { connect } from 'node:tls';
 import { FLOODS, flood } from '../edge/h2-abuse.ts';
-import { APP_CMD, startPillion } from './harness.ts';
+import { type Scrape, scrape } from './admin-client.ts';
+import { APP_CMD, eventually, startPillion } from './harness.ts';
 
 const PARSER_REJECTS = 40;
 const PLAIN_HTTP = 15;
 const TLS_FAILURES = 15;
 const PING_FLOODS = 3;
+const SETTINGS_FLOODS = 3;
+const REJECTED = 'pillion_connections_rejected_total';
+
+/** Each reason's `pillion_connections_rejected_total`, with the parser's codes summed as HPE_*. */
+function byReason(m: Scrape): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of m.samples.filter((x) => x.name === REJECTED)) {
+    const r = s.labels.reason.startsWith('HPE_') ? 'HPE_*' : s.labels.reason;
+    out[r] = (out[r] ?? 0) + s.value;
+  }
+  return out;
+}
 
 /** Writes `bytes` and waits for the peer to close (bounded). */
 function sendAndWait(
@@ -38,6 +52,8 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
   t.after(() => p.kill());
   const port = await p.port();
   await p.ready();
+  const admin = await p.admin();
+  const before = byReason(await scrape(admin));
   for (let i = 0; i < PARSER_REJECTS; i++) {
     await sendAndWait(
       () =>
@@ -65,6 +81,37 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
     const r = await flood(port, ping);
     assert.ok(r.goaway || r.closed, 'the flooder was stopped');
   }
+  const settingsFlood = FLOODS.find((f) => f.reason === 'H2_SETTINGS_FLOOD');
+  assert.ok(settingsFlood);
+  for (let i = 0; i < SETTINGS_FLOODS; i++) {
+    const r = await flood(port, settingsFlood);
+    assert.ok(r.goaway || r.closed, 'the SETTINGS flooder was stopped');
+  }
+  const sent: Record<string, number> = {
+    'HPE_*': PARSER_REJECTS,
+    PLAIN_HTTP,
+    TLS_HANDSHAKE_FAILED: TLS_FAILURES,
+    H2_PING_FLOOD: PING_FLOODS,
+    H2_SETTINGS_FLOOD: SETTINGS_FLOODS,
+  };
+  const total = Object.values(sent).reduce((a, b) => a + b, 0);
+  // The counters rise as each connection ends; once their sum is what was sent, each reason
+  // must be exactly its own share (no reason counted twice, none for another).
+  let after: Record<string, number> = {};
+  let last: Scrape | undefined;
+  const rise = (r: string): number => (after[r] ?? 0) - (before[r] ?? 0);
+  await eventually(
+    async () => {
+      last = await scrape(admin);
+      after = byReason(last);
+      return Object.keys(after).reduce((n, r) => n + rise(r), 0) >= total;
+    },
+    30_000,
+    `${REJECTED} to reach ${total}`,
+  );
+  for (const r of new Set([...Object.keys(sent), ...Object.keys(after)])) {
+    assert.equal(rise(r), sent[r] ?? 0, `${REJECTED}{reason=${r}}: ${JSON.stringify(after)}`);
+  }
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
 
@@ -78,7 +125,8 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
   assert.equal(counts.PLAIN_HTTP, PLAIN_HTTP, JSON.stringify(counts));
   assert.equal(counts.TLS_HANDSHAKE_FAILED, TLS_FAILURES, JSON.stringify(counts));
   assert.equal(counts.H2_PING_FLOOD, PING_FLOODS, JSON.stringify(counts));
-  assert.equal(summary.total, PARSER_REJECTS + PLAIN_HTTP + TLS_FAILURES + PING_FLOODS);
+  assert.equal(counts.H2_SETTINGS_FLOOD, SETTINGS_FLOODS, JSON.stringify(counts));
+  assert.equal(summary.total, total);
 
   const lines = p.lines.filter((l) => l.msg === 'connection rejected');
   for (const [reason, n] of Object.entries(counts)) {
@@ -94,7 +142,12 @@ test('parser rejects, TLS failures and h2 floods are counted exactly as sent', a
     const suppressed = ours.reduce((s, l) => s + Number(l.suppressed ?? 0), 0);
     assert.equal(logged + suppressed, n, `${reason}: lines and suppressed add up to the count`);
     assert.equal(Math.max(...ours.map((l) => Number(l.count))), n, `${reason}: the last count`);
-    t.diagnostic(`${reason}: ${n} events, ${ours.length} lines`);
+    // Each reason's own counter (each parser code apart) is the stop line's count for it.
+    const metric = last?.value(REJECTED, { reason }) ?? 0;
+    assert.equal(metric, n, `${REJECTED}{reason=${reason}} equals the stop line's count`);
+    t.diagnostic(
+      `${reason}: ${n} events, ${ours.length} lines, ${logged} logged one by one, ${suppressed} suppressed; ${REJECTED} ${metric}`,
+    );
   }
   const refusedAccess = p.lines.filter((l) => l.source === 'access' && l.status === 400);
   assert.equal(refusedAccess.length, PARSER_REJECTS, 'one access line per parser reject');

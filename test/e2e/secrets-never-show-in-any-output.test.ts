@@ -2,19 +2,23 @@
 // configs, the TLS private key, client Authorization and Cookie headers, secret query values
 // (on 200, 400 and 414 answers), an upstream Set-Cookie and the app's crash never show up in
 // Pillion's stdout, stderr or log file, in `pillion config`, `pillion validate`, reload
-// rejections, Pillion's own error bodies, /metrics or the admin API: plain, base64 (three alignments), URL- or
-// hex-encoded.
+// rejections, Pillion's own error bodies, /metrics or any read of the admin API (the log tail
+// and the live log stream included), nor in what Pillion writes when it crashes itself
+// (killed by SIGABRT or SIGSEGV while holding every secret) or fails to start after reading
+// them (a TLS key that does not match or does not parse, a port in use): plain, base64 (three
+// alignments), URL- or hex-encoded.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { adminRequest, scrape } from './admin-client.ts';
-import { APP_CMD, h1Request, h2Request, MAIN, startPillion, tempDir } from './harness.ts';
+import { type AdminAt, adminRequest, adminStream, scrape } from './admin-client.ts';
+import { APP_CMD, alive, h1Request, h2Request, MAIN, startPillion, tempDir } from './harness.ts';
 
 const API_APP = fileURLToPath(new URL('../fixtures/api-app.ts', import.meta.url));
 
@@ -156,6 +160,69 @@ test('secrets planted in config, env and invalid configs never show in any outpu
   assertClean(runOutput, all, 'pillion run output');
 });
 
+/**
+ * A fresh RSA key and its self-signed certificate in `dir`. The key's own random base64 lines
+ * are its canaries (`keySecrets`), and the DER bytes they encode, in hex (`keyHex`).
+ */
+function tlsPair(
+  dir: string,
+  name = 'tls',
+): { key: string; cert: string; keySecrets: string[]; keyHex: string[] } {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`);
+  const gen = spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=DNS:localhost,IP:127.0.0.1',
+  ]);
+  assert.equal(gen.status, 0, String(gen.stderr));
+  const keyLines = readFileSync(key, 'utf8')
+    .split('\n')
+    .filter((l) => l.length === 64);
+  const keyDer = Buffer.from(keyLines.join(''), 'base64');
+  return {
+    key,
+    cert,
+    keySecrets: [keyLines[3], keyLines[10], keyLines[20]],
+    keyHex: [keyDer.subarray(100, 132).toString('hex'), keyDer.subarray(400, 432).toString('hex')],
+  };
+}
+
+/**
+ * Everything the admin listener serves to a reader: /metrics (Prometheus text and
+ * OpenMetrics), the probes and every read of the API, the log tail at its longest.
+ */
+async function adminReads(admin: AdminAt): Promise<string> {
+  const parts: string[] = [];
+  for (const accept of ['', 'application/openmetrics-text; version=1.0.0']) {
+    const r = await adminRequest(admin, '/metrics', {
+      auth: false,
+      headers: accept ? { accept } : {},
+    });
+    assert.equal(r.status, 200, '/metrics');
+    parts.push(r.body);
+  }
+  for (const path of ['/healthz', '/readyz']) parts.push((await adminRequest(admin, path)).body);
+  for (const path of ['status', 'stats', 'config', 'csrf', 'logs?n=5000']) {
+    const r = await adminRequest(admin, `/api/v1/${path}`);
+    assert.equal(r.status, 200, path);
+    parts.push(r.body);
+  }
+  return parts.join('\n');
+}
+
 /** Writes `bytes` on a fresh TLS connection and reads until Pillion closes it (bounded). */
 function rawExchange(port: number, bytes: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -181,36 +248,7 @@ function rawExchange(port: number, bytes: string): Promise<string> {
 
 test('secrets in requests, responses, the TLS key and an app crash never show in any output', async (t) => {
   const dir = tempDir();
-  const key = join(dir, 'tls.key');
-  const cert = join(dir, 'tls.crt');
-  const gen = spawnSync('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ]);
-  assert.equal(gen.status, 0, String(gen.stderr));
-  // The key's own random base64 lines are its canaries, and the DER bytes they encode.
-  const keyLines = readFileSync(key, 'utf8')
-    .split('\n')
-    .filter((l) => l.length === 64);
-  const keyDer = Buffer.from(keyLines.join(''), 'base64');
-  const keySecrets = [keyLines[3], keyLines[10], keyLines[20]];
-  const keyHex = [
-    keyDer.subarray(100, 132).toString('hex'),
-    keyDer.subarray(400, 432).toString('hex'),
-  ];
+  const { key, cert, keySecrets, keyHex } = tlsPair(dir);
 
   const c = (where: string) => `canary-${where}-${randomBytes(8).toString('hex')}`;
   const inAuth = canary('auth');
@@ -244,6 +282,11 @@ test('secrets in requests, responses, the TLS key and an app crash never show in
   t.after(() => p.kill());
   const port = await p.port();
   await p.ready();
+  // The live log stream, from before the first request to Pillion's stop.
+  const admin = await p.admin();
+  const stream = adminStream(admin, '/api/v1/logs/stream');
+  t.after(() => stream.close());
+  assert.equal(await stream.opened, 200);
 
   const query = queryNames.map((n) => `${n}=${encodeURIComponent(inQuery[n])}`).join('&');
   const secretHeaders = {
@@ -287,8 +330,13 @@ test('secrets in requests, responses, the TLS key and an app crash never show in
   assert.equal(after.status, 200);
 
   await p.waitForLog((l) => l.source === 'access' && l.status === 414, 'the 414 access line');
+  // The admin surface after every request: /metrics and each read of the API.
+  const served = await adminReads(admin);
+  assert.ok(served.includes('/headers?q=1&token=[REDACTED]'), 'the log tail holds the requests');
   p.proc.kill('SIGTERM');
   assert.equal(await p.exited, 0);
+  const streamed = stream.received();
+  assert.ok(streamed.includes('[query not logged]'), 'the log stream carried the 414 line');
   const access = p.lines.filter((l) => l.source === 'access');
   const line414 = access.find((l) => l.status === 414);
   assert.ok(
@@ -306,6 +354,8 @@ test('secrets in requests, responses, the TLS key and an app crash never show in
     p.stderr(),
     readFileSync(logFile, 'utf8'),
     ...bodies.map((b) => b.slice(b.indexOf('\r\n\r\n'))),
+    served,
+    streamed,
   ].join('\n');
   assertClean(
     everything,
@@ -320,7 +370,101 @@ test('secrets in requests, responses, the TLS key and an app crash never show in
       ...Object.values(inQuery),
       ...keySecrets,
     ],
-    'pillion run output',
+    'pillion run output, /metrics, the admin API and the log stream',
   );
   for (const h of keyHex) assert.equal(everything.includes(h), false, 'key bytes in hex');
+});
+
+test('a crash of Pillion itself, or a failed start after it read the secrets, shows none', async (t) => {
+  const dir = tempDir();
+  const { key, cert, keySecrets, keyHex } = tlsPair(dir);
+  const inFile = canary('file');
+  const inEnv = canary('env');
+  const inConfig = canary('config');
+  const inAuth = canary('auth');
+  const inCookie = canary('cookie');
+  const inToken = canary('token');
+  const env = { API_KEY: inEnv };
+  writeFileSync(join(dir, 'password'), inFile);
+  const config = (listen: string) =>
+    [
+      'app:',
+      `  command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(API_APP)}]`,
+      '  config:',
+      `    db_password: ${JSON.stringify(inConfig)}`,
+      '  secrets:',
+      `    db_password: { file: ${JSON.stringify(join(dir, 'password'))} }`,
+      '    api_key: { env: API_KEY }',
+      'ingress:',
+      `  listen: ${listen}`,
+      '',
+    ].join('\n');
+  const cfgFile = join(dir, 'pillion.yaml');
+  writeFileSync(cfgFile, config('127.0.0.1:0'));
+  const secrets = [inFile, inEnv, inConfig, inAuth, inCookie, inToken, ...keySecrets];
+  let output = '';
+
+  // Killed by a signal it does not handle, while it holds every secret: the app has read them,
+  // and a request carrying credentials has been proxied. No core file is written (ulimit).
+  const noCore = ['/bin/sh', '-c', 'ulimit -c 0 && exec "$0" "$@"'];
+  for (const signal of ['SIGABRT', 'SIGSEGV'] as const) {
+    const p = startPillion(['run', '--config', cfgFile, '--cert', cert, '--key', key], {
+      env,
+      wrap: noCore,
+    });
+    t.after(() => p.kill());
+    const port = await p.port();
+    const ready = await p.ready();
+    const appPid = Number(ready.app_pid ?? p.lines.find((l) => l.msg === 'app started')?.app_pid);
+    assert.ok(appPid > 0, 'the app pid is logged');
+    t.after(() => {
+      if (alive(appPid)) process.kill(appPid, 'SIGKILL');
+    });
+    assert.equal((await h1Request(port, '/secret/db_password')).body, inFile);
+    assert.equal((await h1Request(port, '/secret/api_key')).body, inEnv);
+    const r = await h1Request(port, `/headers?token=${encodeURIComponent(inToken)}`, {
+      headers: { authorization: `Bearer ${inAuth}`, cookie: `sid=${inCookie}` },
+    });
+    assert.equal(r.status, 200);
+    await p.waitForLog((l) => l.source === 'access' && l.status === 200, 'the access line');
+    process.kill(Number(p.proc.pid), signal);
+    await p.exited;
+    assert.equal(p.proc.signalCode, signal, `Pillion died of ${signal}`);
+    // The app outlives a Pillion that could not stop it: ended here, by its PID.
+    if (alive(appPid)) process.kill(appPid, 'SIGKILL');
+    assert.ok(p.lines.some((l) => l.msg === 'secret read' && l.name === 'db_password'));
+    output += p.lines.map((l) => JSON.stringify(l)).join('\n') + p.stderr();
+  }
+
+  // Fatal errors at start, after the config with its secrets was read: a key that is not the
+  // certificate's, a key that does not parse (a line cut out of it), the HTTPS port in use.
+  const other = tlsPair(dir, 'other');
+  const cutKey = join(dir, 'cut.key');
+  const keyText = readFileSync(key, 'utf8').split('\n');
+  writeFileSync(cutKey, [...keyText.slice(0, 8), ...keyText.slice(9)].join('\n'));
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.after(() => blocker.close());
+  const held = `127.0.0.1:${(blocker.address() as { port: number }).port}`;
+  const heldCfg = join(dir, 'held.yaml');
+  writeFileSync(heldCfg, config(held));
+  const failures: [string[], string][] = [
+    [['--config', cfgFile, '--cert', cert, '--key', other.key], 'PILLION_TLS_KEY_MISMATCH'],
+    [['--config', cfgFile, '--cert', cert, '--key', cutKey], 'PILLION_TLS_FILE_UNREADABLE'],
+    [['--config', heldCfg, '--cert', cert, '--key', key], 'PILLION_LISTEN_FAILED'],
+  ];
+  for (const [args, code] of failures) {
+    const r = spawnSync(process.execPath, [MAIN, 'run', '--admin', '127.0.0.1:0', ...args], {
+      cwd: dir,
+      env: { PATH: process.env.PATH, HOME: dir, PILLION_STATE_DIR: tempDir(), ...env },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 1, `${args.join(' ')} fails to start: ${r.stderr}`);
+    assert.ok(r.stdout.includes(`"code":"${code}"`), `${code}: ${r.stdout}`);
+    output += r.stdout + r.stderr;
+  }
+  assertClean(output, [...secrets, ...other.keySecrets], 'crash and start-failure output');
+  for (const h of [...keyHex, ...other.keyHex])
+    assert.equal(output.includes(h), false, 'key bytes in hex');
 });
