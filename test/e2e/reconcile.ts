@@ -18,6 +18,8 @@ export interface ClientOutcome {
 export interface AppInstance {
   /** Request ids received, with the method. */
   received: Map<string, string>;
+  /** How many times each id was received (more than once is a request sent twice). */
+  times: Map<string, number>;
   /** Request ids whose response was handed to the kernel. */
   answered: Set<string>;
 }
@@ -27,14 +29,16 @@ export function appInstances(events: string): AppInstance[] {
   const out: AppInstance[] = [];
   for (const line of readEvents(events)) {
     if (line.startsWith('listening ')) {
-      out.push({ received: new Map(), answered: new Set() });
+      out.push({ received: new Map(), times: new Map(), answered: new Set() });
       continue;
     }
     const m = /^(request|answered) (\S+) \S+ (\S+)$/.exec(line);
     const inst = out.at(-1);
     if (!m || !inst) continue;
-    if (m[1] === 'request') inst.received.set(m[3], m[2]);
-    else inst.answered.add(m[3]);
+    if (m[1] === 'request') {
+      inst.received.set(m[3], m[2]);
+      inst.times.set(m[3], (inst.times.get(m[3]) ?? 0) + 1);
+    } else inst.answered.add(m[3]);
   }
   return out;
 }
@@ -43,7 +47,7 @@ export function appInstances(events: string): AppInstance[] {
 function receipts(instances: AppInstance[]): Map<string, number> {
   const n = new Map<string, number>();
   for (const inst of instances)
-    for (const id of inst.received.keys()) n.set(id, (n.get(id) ?? 0) + 1);
+    for (const [id, times] of inst.times) n.set(id, (n.get(id) ?? 0) + times);
   return n;
 }
 
