@@ -351,10 +351,12 @@ export function startPacedLoad(opts: {
   maxMs?: number;
   path?: string;
   posts?: boolean;
+  /** HTTPS/1.1 connections at most (default 16): beyond them requests queue in the client. */
+  sockets?: number;
   tls?: { cert?: string | Buffer; key?: string | Buffer };
 }): PacedLoad {
   const tls = { rejectUnauthorized: false, ...opts.tls };
-  const pool = new Agent({ keepAlive: true, maxSockets: 16, ...tls });
+  const pool = new Agent({ keepAlive: true, maxSockets: opts.sockets ?? 16, ...tls });
   const keptAgent = new Agent({ keepAlive: true, maxSockets: 1, ...tls });
   const keptPort = opts.port();
   const failures: string[] = [];
