@@ -1,5 +1,6 @@
 // Starts the real CLI as a child process and reads its JSON log lines, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
@@ -298,6 +299,21 @@ export function h2Request(
   });
 }
 
+/** What became of one request of a paced load. */
+export interface PacedOutcome {
+  /** Its `X-Request-Id`, which the app records (test/fixtures/app.ts). */
+  id: string;
+  method: 'GET' | 'POST';
+  protocol: 'h1' | 'h2';
+  status: number;
+  /** Answered 200 (a POST: with its own body echoed). */
+  ok: boolean;
+  error?: string;
+  /** When it was sent and when its outcome came (ms since the epoch, sub-ms). */
+  start: number;
+  end: number;
+}
+
 /** An open-loop load on a schedule (see startPacedLoad). */
 export interface PacedLoad {
   /** Requests sent so far (each at its scheduled time, or as soon after as the loop ran). */
@@ -308,6 +324,8 @@ export interface PacedLoad {
   followed(): number;
   /** Every request that failed: its protocol, status or error. */
   readonly failures: string[];
+  /** Every request settled so far, in the order the outcomes came. */
+  readonly outcomes: PacedOutcome[];
   /** Seconds since the load began. */
   seconds(): number;
   /** Sends no more; resolves once every request sent has its answer (or failed after 30 s). */
@@ -323,6 +341,8 @@ export interface PacedLoad {
  * the load follows a listener that moved. One h1 connection and one h2 session opened at the
  * start carry every tenth request of each to the end, on the first address: connections
  * already open must keep working. `tls` goes to every connection (a client certificate).
+ * Each request carries its own `X-Request-Id`; with `posts`, requests 2 and 3 of every 4 are
+ * POSTs to `/echo` whose answer must be their own body.
  */
 export function startPacedLoad(opts: {
   port: () => number;
@@ -330,10 +350,13 @@ export function startPacedLoad(opts: {
   max: number;
   maxMs?: number;
   path?: string;
+  posts?: boolean;
+  /** HTTPS/1.1 connections at most (default 16): beyond them requests queue in the client. */
+  sockets?: number;
   tls?: { cert?: string | Buffer; key?: string | Buffer };
 }): PacedLoad {
   const tls = { rejectUnauthorized: false, ...opts.tls };
-  const pool = new Agent({ keepAlive: true, maxSockets: 16, ...tls });
+  const pool = new Agent({ keepAlive: true, maxSockets: opts.sockets ?? 16, ...tls });
   const keptAgent = new Agent({ keepAlive: true, maxSockets: 1, ...tls });
   const keptPort = opts.port();
   const failures: string[] = [];
@@ -352,6 +375,8 @@ export function startPacedLoad(opts: {
   };
   const kept = session(keptPort);
   const path = opts.path ?? '/';
+  const outcomes: PacedOutcome[] = [];
+  const run = randomUUID().slice(0, 8);
   const inflight = new Set<Promise<void>>();
   const t0 = Date.now();
   const until = t0 + (opts.maxMs ?? 300_000);
@@ -363,14 +388,38 @@ export function startPacedLoad(opts: {
     const h2 = i % 2 === 1;
     const old = i % 20 < 2;
     const port = old ? keptPort : opts.port();
-    const at = `${h2 ? 'h2' : 'h1'}${old ? ' kept' : ''} #${i} to ${port} at ${Date.now() - t0} ms`;
+    const id = `${run}-${i}`;
+    const post = opts.posts === true && i % 4 >= 2;
+    const req = {
+      method: post ? 'POST' : 'GET',
+      headers: { 'x-request-id': id },
+      body: post ? `body-${id}` : undefined,
+    } as const;
+    const start = performance.timeOrigin + performance.now();
+    const settle = (status: number, ok: boolean, error?: string): void => {
+      const end = performance.timeOrigin + performance.now();
+      outcomes.push({
+        id,
+        method: req.method,
+        protocol: h2 ? 'h2' : 'h1',
+        status,
+        ok,
+        error,
+        start,
+        end,
+      });
+    };
+    const at = `${h2 ? 'h2' : 'h1'}${old ? ' kept' : ''} ${req.method} #${i} to ${port} at ${Date.now() - t0} ms`;
+    const where = post ? '/echo' : path;
     const reply = h2
-      ? h2Request(old ? kept : session(port), path)
-      : h1Request(port, path, { agent: old ? keptAgent : pool });
+      ? h2Request(old ? kept : session(port), where, req)
+      : h1Request(port, where, { ...req, agent: old ? keptAgent : pool });
     const done: Promise<void> = reply.then(
       (r) => {
-        if (r.status === 200) answered++;
-        else failures.push(`${at}: status ${r.status}`);
+        const ok = r.status === 200 && (!post || r.body === req.body);
+        settle(r.status, ok, ok ? undefined : r.body.slice(0, 200));
+        if (ok) answered++;
+        else failures.push(`${at}: status ${r.status}${r.status === 200 ? ', not its body' : ''}`);
       },
       async (e) => {
         // A new connection refused by a listener that has just moved: the request was never
@@ -385,6 +434,7 @@ export function startPacedLoad(opts: {
             return;
           }
         }
+        settle(0, false, String(e));
         failures.push(`${at}: ${e}`);
       },
     );
@@ -404,6 +454,7 @@ export function startPacedLoad(opts: {
     answered: () => answered,
     followed: () => followed,
     failures,
+    outcomes,
     seconds: () => (Date.now() - t0) / 1000,
     stop: async () => {
       stopped = true;
