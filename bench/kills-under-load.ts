@@ -10,17 +10,9 @@
 // With a pause of 200 ms the app is down about 70% of the time, and the one HTTP/1.1
 // connection the load keeps from the start (every 20th request, one at a time) can fall behind
 // its share: its queue then outlives the load and fails in the client, not in Pillion.
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import {
-  APP,
-  eventually,
-  freePort,
-  startPacedLoad,
-  startPillion,
-  tempDir,
-} from '../test/e2e/harness.ts';
+import { eventually, startPacedLoad } from '../test/e2e/harness.ts';
 import { appInstances, reconcileKills } from '../test/e2e/reconcile.ts';
+import { loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
 
 const kills = Number(process.argv[2] ?? 100);
 const rps = Number(process.argv[3] ?? 500);
@@ -28,37 +20,16 @@ const pauseMs = Number(process.argv[4] ?? 500);
 /** Pillion's default `--restart-window`: the longest a request may wait for the app. */
 const RESTART_WINDOW_MS = 10_000;
 const LOAD_MS = 300_000;
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-const pct = (xs: number[], p: number): number =>
-  xs.length === 0 ? 0 : xs[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-
-console.log(`R3 kills under load: ${kills} SIGKILLs at ${rps} req/s; load average ${load()}`);
-const events = join(tempDir(), 'events');
-const appPort = await freePort();
-// A crashed app comes back after 10-20 ms rather than the default 1 s back-off.
-const p = startPillion(
-  [
-    'run',
-    '--listen',
-    '127.0.0.1:0',
-    '--app-port',
-    String(appPort),
-    '--backoff-base',
-    '10ms',
-    '--backoff-max',
-    '20ms',
-    '--',
-    process.execPath,
-    APP,
-    String(appPort),
-  ],
-  { env: { APP_EVENTS: events, APP_EVENTS_ANSWERS: '1' }, bin: true },
+console.log(
+  `R3 kills under load: ${kills} SIGKILLs at ${rps} req/s; load average ${loadAverage()}`,
 );
-const port = await p.port();
-await p.ready();
+// A crashed app comes back after 10-20 ms rather than the default 1 s back-off.
+const { p, port, events } = await startAppBehindPillion([
+  '--backoff-base',
+  '10ms',
+  '--backoff-max',
+  '20ms',
+]);
 const readyCount = (): number => p.lines.filter((l) => l.msg === 'app ready').length;
 const appPid = (): number => Number(p.lines.filter((l) => l.msg === 'app started').at(-1)?.app_pid);
 
@@ -165,5 +136,7 @@ if (unanswered > 0) {
   console.log(`    unanswered from request ${first}: ${JSON.stringify(count)}`);
 }
 const pass = figures.every((f) => f.pass);
-console.log(`R3: ${pass ? 'PASS' : 'FAIL'}; load average ${load()}; ${new Date().toISOString()}`);
+console.log(
+  `R3: ${pass ? 'PASS' : 'FAIL'}; load average ${loadAverage()}; ${new Date().toISOString()}`,
+);
 process.exit(pass ? 0 : 1);

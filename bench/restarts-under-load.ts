@@ -8,10 +8,9 @@
 // Run: npm run bench:restarts -- [restarts=100] [rps=500] [pause-ms=200]: the pause is how
 // long the app serves between two restarts. Bounded: 300 s of load at most.
 import { spawn } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
-import { APP, BIN, freePort, startPacedLoad, startPillion, tempDir } from '../test/e2e/harness.ts';
+import { BIN, startPacedLoad } from '../test/e2e/harness.ts';
 import { reconcileRestarts } from '../test/e2e/reconcile.ts';
+import { loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
 
 const restarts = Number(process.argv[2] ?? 100);
 const rps = Number(process.argv[3] ?? 500);
@@ -19,32 +18,10 @@ const pauseMs = Number(process.argv[4] ?? 200);
 /** Pillion's default `--restart-window`, which the run keeps. */
 const RESTART_WINDOW_MS = 10_000;
 const LOAD_MS = 300_000;
-const load = (): string =>
-  loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
-const pct = (xs: number[], p: number): number =>
-  xs.length === 0 ? 0 : xs[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-
-console.log(`R2 restarts under load: ${restarts} restarts at ${rps} req/s; load average ${load()}`);
-const events = join(tempDir(), 'events');
-const appPort = await freePort();
-const p = startPillion(
-  [
-    'run',
-    '--listen',
-    '127.0.0.1:0',
-    '--app-port',
-    String(appPort),
-    '--',
-    process.execPath,
-    APP,
-    String(appPort),
-  ],
-  { env: { APP_EVENTS: events, APP_EVENTS_ANSWERS: '1' }, bin: true },
+console.log(
+  `R2 restarts under load: ${restarts} restarts at ${rps} req/s; load average ${loadAverage()}`,
 );
-const port = await p.port();
-await p.ready();
+const { p, port, events } = await startAppBehindPillion();
 const admin = await p.admin();
 const tokenFile = String(p.lines.find((l) => l.msg === 'admin listening')?.token_file);
 
@@ -137,5 +114,7 @@ for (const f of figures)
   console.log(`  ${f.figure}: ${f.value}  ${f.pass ? 'PASS' : 'FAIL'} (${f.bound})`);
 for (const x of [...r.problems.slice(0, 5), ...paced.failures.slice(0, 5)]) console.log(`    ${x}`);
 const pass = figures.every((f) => f.pass);
-console.log(`R2: ${pass ? 'PASS' : 'FAIL'}; load average ${load()}; ${new Date().toISOString()}`);
+console.log(
+  `R2: ${pass ? 'PASS' : 'FAIL'}; load average ${loadAverage()}; ${new Date().toISOString()}`,
+);
 process.exit(pass ? 0 : 1);
