@@ -10,9 +10,9 @@
 // With a pause of 200 ms the app is down about 70% of the time, and the one HTTP/1.1
 // connection the load keeps from the start (every 20th request, one at a time) can fall behind
 // its share: its queue then outlives the load and fails in the client, not in Pillion.
-import { eventually, startPacedLoad } from '../test/e2e/harness.ts';
+import { eventually } from '../test/e2e/harness.ts';
 import { appInstances, reconcileKills } from '../test/e2e/reconcile.ts';
-import { loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
+import { chaosLoad, loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
 
 const kills = Number(process.argv[2] ?? 100);
 const rps = Number(process.argv[3] ?? 500);
@@ -33,16 +33,7 @@ const { p, port, events } = await startAppBehindPillion([
 const readyCount = (): number => p.lines.filter((l) => l.msg === 'app ready').length;
 const appPid = (): number => Number(p.lines.filter((l) => l.msg === 'app started').at(-1)?.app_pid);
 
-const paced = startPacedLoad({
-  port: () => port,
-  intervalMs: 1000 / rps,
-  max: Math.ceil((rps * LOAD_MS) / 1000),
-  maxMs: LOAD_MS,
-  posts: true,
-  // Requests held while the app is down stay open: enough connections that none waits in the
-  // client's own queue (16 would hold back every HTTP/1.1 request past the 16th held one).
-  sockets: 512,
-});
+const paced = chaosLoad(port, rps, LOAD_MS);
 const started = Date.now();
 const killedAt: number[] = [];
 const downMs: number[] = [];

@@ -8,9 +8,9 @@
 // Run: npm run bench:restarts -- [restarts=100] [rps=500] [pause-ms=200]: the pause is how
 // long the app serves between two restarts. Bounded: 300 s of load at most.
 import { spawn } from 'node:child_process';
-import { BIN, startPacedLoad } from '../test/e2e/harness.ts';
+import { BIN } from '../test/e2e/harness.ts';
 import { reconcileRestarts } from '../test/e2e/reconcile.ts';
-import { loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
+import { chaosLoad, loadAverage, pct, startAppBehindPillion } from './lib/app-under-load.ts';
 
 const restarts = Number(process.argv[2] ?? 100);
 const rps = Number(process.argv[3] ?? 500);
@@ -36,16 +36,7 @@ const restart = (): Promise<number> =>
     c.once('close', (code) => resolve(code ?? 1));
   });
 
-const paced = startPacedLoad({
-  port: () => port,
-  intervalMs: 1000 / rps,
-  max: Math.ceil((rps * LOAD_MS) / 1000),
-  maxMs: LOAD_MS,
-  posts: true,
-  // Requests held while the app is down stay open: enough connections that none waits in the
-  // client's own queue (16 would hold back every HTTP/1.1 request past the 16th held one).
-  sockets: 512,
-});
+const paced = chaosLoad(port, rps, LOAD_MS);
 const started = Date.now();
 const restartMs: number[] = [];
 let refused = 0;

@@ -1,9 +1,8 @@
-// What the restart and kill benches share: the real CLI in front of the fixture app, its
-// events file recording every request each app instance received and answered, and the
-// figures' percentiles.
-import { join } from 'node:path';
-import { APP, freePort, type Pillion, startPillion, tempDir } from '../../test/e2e/harness.ts';
+// What the restart and kill benches share: the real CLI in front of the fixture app
+// (test/e2e/harness.ts), the paced GET+POST load they run under, and their percentile.
+import { startPacedLoad } from '../../test/e2e/harness.ts';
 
+export { startAppBehindPillion } from '../../test/e2e/harness.ts';
 export { loadAverage } from './meta.ts';
 
 /** The `p` quantile of sorted values (0 for none). */
@@ -13,28 +12,16 @@ export function pct(sorted: number[], p: number): number {
     : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-/** `pillion run` (the bin) in front of the fixture app on a free port, `extra` flags first. */
-export async function startAppBehindPillion(
-  extra: string[] = [],
-): Promise<{ p: Pillion; port: number; events: string }> {
-  const events = join(tempDir(), 'events');
-  const appPort = await freePort();
-  const p = startPillion(
-    [
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      String(appPort),
-      ...extra,
-      '--',
-      process.execPath,
-      APP,
-      String(appPort),
-    ],
-    { env: { APP_EVENTS: events, APP_EVENTS_ANSWERS: '1' }, bin: true },
-  );
-  const port = await p.port();
-  await p.ready();
-  return { p, port, events };
+/** The open-loop GET+POST load at `rps` over HTTP/1.1 and HTTP/2, bounded by `loadMs`. */
+export function chaosLoad(port: number, rps: number, loadMs: number) {
+  return startPacedLoad({
+    port: () => port,
+    intervalMs: 1000 / rps,
+    max: Math.ceil((rps * loadMs) / 1000),
+    maxMs: loadMs,
+    posts: true,
+    // Requests held while the app is down stay open: enough connections that none waits in the
+    // client's own queue (16 would hold back every HTTP/1.1 request past the 16th held one).
+    sockets: 512,
+  });
 }

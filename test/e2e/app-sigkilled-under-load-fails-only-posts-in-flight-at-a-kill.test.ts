@@ -5,39 +5,21 @@
 // instance had received and not answered, or one no instance received that was in flight at a
 // kill; no POST reaches the app twice; every answered request reached it.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePort, load } from './chaos.ts';
-import { APP, eventually, startPillion, tempDir } from './harness.ts';
+import { load } from './chaos.ts';
+import { eventually, startAppBehindPillion } from './harness.ts';
 import { reconcileKills } from './reconcile.ts';
 
 const KILLS = 10;
 
 test('10 SIGKILLs under load: failed requests are exactly POSTs in flight at a kill, none sent twice', async (t) => {
-  const dir = tempDir();
-  const events = join(dir, 'events');
-  const appPort = await freePort();
-  const p = startPillion(
-    [
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      String(appPort),
-      '--backoff-base',
-      '10ms',
-      '--backoff-max',
-      '20ms',
-      '--',
-      process.execPath,
-      APP,
-      String(appPort),
-    ],
-    { env: { APP_EVENTS: events, APP_EVENTS_ANSWERS: '1' }, bin: true },
-  );
+  const { p, port, events } = await startAppBehindPillion([
+    '--backoff-base',
+    '10ms',
+    '--backoff-max',
+    '20ms',
+  ]);
   t.after(() => p.kill());
-  const port = await p.port();
-  await p.ready();
   const readyCount = (): number => p.lines.filter((l) => l.msg === 'app ready').length;
   const appPid = (): number =>
     Number(p.lines.filter((l) => l.msg === 'app started').at(-1)?.app_pid);

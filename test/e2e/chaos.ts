@@ -10,19 +10,17 @@ import { resolveRun } from '../../src/cli/run.ts';
 import { Logger } from '../../src/core/log.ts';
 import { SinkOutput } from '../../src/logs/output.ts';
 import { type RunConfig, Sidecar } from '../../src/sidecar.ts';
-import { APP_CMD, eventually, freePort, readEvents, tempDir } from './harness.ts';
+import {
+  APP_CMD,
+  eventually,
+  freePort,
+  type PacedOutcome,
+  readEvents,
+  tempDir,
+} from './harness.ts';
 
-export interface Outcome {
-  id: string;
-  method: 'GET' | 'POST';
-  protocol: 'h1' | 'h2';
-  status: number;
-  ok: boolean;
-  error?: string;
-  /** When the request was sent and when its outcome came (ms since the epoch, sub-ms). */
-  start: number;
-  end: number;
-}
+/** What became of one request: the same record as the paced load's. */
+export type Outcome = PacedOutcome;
 
 export interface Rig {
   sidecar: Sidecar;

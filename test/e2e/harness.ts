@@ -299,6 +299,37 @@ export function h2Request(
   });
 }
 
+/**
+ * `pillion run` (the bin) in front of the fixture app on a free port, `extra` flags before the
+ * command, the app's events in a fresh file (`APP_EVENTS`; with `APP_EVENTS_ANSWERS` unless
+ * `env` says otherwise); resolves once the app is ready.
+ */
+export async function startAppBehindPillion(
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = { APP_EVENTS_ANSWERS: '1' },
+): Promise<{ p: Pillion; port: number; events: string }> {
+  const events = join(tempDir(), 'events');
+  const appPort = await freePort();
+  const p = startPillion(
+    [
+      'run',
+      '--listen',
+      '127.0.0.1:0',
+      '--app-port',
+      String(appPort),
+      ...extra,
+      '--',
+      process.execPath,
+      APP,
+      String(appPort),
+    ],
+    { env: { APP_EVENTS: events, ...env }, bin: true },
+  );
+  const port = await p.port();
+  await p.ready();
+  return { p, port, events };
+}
+
 /** What became of one request of a paced load. */
 export interface PacedOutcome {
   /** Its `X-Request-Id`, which the app records (test/fixtures/app.ts). */

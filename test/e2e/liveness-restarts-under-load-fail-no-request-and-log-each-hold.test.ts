@@ -6,23 +6,15 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { appReceived, freePort, load } from './chaos.ts';
-import { APP, eventually, startPillion, tempDir } from './harness.ts';
+import { appReceived, load } from './chaos.ts';
+import { eventually, startAppBehindPillion, tempDir } from './harness.ts';
 
 const RESTARTS = 5;
 
 test('5 liveness restarts under load: 0 failed requests, each received once, each hold logged', async (t) => {
-  const dir = tempDir();
-  const events = join(dir, 'events');
-  const sick = join(dir, 'sick');
-  const appPort = await freePort();
-  const p = startPillion(
+  const sick = join(tempDir(), 'sick');
+  const { p, port, events } = await startAppBehindPillion(
     [
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      String(appPort),
       '--liveness',
       'http:/live',
       '--liveness-interval',
@@ -33,16 +25,10 @@ test('5 liveness restarts under load: 0 failed requests, each received once, eac
       '0s',
       '--access-log-fields',
       'source,msg,status,duration_ms,held_ms,request_id',
-      '--',
-      process.execPath,
-      APP,
-      String(appPort),
     ],
-    { env: { APP_EVENTS: events, APP_SICK: sick }, bin: true },
+    { APP_SICK: sick },
   );
   t.after(() => p.kill());
-  const port = await p.port();
-  await p.ready();
   const restarting = (): number => p.lines.filter((l) => l.msg === 'restarting app').length;
   const readyCount = (): number => p.lines.filter((l) => l.msg === 'app ready').length;
   let loadDone = false;
