@@ -1,7 +1,7 @@
 // R3 through the real CLI (bin/pillion.js): the app is SIGKILLed 10 times under GET+POST load
-// over HTTP/1.1 and HTTP/2 (each time once its new instance has answered some requests), and
-// every outcome is reconciled exactly with the app's log of the ids each instance received and
-// answered (reconcile.ts): no GET fails (each is retried); a failed POST is one the killed
+// over HTTP/1.1 and HTTP/2 (each time once its new instance has answered some requests and the
+// requests caught by the last kill are over), and every outcome is reconciled exactly with the
+// app's log of the ids each instance received and answered (reconcile.ts): no GET fails (each is retried); a failed POST is one the killed
 // instance had received and not answered, or one no instance received that was in flight at a
 // kill; no POST reaches the app twice; every answered request reached it.
 import assert from 'node:assert/strict';
@@ -25,19 +25,34 @@ test('10 SIGKILLs under load: failed requests are exactly POSTs in flight at a k
     Number(p.lines.filter((l) => l.msg === 'app started').at(-1)?.app_pid);
   let loadDone = false;
   let completed = 0;
-  const loading = load(port, 800, 8, 60_000, () => {
-    completed++;
-  }).finally(() => {
+  const inflight = new Set<number>();
+  const loading = load(
+    port,
+    800,
+    8,
+    60_000,
+    () => {
+      completed++;
+    },
+    inflight,
+  ).finally(() => {
     loadDone = true;
   });
   const killedAt: number[] = [];
+  let caught = new Set<number>();
   while (!loadDone && killedAt.length < KILLS) {
     const ready = readyCount();
-    // A crash comes once this instance has served some requests, retried ones included.
+    // A crash comes once this instance has served some requests, and every request caught by
+    // the last crash is over: a GET is retried after a crash, not through any number of them.
     const served = completed;
-    await eventually(() => completed >= served + 16 || loadDone, 15_000, 'requests served');
+    await eventually(
+      () => (completed >= served + 16 && [...caught].every((i) => !inflight.has(i))) || loadDone,
+      15_000,
+      'requests served',
+    );
     if (loadDone) break;
     killedAt.push(performance.timeOrigin + performance.now());
+    caught = new Set(inflight);
     process.kill(appPid(), 'SIGKILL');
     await eventually(() => readyCount() > ready || loadDone, 15_000, 'the app ready again');
   }

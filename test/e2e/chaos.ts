@@ -173,6 +173,8 @@ export async function load(
   concurrency: number,
   maxMs: number,
   progress?: (o: Outcome) => void,
+  /** Filled with the index of each request while it is in flight. */
+  inflight?: Set<number>,
 ): Promise<Outcome[]> {
   const agent = new Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: concurrency });
   const session = h2Connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false });
@@ -183,6 +185,7 @@ export async function load(
   const worker = async (): Promise<void> => {
     while (next < total && Date.now() < end) {
       const i = next++;
+      inflight?.add(i);
       const o = await one(
         port,
         agent,
@@ -190,6 +193,7 @@ export async function load(
         i % 2 === 0 ? 'GET' : 'POST',
         i % 4 < 2 ? 'h1' : 'h2',
       );
+      inflight?.delete(i);
       outcomes.push(o);
       progress?.(o);
     }
