@@ -401,7 +401,7 @@ export class Ingress implements Concern<IngressSlice> {
         reject(
           new PillionError(
             ErrorCode.LISTEN_FAILED,
-            `cannot listen on ${host}:${port}: ${why} (${err.code}); choose another with --listen HOST:PORT`,
+            `cannot listen on ${host}:${port}: ${why} (${err.code}); choose another in ingress.listen or with --listen HOST:PORT`,
             { cause: err },
           ),
         );

@@ -128,7 +128,7 @@ function openLog(path: string): number {
   } catch (err) {
     throw new PillionError(
       ErrorCode.LOG_FILE_UNWRITABLE,
-      `cannot open the log file ${path} (${(err as NodeJS.ErrnoException).code}); fix --log-file or the directory's permissions`,
+      `cannot open the log file ${path} (${(err as NodeJS.ErrnoException).code}); fix logs.file.path (--log-file) or the directory's permissions`,
       { cause: err },
     );
   }

@@ -311,7 +311,7 @@ function portFree(host: string, port: number): Promise<void> {
       reject(
         new PillionError(
           ErrorCode.LISTEN_FAILED,
-          `cannot listen on ${host}:${port}: address already in use (EADDRINUSE); choose another with --listen HOST:PORT`,
+          `cannot listen on ${host}:${port}: address already in use (EADDRINUSE); choose another in ingress.listen or with --listen HOST:PORT`,
           { cause: err },
         ),
       );
