@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { rssGrowthBoundKib, startCrashLoop } from './crash-loop.ts';
+import { crashLoopArgs, rssGrowthBoundKib, startCrashLoop } from './crash-loop.ts';
 import { alive, eventually, fdCount, rssKib, startPillion, tempDir } from './harness.ts';
 
 /** What a process's fds are, by kind (`socket:[N]`, `pipe:[N]`, a path), for a failure. */
@@ -130,27 +130,11 @@ test('back-off doubles to its cap, and an instance that ran the healthy period r
   const cap = 80;
   const reset = 1000;
   const p = startPillion(
-    [
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      '1',
-      '--max-start-failures',
-      '0',
-      '--max-restarts',
-      '7',
-      '--backoff-base',
-      `${base}ms`,
-      '--backoff-max',
-      `${cap}ms`,
-      '--backoff-reset',
-      `${reset}ms`,
-      '--',
-      '/bin/sh',
-      '-c',
-      `i=$(cat ${n}); echo $((i + 1)) > ${n}; if [ "$i" = 4 ]; then sleep 3; fi; exit 1`,
-    ],
+    crashLoopArgs({
+      max: 7,
+      backoff: [`${base}ms`, `${cap}ms`, `${reset}ms`],
+      script: `i=$(cat ${n}); echo $((i + 1)) > ${n}; if [ "$i" = 4 ]; then sleep 3; fi; exit 1`,
+    }),
     { bin: true },
   );
   t.after(() => p.kill());
@@ -179,24 +163,8 @@ test('back-off doubles to its cap, and an instance that ran the healthy period r
 });
 
 test('restart policies: never and on-failure leave a clean exit alone; always restarts it', async (t) => {
-  const run = async (policy: string, script: string) => {
-    const p = startPillion([
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      '1',
-      '--restart',
-      policy,
-      '--max-restarts',
-      '2',
-      '--backoff-base',
-      '1ms',
-      '--',
-      '/bin/sh',
-      '-c',
-      script,
-    ]);
+  const run = async (policy: 'never' | 'on-failure' | 'always', script: string) => {
+    const p = startPillion(crashLoopArgs({ max: 2, backoff: ['1ms'], script, restart: policy }));
     t.after(() => p.kill());
     const code = await p.exited;
     return { code, restarts: p.lines.filter((l) => l.msg === 'app restarted').length };

@@ -20,6 +20,42 @@ export interface CrashLoop {
 }
 
 /**
+ * `pillion run` arguments for an app that is never ready (app port 1) and runs `script` under
+ * /bin/sh, restarted (`restart`, default on-failure) up to `max` times with `backoff` (base[,
+ * cap[, reset]]).
+ */
+export function crashLoopArgs(opts: {
+  max: number;
+  backoff: [string] | [string, string] | [string, string, string];
+  script: string;
+  restart?: 'never' | 'on-failure' | 'always';
+}): string[] {
+  const [base, cap, reset] = opts.backoff;
+  return [
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--app-port',
+    '1',
+    '--restart',
+    opts.restart ?? 'on-failure',
+    '--max-restarts',
+    String(opts.max),
+    // It never becomes ready: without this, Pillion would give up after 5 exits.
+    '--max-start-failures',
+    '0',
+    '--backoff-base',
+    base,
+    ...(cap ? ['--backoff-max', cap] : []),
+    ...(reset ? ['--backoff-reset', reset] : []),
+    '--',
+    '/bin/sh',
+    '-c',
+    opts.script,
+  ];
+}
+
+/**
  * `pillion run` restarting an app that exits with status 3 at once, `max` times. With `gc`,
  * test/fixtures/heap-probe.mjs is loaded into Pillion: a full GC every second, so RSS and heap
  * show what stays live rather than what V8 has not collected yet.
@@ -37,28 +73,11 @@ export function startCrashLoop(opts: { max: number; holdS: number; gc: boolean }
     ...(opts.gc ? { HEAP_PROBE_FILE: heapFile } : {}),
   };
   const p = startPillion(
-    [
-      'run',
-      '--listen',
-      '127.0.0.1:0',
-      '--app-port',
-      '1',
-      '--restart',
-      'on-failure',
-      '--max-restarts',
-      String(opts.max),
-      // It never becomes ready: without this, Pillion would give up after 5 exits.
-      '--max-start-failures',
-      '0',
-      '--backoff-base',
-      '2ms',
-      '--backoff-max',
-      '16ms',
-      '--',
-      '/bin/sh',
-      '-c',
-      `if [ -e ${hold} ]; then sleep ${opts.holdS}; fi; exit 3`,
-    ],
+    crashLoopArgs({
+      max: opts.max,
+      backoff: ['2ms', '16ms'],
+      script: `if [ -e ${hold} ]; then sleep ${opts.holdS}; fi; exit 3`,
+    }),
     { bin: true, env },
   );
   return {
