@@ -1,96 +1,58 @@
 // R9 figures: an app that exits at once, restarted by the real CLI (bin/pillion.js) with a
-// short back-off (2 ms doubling to 16 ms), N times. After each restart Pillion's RSS (VmRSS)
-// and fds are sampled; every 100 restarts, with one instance held up for 2 s (a file the app
-// checks) so no restart is in progress, the fewest fds over 1 s, RSS, and the V8 heap in use
-// after a full GC (test/fixtures/heap-probe.mjs, loaded into Pillion) are taken. Prints the
-// least-squares slopes of RSS and of the collected heap per restart after the first 100 (V8
-// warming up), the held samples (the row: no per-restart leak of 1 fd), and the load average.
-// Run: npm run bench:crash-loop -- [restarts=1000]
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { alive, startPillion, tempDir } from '../test/e2e/harness.ts';
-import { fdCount } from '../test/edge/fd-flood.ts';
+// short back-off (2 ms doubling to 16 ms), N times (test/e2e/crash-loop.ts). After each restart
+// Pillion's RSS (VmRSS) and fds are sampled; after 20 restarts and every 100, with one instance
+// held up for 3 s (a file the app checks) so no restart is in progress, the fewest fds and the
+// least RSS over 1 s, and the V8 heap in use after a full GC (test/fixtures/heap-probe.mjs,
+// loaded into Pillion unless `nogc`) are taken. Prints R9's RSS figure, the held RSS's growth
+// from restart 20 to the last held sample, with pass/fail at rssGrowthBoundKib (10% or 12 MiB),
+// the least-squares slopes of RSS and of the collected heap per restart after the first 100
+// (V8 warming up), the held samples (the row: no per-restart leak of 1 fd), and the load
+// average. With `nogc` the RSS is V8 collecting when it chooses, which the bar also applies to.
+// Run: npm run bench:crash-loop -- [restarts=1000] [gc|nogc]
+import { rmSync, writeFileSync } from 'node:fs';
+import { rssGrowthBoundKib, startCrashLoop } from '../test/e2e/crash-loop.ts';
+import { alive, fdCount, rssKib } from '../test/e2e/harness.ts';
 import { loadAverage } from './lib/meta.ts';
 
-function rssKb(pid: number): number {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
 const max = Number(process.argv[2] ?? 1000);
+const gc = process.argv[3] !== 'nogc';
 const loadBefore = loadAverage();
-const dir = tempDir();
-const hold = join(dir, 'hold');
-const heapFile = join(dir, 'heap.json');
-const PROBE = fileURLToPath(new URL('../test/fixtures/heap-probe.mjs', import.meta.url));
-/** Heap in use after the probe's last full GC, in KiB. */
-function heapKb(): number {
-  try {
-    return Math.round(JSON.parse(readFileSync(heapFile, 'utf8')).heapUsed / 1024);
-  } catch {
-    return 0;
-  }
-}
-const p = startPillion(
-  [
-    'run',
-    '--listen',
-    '127.0.0.1:0',
-    '--app-port',
-    '1',
-    '--max-restarts',
-    String(max),
-    '--max-start-failures',
-    '0',
-    '--backoff-base',
-    '2ms',
-    '--backoff-max',
-    '16ms',
-    '--',
-    '/bin/sh',
-    '-c',
-    `if [ -e ${hold} ]; then sleep 3; fi; exit 3`,
-  ],
-  {
-    bin: true,
-    env: {
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --expose-gc --import ${PROBE}`.trim(),
-      HEAP_PROBE_FILE: heapFile,
-    },
-  },
-);
-const pid = p.proc.pid as number;
+const loop = startCrashLoop({ max, holdS: 3, gc });
+const { p, hold } = loop;
+const heapKb = loop.heapKib;
+const pid = loop.pid;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// Held samples after 20 restarts (past V8's first collections), every 100, and 10 before the end.
+const targets = [20, ...Array.from({ length: Math.ceil(max / 100) }, (_, i) => 100 * (i + 1))]
+  .filter((n) => n < max - 10)
+  .concat(max - 10);
 let restarts = 0;
 const samples: { n: number; rssKb: number }[] = [];
 const held: { n: number; fds: number; rssKb: number; heapKb: number }[] = [];
 const t0 = performance.now();
 let last = -1;
 while (alive(pid) && restarts < max) {
-  restarts = p.lines.filter((l) => l.msg === 'app restarted').length;
+  restarts = loop.restarts();
   if (restarts !== last) {
     last = restarts;
-    const rss = rssKb(pid);
+    const rss = rssKib(pid);
     if (rss > 0 && restarts > 0) samples.push({ n: restarts, rssKb: rss });
   }
-  if (restarts > 0 && restarts < max && restarts % 100 === 0 && held.at(-1)?.n !== restarts) {
+  if (restarts >= (targets[held.length] ?? Number.POSITIVE_INFINITY)) {
     writeFileSync(hold, '');
     // The instance after this one is held: wait until it runs, then sample.
-    while (alive(pid) && p.lines.filter((l) => l.msg === 'app restarted').length === restarts)
-      await sleep(5);
+    while (alive(pid) && loop.restarts() === restarts) await sleep(5);
     rmSync(hold, { force: true });
-    // The probe's GC runs every second: one past the hold's start.
+    // The probe's GC runs every second: one past the hold's start, one within the sampling.
     await sleep(1100);
     let fds = Number.POSITIVE_INFINITY;
+    let rss = Number.POSITIVE_INFINITY;
     for (let i = 0; i < 50; i++) {
       fds = Math.min(fds, fdCount(pid));
+      rss = Math.min(rss, rssKib(pid) || Number.POSITIVE_INFINITY);
       await sleep(20);
     }
-    held.push({ n: restarts, fds, rssKb: rssKb(pid), heapKb: heapKb() });
+    held.push({ n: restarts, fds, rssKb: rss, heapKb: heapKb() });
   }
   await sleep(2);
 }
@@ -142,7 +104,21 @@ console.log(
         `${h.n}: ${h.fds} fds, RSS ${(h.rssKb / 1024).toFixed(1)} MiB, heap ${(h.heapKb / 1024).toFixed(1)} MiB`,
     ),
     fds: [Math.min(...held.map((h) => h.fds)), Math.max(...held.map((h) => h.fds))],
+    forced_gc: gc,
     load_before: loadBefore,
     load_after: loadAverage(),
   }),
 );
+// R9's RSS bar: the held RSS from restart 20 to the last held sample.
+const warm = held[0];
+const end = held.at(-1);
+if (warm && end && end !== warm) {
+  const growth = end.rssKb - warm.rssKb;
+  const bound = rssGrowthBoundKib(warm.rssKb);
+  const mib = (kb: number): string => (kb / 1024).toFixed(1);
+  console.log(
+    `R9 RSS${gc ? ' (GC every second)' : ' (no forced GC)'}: ${mib(warm.rssKb)} MiB after ${warm.n} restarts, ` +
+      `${mib(end.rssKb)} MiB after ${end.n}: ${growth >= 0 ? '+' : ''}${mib(growth)} MiB ` +
+      `(${((100 * growth) / warm.rssKb).toFixed(1)}%, bar <= +${mib(bound)} MiB): ${growth <= bound ? 'pass' : 'FAIL'}`,
+  );
+}

@@ -1,7 +1,7 @@
 // Starts the real CLI as a child process and reads its JSON log lines, for end-to-end tests.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2Connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
@@ -207,6 +207,24 @@ export function alive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** Open fds of a process, or -1 once it is gone. */
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return -1;
+  }
+}
+
+/** A process's resident memory (VmRSS of /proc/PID/status) in KiB, or 0 once it is gone. */
+export function rssKib(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? 0);
+  } catch {
+    return 0;
   }
 }
 

@@ -1,21 +1,14 @@
 // A connection flood for R7: bounded waves of plain TCP connects and idle TLS handshakes from
 // several 127.0.0.x source addresses, and a legitimate probe (HTTP/1.1 and HTTP/2 requests over
 // kept-alive connections) running beside it. Shared by the test and bench/fd-exhaustion.ts.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { type ClientHttp2Session, connect as h2connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { type Socket, connect as tcpConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { APP_CMD, type Pillion, startPillion, tempDir } from '../e2e/harness.ts';
 
-/** Open descriptors of a process, or -1 once it is gone. */
-export function fdCount(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return -1;
-  }
-}
+export { fdCount } from '../e2e/harness.ts';
 
 /**
  * The real CLI (bin/pillion.js) in front of the test app, under an open-file limit of `nofile` (prlimit), with

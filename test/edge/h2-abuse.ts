@@ -214,6 +214,45 @@ export async function flood(
   return result;
 }
 
+/** How a PRIORITY burst ended: its PING answered after it, or the session ended first. */
+export type BurstOutcome = 'answered' | 'goaway' | 'closed' | 'no answer';
+
+/**
+ * `n` PRIORITY frames (64 KiB writes, as fast as the socket takes them) on a fresh connection,
+ * then a PING: `answered` if the server acknowledged that PING, so it processed every frame
+ * before it without ending the session; `goaway` (with its code) if it ended it first.
+ */
+export async function priorityBurst(
+  port: number,
+  n: number,
+): Promise<{ outcome: BurstOutcome; code?: number }> {
+  const h = await H2Raw.open(port);
+  await h.handshake();
+  const one = priority(1, 0);
+  for (let sent = 0; sent < n && !h.goaway && !h.closed; ) {
+    const k = Math.min(4000, n - sent);
+    await h.send(Buffer.concat(Array.from({ length: k }, () => one)));
+    sent += k;
+  }
+  const payload = Buffer.from('prio-end');
+  await h.send(frame(FrameType.PING, 0, 0, payload));
+  const acked = (): boolean =>
+    h.frames.some(
+      (f) => f.type === FrameType.PING && f.flags & Flag.ACK && f.payload.equals(payload),
+    );
+  await h.until(() => acked() || h.goaway !== undefined, 5000);
+  const g = h.goaway;
+  const outcome: BurstOutcome = g
+    ? 'goaway'
+    : acked()
+      ? 'answered'
+      : h.closed
+        ? 'closed'
+        : 'no answer';
+  h.close();
+  return { outcome, code: g?.code };
+}
+
 /** One HTTP/1.1 request on a fresh connection: its status, or 0 on failure. */
 export function h1Status(port: number, path = '/legit', timeoutMs = 10_000): Promise<number> {
   return new Promise((resolve) => {
