@@ -105,12 +105,15 @@ test('MadeYouReset after the request started: the app request is cancelled', asy
   }
 });
 
-test('PRIORITY flood: Node raises no event; nghttp2 ends it with ENHANCE_YOUR_CALM', async (t) => {
+test('PRIORITY flood: Node raises no event; nghttp2 or the keep-alive timeout ends it', async (t) => {
   const abuse = FLOODS.find((f) => f.name === 'PRIORITY flood') as Abuse;
   const r = await flood(edge.port, abuse);
   t.diagnostic(`sent ${r.sent}, goaway ${JSON.stringify(r.goaway)}, closed ${r.closed}`);
   assert.ok(r.goaway || r.closed, 'the attacker was stopped');
-  if (r.goaway) assert.equal(r.goaway.code, ENHANCE_YOUR_CALM);
+  // nghttp2's limiter (ENHANCE_YOUR_CALM), or, on a machine slow enough that the frames take
+  // longer than keep_alive_timeout to send, Pillion's close of a session with no stream
+  // (NO_ERROR), whichever comes first.
+  if (r.goaway) assert.ok([ENHANCE_YOUR_CALM, 0].includes(r.goaway.code), String(r.goaway.code));
   await legitimateStillServed(edge.port);
 });
 
