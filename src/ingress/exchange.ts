@@ -165,19 +165,14 @@ export class H2Exchange implements Exchange {
     // The client may reset the stream after the app's head arrived and before it is passed on;
     // its 'close' may not have run yet, and Node's respond() throws on a closed stream.
     if (this.#gone) return;
-    const headers: Record<string, string | string[] | number> = {};
-    for (let i = 0; i < fields.length; i += 2) {
-      // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2); they were
-      // removed with the hop-by-hop ones.
-      const name = (fields[i] as string).toLowerCase();
-      const value = fields[i + 1] as string;
-      const had = headers[name];
-      if (had === undefined) headers[name] = value;
-      else if (Array.isArray(had)) had.push(value);
-      else headers[name] = [had as string, value];
-    }
-    if (contentLength >= 0) headers['content-length'] = contentLength;
-    this.#head(status, headers);
+    // A flat [name, value, ...] list, as the app sent them: Node takes it as is (lower-cases
+    // the names itself; no object built here, none copied there), repeats kept in order and
+    // single-value fields still refused when repeated. Connection-specific fields are not
+    // allowed in HTTP/2 (RFC 9113 §8.2.2); they were removed with the hop-by-hop ones.
+    const headers = [':status', String(status), ...fields];
+    if (contentLength >= 0) headers.push('content-length', String(contentLength));
+    this.status = status;
+    this.#stream.respond(headers);
     if (!first) {
       if (end) this.#stream.end();
       return;
