@@ -93,6 +93,9 @@ export function headersObject(raw: string[]): IncomingHttpHeaders {
   return out as IncomingHttpHeaders;
 }
 
+/** One 'error' listener for every stream (see the H2Exchange constructor). */
+function ignore(): void {}
+
 export class H2Exchange implements Exchange {
   readonly protocol = 'HTTP/2';
   readonly #stream: ServerHttp2Stream;
@@ -127,7 +130,7 @@ export class H2Exchange implements Exchange {
     // A stream the client resets or malforms (a content-length mismatch) errors, and abort()
     // resets it with INTERNAL_ERROR; onClose handles the end and the access log records the
     // failure, so the error must not become an uncaught exception.
-    stream.on('error', () => {});
+    stream.on('error', ignore);
   }
   get method(): string {
     return (this.headers[':method'] as string | undefined) ?? 'GET';
@@ -212,8 +215,8 @@ export class H2Exchange implements Exchange {
     if (!this.#stream.destroyed) this.#stream.destroy(new Error('response abandoned'));
   }
   onClose(cb: (finished: boolean) => void): void {
-    this.#stream.once('close', () =>
-      cb(this.#stream.rstCode === h2c.NGHTTP2_NO_ERROR && this.#stream.writableFinished),
-    );
+    const s = this.#stream;
+    // 'close' comes once: a plain listener, without the wrapper and removal once() costs.
+    s.on('close', () => cb(s.rstCode === h2c.NGHTTP2_NO_ERROR && s.writableFinished));
   }
 }

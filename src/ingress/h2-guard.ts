@@ -110,7 +110,8 @@ export class H2Guard {
       };
       w.streams.add(sw);
       stream.on('drain', () => sw.drains++);
-      stream.once('close', () => {
+      // 'close' and 'aborted' come at most once: plain listeners, without once()'s wrappers.
+      stream.on('close', () => {
         w.streams.delete(sw);
         if (--open === 0 && !session.closed && !session.destroyed) idle = arm();
       });
@@ -118,7 +119,7 @@ export class H2Guard {
       // Reset), or by nghttp2 for a frame of the client's that broke the stream (MadeYouReset):
       // both are the client's doing. A stream Pillion destroys itself (the app cut its response
       // short, the session ended) is already destroyed here, and is not counted.
-      stream.once('aborted', () => {
+      stream.on('aborted', () => {
         if (!stream.destroyed && !sw.ours) this.#count(w, 'resets', 'H2_RAPID_RESET');
       });
       this.#checkRefused(w);
