@@ -33,6 +33,7 @@ interface StreamWatch {
   stream: ServerHttp2Stream;
   /** Response bytes queued for the client at the last sample. */
   waiting: number;
+  /** 'drain' events, counted from the first sample that found bytes waiting (-1 before). */
   drains: number;
   seenDrains: number;
   /** When the stream last made progress (or had nothing waiting). */
@@ -103,13 +104,12 @@ export class H2Guard {
       const sw: StreamWatch = {
         stream,
         waiting: 0,
-        drains: 0,
+        drains: -1,
         seenDrains: 0,
         since: Date.now(),
         ours: false,
       };
       w.streams.add(sw);
-      stream.on('drain', () => sw.drains++);
       // 'close' and 'aborted' come at most once: plain listeners, without once()'s wrappers.
       stream.on('close', () => {
         w.streams.delete(sw);
@@ -149,6 +149,14 @@ export class H2Guard {
     for (const sw of w.streams) {
       const s = sw.stream;
       const waiting = s.destroyed ? 0 : s.bufferSize;
+      if (waiting > 0 && sw.drains < 0) {
+        // Most streams never have bytes waiting at a sample (a small response goes out whole
+        // at once): drains are listened for from the first sample that finds some, and the
+        // stall is timed from that sample (at most one sweep later than from its last drain).
+        sw.drains = 0;
+        sw.since = now;
+        s.on('drain', () => sw.drains++);
+      }
       if (waiting === 0 || waiting < sw.waiting || sw.drains !== sw.seenDrains) sw.since = now;
       sw.waiting = waiting;
       sw.seenDrains = sw.drains;
