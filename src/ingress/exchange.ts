@@ -93,6 +93,9 @@ export function headersObject(raw: string[]): IncomingHttpHeaders {
   return out as IncomingHttpHeaders;
 }
 
+/** One 'error' listener for every stream (see the H2Exchange constructor). */
+function ignore(): void {}
+
 export class H2Exchange implements Exchange {
   readonly protocol = 'HTTP/2';
   readonly #stream: ServerHttp2Stream;
@@ -127,7 +130,7 @@ export class H2Exchange implements Exchange {
     // A stream the client resets or malforms (a content-length mismatch) errors, and abort()
     // resets it with INTERNAL_ERROR; onClose handles the end and the access log records the
     // failure, so the error must not become an uncaught exception.
-    stream.on('error', () => {});
+    stream.on('error', ignore);
   }
   get method(): string {
     return (this.headers[':method'] as string | undefined) ?? 'GET';
@@ -165,19 +168,14 @@ export class H2Exchange implements Exchange {
     // The client may reset the stream after the app's head arrived and before it is passed on;
     // its 'close' may not have run yet, and Node's respond() throws on a closed stream.
     if (this.#gone) return;
-    const headers: Record<string, string | string[] | number> = {};
-    for (let i = 0; i < fields.length; i += 2) {
-      // Connection-specific fields are not allowed in HTTP/2 (RFC 9113 §8.2.2); they were
-      // removed with the hop-by-hop ones.
-      const name = (fields[i] as string).toLowerCase();
-      const value = fields[i + 1] as string;
-      const had = headers[name];
-      if (had === undefined) headers[name] = value;
-      else if (Array.isArray(had)) had.push(value);
-      else headers[name] = [had as string, value];
-    }
-    if (contentLength >= 0) headers['content-length'] = contentLength;
-    this.#head(status, headers);
+    // A flat [name, value, ...] list, as the app sent them: Node takes it as is (lower-cases
+    // the names itself; no object built here, none copied there), repeats kept in order and
+    // single-value fields still refused when repeated. Connection-specific fields are not
+    // allowed in HTTP/2 (RFC 9113 §8.2.2); they were removed with the hop-by-hop ones.
+    const headers = [':status', String(status), ...fields];
+    if (contentLength >= 0) headers.push('content-length', String(contentLength));
+    this.status = status;
+    this.#stream.respond(headers);
     if (!first) {
       if (end) this.#stream.end();
       return;
@@ -217,8 +215,8 @@ export class H2Exchange implements Exchange {
     if (!this.#stream.destroyed) this.#stream.destroy(new Error('response abandoned'));
   }
   onClose(cb: (finished: boolean) => void): void {
-    this.#stream.once('close', () =>
-      cb(this.#stream.rstCode === h2c.NGHTTP2_NO_ERROR && this.#stream.writableFinished),
-    );
+    const s = this.#stream;
+    // 'close' comes once: a plain listener, without the wrapper and removal once() costs.
+    s.on('close', () => cb(s.rstCode === h2c.NGHTTP2_NO_ERROR && s.writableFinished));
   }
 }

@@ -125,7 +125,8 @@ export function checkH2(headers: IncomingHttpHeaders, rawPairs: number, lim: Edg
   for (const name in headers) {
     const v = headers[name];
     // RFC 9113 §6.5.2 size: name + value + 32 per field.
-    for (const one of Array.isArray(v) ? v : [v ?? '']) size += name.length + one.length + 32;
+    if (Array.isArray(v)) for (const one of v) size += name.length + one.length + 32;
+    else size += name.length + (v ?? '').length + 32;
     if (name.includes('_') && lim.underscoreHeaders === 'reject')
       return bad(ErrorCode.REQUEST_INVALID);
   }

@@ -33,6 +33,7 @@ interface StreamWatch {
   stream: ServerHttp2Stream;
   /** Response bytes queued for the client at the last sample. */
   waiting: number;
+  /** 'drain' events, counted from the first sample that found bytes waiting (-1 before). */
   drains: number;
   seenDrains: number;
   /** When the stream last made progress (or had nothing waiting). */
@@ -103,14 +104,14 @@ export class H2Guard {
       const sw: StreamWatch = {
         stream,
         waiting: 0,
-        drains: 0,
+        drains: -1,
         seenDrains: 0,
         since: Date.now(),
         ours: false,
       };
       w.streams.add(sw);
-      stream.on('drain', () => sw.drains++);
-      stream.once('close', () => {
+      // 'close' and 'aborted' come at most once: plain listeners, without once()'s wrappers.
+      stream.on('close', () => {
         w.streams.delete(sw);
         if (--open === 0 && !session.closed && !session.destroyed) idle = arm();
       });
@@ -118,7 +119,7 @@ export class H2Guard {
       // Reset), or by nghttp2 for a frame of the client's that broke the stream (MadeYouReset):
       // both are the client's doing. A stream Pillion destroys itself (the app cut its response
       // short, the session ended) is already destroyed here, and is not counted.
-      stream.once('aborted', () => {
+      stream.on('aborted', () => {
         if (!stream.destroyed && !sw.ours) this.#count(w, 'resets', 'H2_RAPID_RESET');
       });
       this.#checkRefused(w);
@@ -148,6 +149,14 @@ export class H2Guard {
     for (const sw of w.streams) {
       const s = sw.stream;
       const waiting = s.destroyed ? 0 : s.bufferSize;
+      if (waiting > 0 && sw.drains < 0) {
+        // Most streams never have bytes waiting at a sample (a small response goes out whole
+        // at once): drains are listened for from the first sample that finds some, and the
+        // stall is timed from that sample (at most one sweep later than from its last drain).
+        sw.drains = 0;
+        sw.since = now;
+        s.on('drain', () => sw.drains++);
+      }
       if (waiting === 0 || waiting < sw.waiting || sw.drains !== sw.seenDrains) sw.since = now;
       sw.waiting = waiting;
       sw.seenDrains = sw.drains;

@@ -70,6 +70,13 @@ export class AppProxy {
   /** Requests sent to the app and not yet over. */
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
+  /** HTTP/2 exchanges read in this turn, started on the next (nextTurn). */
+  #waiting: Forward[] = [];
+  readonly #turn = (): void => {
+    const list = this.#waiting;
+    this.#waiting = [];
+    for (const f of list) f.turn();
+  };
 
   constructor(deps: ProxyDeps) {
     this.deps = deps;
@@ -114,6 +121,15 @@ export class AppProxy {
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w();
+  }
+
+  /**
+   * Starts `f` on the next turn of the event loop. A RST_STREAM read in the same batch as its
+   * HEADERS closes the stream after this turn: waiting one turn, a reset stream never starts
+   * a request to the app (Rapid Reset). One immediate serves every stream read in this turn.
+   */
+  nextTurn(f: Forward): void {
+    if (this.#waiting.push(f) === 1) setImmediate(this.#turn);
   }
 
   /** Forwards the exchange to the app, or (with `refused`) answers it with that error alone. */
@@ -172,14 +188,14 @@ class Forward implements ResponseSink {
       return;
     }
     const up = this.#proxy.deps.upstream();
-    if (up && ex.protocol === 'HTTP/2') {
-      // A RST_STREAM read in the same batch as its HEADERS closes the stream after this turn:
-      // wait one turn, so a reset stream never starts a request to the app (Rapid Reset).
-      setImmediate(() => {
-        if (!this.#gone) this.#begin();
-      });
-    } else if (up) this.#begin();
+    if (up && ex.protocol === 'HTTP/2') this.#proxy.nextTurn(this);
+    else if (up) this.#begin();
     else void this.#hold().then((ready) => this.#ready(ready));
+  }
+
+  /** The turn after the request was read: it starts now unless its stream was reset since. */
+  turn(): void {
+    if (!this.#gone) this.#begin();
   }
 
   #ready(up: Upstream | undefined): void {
