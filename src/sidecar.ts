@@ -13,7 +13,7 @@ import { ErrorCode, PillionError } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { Egress } from './egress/index.ts';
 import { Ingress } from './ingress/index.ts';
-import { wakeMemoryReducer } from './ingress/memory-relief.ts';
+import { wakeMemoryReducerAfterStart } from './ingress/memory-relief.ts';
 import { servedCertificates } from './ingress/tls/expiry.ts';
 import { loadTlsMaterial } from './ingress/tls/material.ts';
 import { Logs } from './logs/index.ts';
@@ -36,8 +36,6 @@ export type RunConfig = Settings;
 /** Signals passed straight to the app; SIGTERM and SIGINT first drain, then reach it. */
 const FORWARDED = ['SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;
 const SHUTDOWN = ['SIGTERM', 'SIGINT'] as const;
-/** From the end of start-up to the major GC that wakes V8's memory reducer. */
-const SETTLE_MS = 2000;
 /** Grace past the drain and stop timeouts for the last steps of a stop (the log flush). */
 const STOP_GRACE_MS = 5000;
 
@@ -490,12 +488,11 @@ export class Sidecar {
     try {
       started = await startAll(concerns, log);
       // Start-up (config resolution, module loading, the certificate) leaves V8's heap about
-      // twice what is live, young generation included, and nothing shrinks it while Pillion
-      // idles: V8's memory reducer only runs once a major GC has. One started once start-up
-      // has settled (the app's own start, the first requests), marked incrementally so no
-      // request waits on it, lets the reducer take an idle Pillion from 80-83 to 73 MiB RSS
-      // some ten seconds later (docs/install.md, "Memory").
-      setTimeout(wakeMemoryReducer, SETTLE_MS).unref();
+      // twice what is live, and nothing shrinks it while Pillion idles: V8's memory reducer
+      // only runs once a major GC has. One, marked incrementally, once start-up has settled
+      // lets the reducer take an idle Pillion from 80-83 to 73 MiB RSS some ten seconds later
+      // (docs/install.md, "Memory").
+      wakeMemoryReducerAfterStart();
       void this.#announce(supervisor, ingress);
       const first = await Promise.race([
         stopRequested,
