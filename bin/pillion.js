@@ -1,11 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --heap-growing-percent=50
-// The flags above: V8's young generation otherwise grows to 128 MiB under load (each request's
+#!/usr/bin/env -S node --max-semi-space-size=4
+// The flag above: V8's young generation otherwise grows to 128 MiB under load (each request's
 // short-lived objects), and Pillion's RSS with it: 207 -> 118 MiB at 12-byte HTTP/1.1 and
-// 266 -> 152 MiB at HTTP/2 under bench load, for the same CPU per request. What outlives a
-// young-generation GC (HTTP/2 streams in flight) goes to old space, which V8 lets grow to up
-// to 4x what is live before the next full GC; at 1.5x, RSS under HTTP/2 bench load went
-// 136-146 -> 107-112 MiB (docs/install.md, "Memory"). They can only be given at start (V8
-// sizes the heap then); `node bin/pillion.js` runs without them.
+// 266 -> 152 MiB at HTTP/2 under bench load, for the same CPU per request. It can only be
+// given at start (V8 sizes the heap then); `node bin/pillion.js` runs without it.
 // Entry point for the `pillion` command. Node 22.18+ runs the TypeScript sources directly
 // (type stripping); older Node cannot, so say so plainly instead of failing on syntax.
 const [major, minor] = process.versions.node.split('.').map(Number);
