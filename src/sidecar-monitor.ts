@@ -1,12 +1,12 @@
 // The Sidecar's monitoring wiring: the metrics concern fed from ingress, logs, the supervisor
 // and the reload counts, and the admin listener's answers (status, stats, actions) built from
 // them. Only wiring: the figures are counted in the concerns, served in admin/.
-import { type ActionResult, AdminServer } from './admin/admin-server.ts';
+import { type ActionResult, AdminServer, type PageAnswer } from './admin/admin-server.ts';
 import type { Settings } from './config/settings.ts';
 import { ErrorCode } from './core/errors.ts';
 import type { Logger } from './core/log.ts';
 import { VERSION } from './core/version.ts';
-import { dashboardAsset } from './dashboard/index.ts';
+import { isDashboardPath } from './dashboard/paths.ts';
 import type { Egress } from './egress/index.ts';
 import type { ConnectionCounters, Ingress } from './ingress/index.ts';
 import type { ServedCertificate } from './ingress/tls/expiry.ts';
@@ -145,9 +145,19 @@ export function buildAdmin(p: MonitorParts, metrics: Metrics): AdminServer {
       return { status: 202, body: { ok: true, draining: true } };
     },
     reload: p.reload,
-    page: dashboardAsset,
+    page: (path, ifNoneMatch) =>
+      isDashboardPath(path) ? dashboardPage(path, ifNoneMatch) : undefined,
   });
   return admin;
+}
+
+let dashboard: Promise<typeof import('./dashboard/index.ts')> | undefined;
+
+/** A dashboard path's answer, the dashboard loaded at the first (dashboard/paths.ts). */
+async function dashboardPage(path: string, ifNoneMatch: string | undefined): Promise<PageAnswer> {
+  dashboard ??= import('./dashboard/index.ts');
+  const { dashboardAsset } = await dashboard;
+  return dashboardAsset(path, ifNoneMatch) as PageAnswer; // defined for every dashboard path
 }
 
 function fail(status: number, message: string): ActionResult {

@@ -7,6 +7,7 @@ import { PillionError } from './core/errors.ts';
 import { type Level, Logger } from './core/log.ts';
 import { Ingress } from './ingress/index.ts';
 import type { EdgeLimits } from './ingress/limits.ts';
+import { wakeMemoryReducerAfterStart } from './ingress/memory-relief.ts';
 import { loadTlsMaterial } from './ingress/tls/material.ts';
 import type { AccessLog } from './logs/access-log.ts';
 import { type AccessLogOptions, createAccessLog } from './logs/access-log.ts';
@@ -180,4 +181,6 @@ async function run(init: WorkerInit): Promise<void> {
   }
   out.flushNow();
   send({ t: 'listening', port: ingress.address?.port ?? init.port });
+  // As in the primary (sidecar.ts): the worker's start-up garbage is given back once idle.
+  wakeMemoryReducerAfterStart();
 }

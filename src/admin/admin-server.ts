@@ -41,11 +41,18 @@ export interface AdminOptions {
   drain: () => ActionResult;
   /** Re-reads the config file as one reload transaction. */
   reload: () => Promise<ActionResult>;
-  /** The dashboard's page and assets (no token: they hold no data); undefined for other paths. */
-  page?: (
-    path: string,
-    ifNoneMatch: string | undefined,
-  ) => { status: number; headers: Record<string, string>; body: Buffer } | undefined;
+  /**
+   * The dashboard's page and assets (no token: they hold no data), to come; undefined, at once,
+   * for other paths.
+   */
+  page?: (path: string, ifNoneMatch: string | undefined) => Promise<PageAnswer> | undefined;
+}
+
+/** A dashboard page or asset as the admin listener sends it. */
+export interface PageAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
 }
 
 /** An action's answer: its HTTP status and JSON body. */
@@ -244,8 +251,13 @@ export class AdminServer implements Concern {
         ? this.#opts.page?.(url.pathname, req.headers['if-none-match'])
         : undefined;
     if (page) {
-      res.writeHead(page.status, page.headers);
-      res.end(req.method === 'HEAD' ? undefined : page.body);
+      page.then(
+        (a) => {
+          res.writeHead(a.status, a.headers);
+          res.end(req.method === 'HEAD' ? undefined : a.body);
+        },
+        (err: Error) => fail(res, 500, 'PILLION_INTERNAL', err.message),
+      );
       return;
     }
     const given = bearerOf(req.headers.authorization);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { APP_CSS, APP_JS } from './bundle.gen.ts';
 import { FAVICON_SVG, pageHtml } from './page.ts';
+import { isDashboardPath } from './paths.ts';
 
 export interface DashboardAsset {
   status: number;
@@ -65,7 +66,7 @@ const ASSETS: ReadonlyMap<string, Entry> = new Map([
 export function dashboardAsset(path: string, ifNoneMatch?: string): DashboardAsset | undefined {
   const p = path.split('?', 1)[0];
   const e = ASSETS.get(p);
-  if (!e) return p.startsWith('/ui/') ? notFound() : undefined;
+  if (!e) return isDashboardPath(p) ? notFound() : undefined;
   const headers = {
     ...SECURITY_HEADERS,
     'content-type': e.type,

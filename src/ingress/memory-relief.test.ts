@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MemoryRelief, trimCHeap } from './memory-relief.ts';
+import { MemoryRelief, trimCHeap, wakeMemoryReducer } from './memory-relief.ts';
 
 /** glibc, whose malloc_trim the relief calls (musl and other systems have none). */
 const glibc =
@@ -64,4 +65,17 @@ test('freed C-heap memory in holes below blocks still in use is given back', {
   assert.ok(before - after > 20 * 2 ** 20, `RSS ${before} -> ${after}`);
   assert.equal(kept.length, 100);
   assert.equal(blocks.length, 0);
+});
+
+test('waking the memory reducer runs a major GC', async () => {
+  let majors = 0;
+  const seen = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as { detail?: { kind?: number } }[])
+      if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++;
+  });
+  seen.observe({ entryTypes: ['gc'] });
+  wakeMemoryReducer();
+  for (let i = 0; i < 250 && majors === 0; i++) await sleep(20);
+  seen.disconnect();
+  assert.ok(majors >= 1, 'the major GC ran');
 });
