@@ -5,15 +5,13 @@
 // the other; every figure is printed with pass/fail against ±10% of the timeout, and the
 // process exits 1 if one fails. Run: npm run bench:egress-timeouts   (EGRESS_TIMEOUT_CALLS=N,
 // default 5, at most 20)
-import { writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { APP_CMD, startPillion } from '../test/e2e/harness.ts';
 import { makePki } from '../test/egress/certs.ts';
 import { startUpstream } from '../test/egress/upstream.ts';
+import { startEgressPillion } from './lib/egress-pillion.ts';
 
 const CALLS = Math.min(20, Math.max(1, Number(process.env.EGRESS_TIMEOUT_CALLS ?? 5)));
 /** Bound on one call, so a broken run ends. */
@@ -90,35 +88,18 @@ const CASES: Case[] = [
   },
 ];
 
-const cfg = join(pki.dir, 'pillion.yaml');
-writeFileSync(
-  cfg,
-  [
-    'app:',
-    `  command: ${JSON.stringify(APP_CMD)}`,
-    'ingress:',
-    '  listen: 127.0.0.1:0',
-    'egress:',
-    '  listen: 127.0.0.1:0',
-    '  services:',
-    ...CASES.flatMap((c) => [`    ${c.service}:`, ...c.yaml, tls]),
-    '',
-  ].join('\n'),
-);
-
 const load = (): string =>
   loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
 const round = (x: number): number => Math.round(x * 10) / 10;
 let failed = 0;
-const p = startPillion(['run', '--config', cfg], { bin: true });
+const { p, egressUrl } = await startEgressPillion(
+  pki.dir,
+  CASES.flatMap((c) => [`    ${c.service}:`, ...c.yaml, tls]),
+);
 process.on('exit', () => p.kill());
 try {
-  await p.ready();
-  const egressUrl = String(
-    (await p.waitForLog((l) => String(l.msg).startsWith('egress port'))).url,
-  );
   console.log(JSON.stringify({ bench: 'egress-timeouts', calls: CALLS, loadavg_before: load() }));
   for (const c of CASES) {
     const pool = new Pool(egressUrl, { connections: 1 });

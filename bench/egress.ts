@@ -3,14 +3,13 @@
 // /proc/<pid>/stat, latency percentiles of both. The timeouts are measured by
 // bench/egress-timeouts.ts. Run: npm run bench:egress   (EGRESS_REQUESTS=N, default 4000;
 // EGRESS_CONCURRENCY, default 8)
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { APP_CMD, startPillion } from '../test/e2e/harness.ts';
 import { makePki } from '../test/egress/certs.ts';
 import { startUpstream } from '../test/egress/upstream.ts';
+import { startEgressPillion } from './lib/egress-pillion.ts';
 
 const N = Number(process.env.EGRESS_REQUESTS ?? 4000);
 const C = Number(process.env.EGRESS_CONCURRENCY ?? 8);
@@ -52,34 +51,18 @@ async function load(pool: Pool, path: string, count: number): Promise<number[]> 
 
 const pki = makePki();
 const up = await startUpstream('bench', pki);
-const cfg = join(pki.dir, 'pillion.yaml');
-writeFileSync(
-  cfg,
+// EGRESS_PROFILE=DIR writes a CPU profile of Pillion there when it exits.
+const prof = process.env.EGRESS_PROFILE;
+const { p, egressUrl } = await startEgressPillion(
+  pki.dir,
   [
-    'app:',
-    `  command: ${JSON.stringify(APP_CMD)}`,
-    'ingress:',
-    '  listen: 127.0.0.1:0',
-    'egress:',
-    '  listen: 127.0.0.1:0',
-    '  services:',
     '    bench:',
     `      endpoints: [${up.url}]`,
     `      tls: { ca: ${JSON.stringify(pki.caFile)} }`,
-    '',
-  ].join('\n'),
+  ],
+  prof ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } : undefined,
 );
-// EGRESS_PROFILE=DIR writes a CPU profile of Pillion there when it exits.
-const prof = process.env.EGRESS_PROFILE;
-const p = startPillion(['run', '--config', cfg], {
-  bin: true,
-  ...(prof ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${prof}` } } : {}),
-});
 try {
-  await p.ready();
-  const egressUrl = String(
-    (await p.waitForLog((l) => String(l.msg).startsWith('egress port'))).url,
-  );
   const direct = new Pool(up.url, { connect: { ca: pki.ca }, connections: C });
   const via = new Pool(egressUrl, { connections: C });
   await load(direct, '/x', WARMUP);
