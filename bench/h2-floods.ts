@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { APP_CMD, BIN, startPillion } from '../test/e2e/harness.ts';
+import { APP_CMD, BIN, rssKib, startPillion } from '../test/e2e/harness.ts';
 import {
   dribble,
   FLOODS,
@@ -86,10 +86,7 @@ if (!isMainThread) {
   const port = await p.port();
   await p.ready();
   const pid = p.proc.pid as number;
-  const rssMiB = (): number => {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return Math.round(Number(m?.[1] ?? 0) / 102.4) / 10;
-  };
+  const rssMiB = (): number => Math.round(rssKib(pid) / 102.4) / 10;
   /**
    * Where the RSS is (/proc/PID/smaps): the C heap's main arena (`[heap]`, the brk heap where
    * nghttp2, OpenSSL and Node's C++ objects live), other anonymous memory (V8's pages, malloc's

@@ -3,13 +3,13 @@
 // (one session), WebSocket messages (a few sockets), and 10% 16 KiB POSTs, half on each
 // protocol. Every 10 s it samples Pillion's /proc (VmRSS, open fds) and its event-loop delay
 // (bench/lib/eld-probe.mjs, loaded into Pillion). Bounded in time and in requests in flight.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect as h2connect } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startPillion, tempDir } from '../../test/e2e/harness.ts';
+import { fdCount, rssKib, startPillion, tempDir } from '../../test/e2e/harness.ts';
 
 const WS_APP = fileURLToPath(new URL('../../test/fixtures/ws-echo-app.ts', import.meta.url));
 const PROBE = fileURLToPath(new URL('./eld-probe.mjs', import.meta.url));
@@ -55,11 +55,7 @@ export interface SoakResult {
   warnings: Record<string, number>;
 }
 
-const rssMiB = (pid: number): number => {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Math.round(Number(m?.[1] ?? 0) / 102.4) / 10;
-};
-const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
+const rssMiB = (pid: number): number => Math.round(rssKib(pid) / 102.4) / 10;
 
 /** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {

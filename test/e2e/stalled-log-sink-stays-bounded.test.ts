@@ -7,11 +7,11 @@
 // The 30 s are a bounded wait for the stall, not a measurement.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { type AdminAt, type Scrape, scrape } from './admin-client.ts';
-import { eventually, h1Request, type LogLine, MAIN, tempDir } from './harness.ts';
+import { eventually, h1Request, type LogLine, MAIN, rssKib, tempDir } from './harness.ts';
 import { runSeq, type SeqRun } from './seq-run.ts';
 
 const MiB = 1024 * 1024;
@@ -24,10 +24,8 @@ const BOUND = 4 * MiB;
 const SLACK = MiB;
 const STALL_MS = 30_000;
 
-function rss(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : 0;
-}
+/** Resident memory in bytes. */
+const rss = (pid: number): number => rssKib(pid) * 1024;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
