@@ -25,19 +25,16 @@ function contextGc(): Gc {
   return runInNewContext('gc') as Gc;
 }
 
+/** The relief's gc, kept once exposed. */
 let gc: Gc | undefined;
-
-function v8Gc(): Gc {
-  gc ??= contextGc();
-  return gc;
-}
 
 /**
  * One GC that leaves V8 holding little beyond its live objects: old space compacted and the
  * young generation shrunk back to its initial size (V8's memory-pressure path).
  */
 export function reduceHeap(): void {
-  v8Gc()({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  gc ??= contextGc();
+  gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
 /**
