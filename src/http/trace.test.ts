@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { requestIdOf, traceparentOf, validTraceparent } from './trace.ts';
+import { newRequestId, requestIdOf, traceparentOf, validTraceparent } from './trace.ts';
 
 const GOOD = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
 
@@ -29,4 +29,15 @@ test('a plain X-Request-Id is kept; an unsafe one is replaced by a UUID', () => 
   assert.equal(requestIdOf({ 'x-request-id': 'abc-123' }), 'abc-123');
   assert.match(requestIdOf({ 'x-request-id': 'a b\u0001' }), /^[0-9a-f-]{36}$/);
   assert.match(requestIdOf({}), /^[0-9a-f-]{36}$/);
+});
+
+test('new request ids are version-4 UUIDs, distinct across the batches they are cut from', () => {
+  const seen = new Set<string>();
+  // Past four batches of 256, so ids from several random draws are compared.
+  for (let i = 0; i < 1100; i++) {
+    const id = newRequestId();
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    seen.add(id);
+  }
+  assert.equal(seen.size, 1100);
 });

@@ -2,13 +2,14 @@
 // Bodies stream both ways under HTTP/2 flow control, trailers pass (gRPC's status travels in
 // them), and a reset on either side resets the other. HTTP/1.1 clients are translated, except
 // gRPC, which needs HTTP/2 end to end.
-import { randomUUID } from 'node:crypto';
+
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode } from '../core/errors.ts';
 import { clientRequestId, downstreamHeaders, upstreamHeaders } from '../http/headers.ts';
+import { newRequestId } from '../http/trace.ts';
 import { BodyPace } from './body-pace.ts';
 import { errorResponse, upstreamErrorCode } from './error-status.ts';
 import { grpcStatusIn, grpcStatusOf, isGrpc, trailersOnly } from './grpc.ts';
@@ -121,7 +122,7 @@ class H2cCall {
     this.#down = down;
     this.#h2Client = h2Client;
     this.#grpc = isGrpc(down.headers);
-    this.#requestId = clientRequestId(down.headers) ?? randomUUID();
+    this.#requestId = clientRequestId(down.headers) ?? newRequestId();
     const trace = fwd.deps.trace;
     const h = down.headers;
     this.#trace = trace ? trace(one(h.traceparent), one(h.tracestate)) : undefined;

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErrorCode } from '../core/errors.ts';
 import { ErrorCode as Codes } from '../core/errors.ts';
 import { clientRequestId } from '../http/headers.ts';
+import { newRequestId } from '../http/trace.ts';
 import type { AccessEntry, AccessLog } from '../logs/access-log.ts';
 import { BUFFER_BYTES, type Buffered, bufferBody } from './body-buffer.ts';
 import { BodyPace } from './body-pace.ts';
@@ -168,7 +168,7 @@ class Forward implements ResponseSink {
     this.#ex = ex;
     const id = field(ex.raw, 'x-request-id');
     this.#requestId =
-      id !== undefined && clientRequestId({ 'x-request-id': id }) ? id : randomUUID();
+      id !== undefined && clientRequestId({ 'x-request-id': id }) ? id : newRequestId();
     const trace = proxy.deps.trace;
     this.#trace = trace
       ? trace(field(ex.raw, 'traceparent'), field(ex.raw, 'tracestate'))

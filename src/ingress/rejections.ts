@@ -2,9 +2,10 @@
 // one line shape, `connection rejected`, counted exactly by reason and throttled per reason so
 // a flood of them is not a flood of the log. What the client sent is never logged; only the
 // parser's error code and the peer address.
-import { randomUUID } from 'node:crypto';
+
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
+import { newRequestId } from '../http/trace.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { errorBodyBytes, statusOf } from './error-status.ts';
 import { LogThrottle } from './log-throttle.ts';
@@ -66,7 +67,7 @@ export class Rejections {
       bytes: errorBodyBytes(code),
       protocol: 'HTTP/1.1',
       remote: remote ?? '',
-      requestId: randomUUID(),
+      requestId: newRequestId(),
       error: code,
       trace: this.#trace?.(undefined, undefined),
     });

@@ -155,9 +155,14 @@ export class UpstreamConn {
     this.#init();
     this.lastActive = performance.now();
     const s = this.socket;
+    if (body === undefined) {
+      // One chunk: corking would only queue it in the stream's buffer and take it out again.
+      s.write(head, 'latin1');
+      return;
+    }
     s.cork();
     s.write(head, 'latin1');
-    if (body) s.write(body);
+    s.write(body);
     s.uncork();
   }
 

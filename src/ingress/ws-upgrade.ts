@@ -2,12 +2,13 @@
 // HTTP/2 extended CONNECT (ws-h2.ts) alike: the request is checked and re-serialised like any
 // other (forwarding fields as configured), only the app's 101 opens a tunnel, any other answer
 // is passed on as plain HTTP, and the access line has the status the client really got.
-import { randomUUID } from 'node:crypto';
+
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ErrorCode } from '../core/errors.ts';
 import { type ClientCertHeader, upstreamHeaders } from '../http/headers.ts';
+import { newRequestId } from '../http/trace.ts';
 import type { AccessLog } from '../logs/access-log.ts';
 import { appTimeout, statusOf, upstreamErrorCode } from './error-status.ts';
 import type { Target } from './guard.ts';
@@ -70,7 +71,7 @@ export function upgradeToApp(
   open: OpenTunnel,
 ): void {
   const start = performance.now();
-  const requestId = randomUUID();
+  const requestId = newRequestId();
   const lim = deps.limits;
   let status = 0;
   let bytes = 0;
