@@ -2,7 +2,6 @@
 // Bodies stream both ways under HTTP/2 flow control, trailers pass (gRPC's status travels in
 // them), and a reset on either side resets the other. HTTP/1.1 clients are translated, except
 // gRPC, which needs HTTP/2 end to end.
-
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { type ClientHttp2Session, type ClientHttp2Stream, constants as h2 } from 'node:http2';
 import { performance } from 'node:perf_hooks';

@@ -2,7 +2,6 @@
 // one line shape, `connection rejected`, counted exactly by reason and throttled per reason so
 // a flood of them is not a flood of the log. What the client sent is never logged; only the
 // parser's error code and the peer address.
-
 import { ErrorCode } from '../core/errors.ts';
 import type { Logger } from '../core/log.ts';
 import { newRequestId } from '../http/trace.ts';

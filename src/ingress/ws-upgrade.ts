@@ -2,7 +2,6 @@
 // HTTP/2 extended CONNECT (ws-h2.ts) alike: the request is checked and re-serialised like any
 // other (forwarding fields as configured), only the app's 101 opens a tunnel, any other answer
 // is passed on as plain HTTP, and the access line has the status the client really got.
-
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
