@@ -392,7 +392,7 @@ test(`${RELOADS} reloads changing every live field under a paced 500 req/s: 0 fa
   }
   const seconds = load.seconds();
   t.diagnostic(
-    `${load.sent()} requests sent on a ${INTERVAL_MS} ms schedule in ${seconds.toFixed(1)} s (${(load.sent() / seconds).toFixed(0)} req/s achieved), ${load.answered()} answered (${load.followed()} of them sent again to the new address after the old one refused a new connection), across ${RELOADS} reloads; load average ${loadavg()[0].toFixed(2)}`,
+    `${load.sent()} requests sent on a ${INTERVAL_MS} ms schedule in ${seconds.toFixed(1)} s (${(load.sent() / seconds).toFixed(0)} req/s achieved), ${load.answered()} answered (${load.followed()} of them sent again to the new address after the old one refused a new connection, ${load.resent()} GETs sent again after their pooled connection was closed as idle), across ${RELOADS} reloads; load average ${loadavg()[0].toFixed(2)}`,
   );
   assert.deepEqual(load.failures, []);
   assert.equal(load.answered(), load.sent(), 'every scheduled request was answered');

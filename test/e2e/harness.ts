@@ -256,13 +256,18 @@ export interface Reply {
   body: string;
 }
 
-/** One HTTPS/1.1 request on a fresh connection, certificate not verified. */
+/**
+ * One HTTPS/1.1 request on a fresh connection (or on `agent`'s), certificate not verified. An
+ * error before any response byte on a connection the agent had already used carries
+ * `staleKeepAlive: true` (see `staleKeepAlive`).
+ */
 export async function h1Request(
   port: number,
   path: string,
   opts: { method?: string; headers?: Record<string, string>; body?: string; agent?: Agent } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = request(
       {
         host: '127.0.0.1',
@@ -274,6 +279,7 @@ export async function h1Request(
         agent: opts.agent ?? false,
       },
       (res) => {
+        responded = true;
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c) => {
@@ -283,9 +289,23 @@ export async function h1Request(
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (e) => {
+      const err = e as Error & { staleKeepAlive?: boolean };
+      if (req.reusedSocket && !responded) err.staleKeepAlive = true;
+      reject(err);
+    });
     req.end(opts.body);
   });
+}
+
+/**
+ * True for an h1Request failure on a reused keep-alive connection before any response byte: the
+ * server closed an idle connection as the request went out (its listener moved, or its idle
+ * timeout), which a client may send again on a new connection if the request is idempotent
+ * (RFC 9112 §9.3.1), as browsers and undici do.
+ */
+export function staleKeepAlive(e: unknown): boolean {
+  return (e as { staleKeepAlive?: boolean } | undefined)?.staleKeepAlive === true;
 }
 
 /** One HTTP/2 request over a session the caller owns. */
@@ -371,6 +391,8 @@ export interface PacedLoad {
   answered(): number;
   /** Requests a moved listener's old address refused, sent again to the new one. */
   followed(): number;
+  /** GETs sent again once after a pooled keep-alive connection was closed as they went out. */
+  resent(): number;
   /** Every request that failed: its protocol, status or error. */
   readonly failures: string[];
   /** Every request settled so far, in the order the outcomes came. */
@@ -432,6 +454,7 @@ export function startPacedLoad(opts: {
   let sent = 0;
   let answered = 0;
   let followed = 0;
+  let resent = 0;
   let stopped = false;
   const fire = (i: number, moved = false): void => {
     const h2 = i % 2 === 1;
@@ -473,7 +496,13 @@ export function startPacedLoad(opts: {
       async (e) => {
         // A new connection refused by a listener that has just moved: the request was never
         // sent, so it goes again once the new address is known, as a client following the move
-        // would. Once only, and never on a connection that stays (the kept ones).
+        // would. Once only, and never on a connection that stays (the kept ones). A GET that met
+        // a pooled connection closed as idle goes again too, once (RFC 9112 §9.3.1).
+        if (!old && !moved && !h2 && !post && staleKeepAlive(e)) {
+          resent++;
+          fire(i, true);
+          return;
+        }
         if (!old && !moved && refusedConnect(e)) {
           const end = Date.now() + 30_000;
           while (opts.port() === port && Date.now() < end) await sleep(5);
@@ -502,6 +531,7 @@ export function startPacedLoad(opts: {
     sent: () => sent,
     answered: () => answered,
     followed: () => followed,
+    resent: () => resent,
     failures,
     outcomes,
     seconds: () => (Date.now() - t0) / 1000,
