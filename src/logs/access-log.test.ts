@@ -4,7 +4,13 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ACCESS_FIELDS } from '../core/access-fields.ts';
 import { LogOutput } from '../core/log.ts';
-import { type AccessEntry, type AccessLogOptions, clfTime, createAccessLog } from './access-log.ts';
+import {
+  type AccessEntry,
+  type AccessLogOptions,
+  clfTime,
+  createAccessLog,
+  millisText,
+} from './access-log.ts';
 import { cut, looksSecret, redactHeaders, redactQuery } from './redact.ts';
 
 function logOf(opts: Partial<AccessLogOptions>) {
@@ -304,5 +310,27 @@ test('a JSON line is what JSON.stringify writes of its fields, whatever characte
       },
     ),
     { seed: 12, numRuns: 300 },
+  );
+});
+
+test('duration_ms is written as the double rounded to the microsecond would be', () => {
+  // millisText makes the text from integers; the reference is the number's own form.
+  const ref = (ms: number): string => JSON.stringify(Math.round(ms * 1000) / 1000);
+  for (const ms of [0, -0, 0.0004, 0.0005, 0.001, 0.01, 0.1, 0.12, 0.102, 1, 12.5, 999.999, 1e6]) {
+    assert.equal(millisText(ms), ref(ms), String(ms));
+  }
+  for (const ms of [-1.5, Number.NaN, Number.POSITIVE_INFINITY, 1e13, 1e20]) {
+    assert.equal(millisText(ms), ref(ms) ?? 'null', String(ms));
+  }
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.double({ min: 0, max: 1e12, noNaN: true }),
+        fc.integer({ min: 0, max: 1e9 }).map((us) => us / 1000),
+        fc.double({ min: 0, max: 10, noNaN: true }),
+      ),
+      (ms) => assert.equal(millisText(ms), ref(ms)),
+    ),
+    { seed: 7, numRuns: 2000 },
   );
 });
