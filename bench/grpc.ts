@@ -7,10 +7,10 @@
 // bounded in count (h2load -n) and time (a timeout on each), and go to 127.0.0.1 only.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import {
+  appendFileSync,
   chmodSync,
   mkdtempSync,
   openSync,
-  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -20,17 +20,29 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { selfSignedPair } from '../src/ingress/self-signed.ts';
 import { echoClient } from '../test/fixtures/grpc-app.ts';
+import { h2loadLatency, type LoadResult } from './lib/load.ts';
+import { probePillion } from './lib/pillion-build.ts';
+import { treeStatus, treeTicks } from './lib/proc.ts';
+import type { RunRecord } from './lib/record.ts';
 
 const run = promisify(execFile);
 const CALLS = Number(process.env.BENCH_GRPC_CALLS ?? 30_000);
 const RUNS = Math.max(3, Number(process.env.BENCH_RUNS ?? 3));
 const CONNECTIONS = 8;
 const STREAMS = 16;
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** `--raw FILE`: each run also as a bench record (lib/record.ts), as `npm run bench` takes them
+ * into bench/RESULTS.md (case `grpc-unary`); `--pillion-root DIR`: the checkout to drive. */
+const args = parseArgs({
+  options: { raw: { type: 'string' }, 'pillion-root': { type: 'string', default: ROOT } },
+}).values;
+const RAW = args.raw;
+const CASE = 'grpc-unary';
+const CASE_TITLE = `gRPC unary calls (h2load posting one EchoRequest, 8 connections × 16 streams), Pillion \`app.protocol: h2c\` vs nginx \`grpc_pass\`, bench/grpc.ts`;
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux
 const [LOAD_CPU, PROXY_CPU] = cpus().length > 1 ? ['0', '1'] : ['0', '0'];
 
@@ -42,6 +54,8 @@ process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   rmSync(dir, { recursive: true, force: true });
 });
+// Stopped early: the children go too ('exit' runs only on process.exit).
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
 
 function start(cmd: string, args: string[], out: 'ignore' | number = 'ignore'): ChildProcess {
   const c = spawn(cmd, args, { stdio: ['ignore', out, 'inherit'] });
@@ -72,33 +86,6 @@ async function waitForPort(port: number): Promise<void> {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** utime+stime of `pid` and every descendant, in clock ticks. */
-function treeTicks(pid: number): number {
-  const parent = new Map<number, number>();
-  const ticks = new Map<number, number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(name), Number(f[1]));
-      ticks.set(Number(name), Number(f[11]) + Number(f[12]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let sum = 0;
-  for (const [p, t] of ticks) {
-    for (let q: number | undefined = p; q !== undefined && q > 1; q = parent.get(q)) {
-      if (q === pid) {
-        sum += t;
-        break;
-      }
-    }
-  }
-  return sum;
-}
-
 /** One EchoRequest{text:"hello"} as a gRPC length-prefixed message (what h2load posts). */
 function grpcFrame(text: string, field = 1): Buffer {
   const msg = Buffer.concat([Buffer.from([(field << 3) | 2, text.length]), Buffer.from(text)]);
@@ -107,7 +94,8 @@ function grpcFrame(text: string, field = 1): Buffer {
   return Buffer.concat([head, msg]);
 }
 
-async function h2load(port: number, n: number): Promise<{ rps: number; ok: number }> {
+async function h2load(port: number, n: number): Promise<LoadResult & { rps: number; ok: number }> {
+  const logFile = join(dir, `h2load-${port}.log`);
   const { stdout } = await run(
     'taskset',
     [
@@ -126,13 +114,25 @@ async function h2load(port: number, n: number): Promise<{ rps: number; ok: numbe
       'content-type: application/grpc',
       '-H',
       'te: trailers',
+      `--log-file=${logFile}`,
       `https://127.0.0.1:${port}/pillion.test.Echo/Unary`,
     ],
     { timeout: 120_000 },
   );
   const ok = Number(/(\d+) 2xx/.exec(stdout)?.[1] ?? 0);
   if (ok !== n) console.error(`h2load on ${port}: ${ok} of ${n} got 2xx\n${stdout}`);
-  return { rps: Number(/finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(stdout)?.[1]), ok };
+  const fin = /finished in ([\d.]+)(m?s), ([\d.]+) req\/s/.exec(stdout);
+  return {
+    rps: Number(fin?.[3]),
+    ok,
+    requests: ok,
+    seconds: Number(fin?.[1]) / (fin?.[2] === 'ms' ? 1000 : 1),
+    bytes: Number(/traffic: [\d.]+\w* \((\d+)\) total/.exec(stdout)?.[1] ?? 0),
+    // Calls that did not get a 2xx (h2load counts a gRPC error status in trailers as 2xx).
+    errors: { connect: 0, read: 0, write: 0, status: n - ok, timeout: 0 },
+    ...h2loadLatency(logFile),
+    alpn: /Application protocol: (\S+)/.exec(stdout)?.[1],
+  };
 }
 
 /** One real grpc-js call through the proxy: the upstream's reply must decode. */
@@ -191,15 +191,18 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
     '-g',
     'daemon off;',
   ]);
+  // As the installed command starts: bin/pillion.js with its shebang's Node options.
+  const build = probePillion(args['pillion-root']);
   const pillion = start(
     'taskset',
     [
       '-c',
       PROXY_CPU,
-      process.execPath,
+      build.node,
+      ...build.nodeArgs,
       // e.g. BENCH_NODE_ARGS=--cpu-prof to profile Pillion under the load
       ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
-      MAIN,
+      build.bin,
       'run',
       '--admin',
       '127.0.0.1:0',
@@ -245,16 +248,43 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
     pillion: { us: [], rps: [] },
     'node-h2': { us: [], rps: [] },
   };
+  if (RAW) writeFileSync(RAW, '');
   for (let i = 0; i < RUNS; i++) {
     for (const p of peers) {
       const before = treeTicks(p.pid);
-      const r = await h2load(p.port, CALLS);
-      const us = ((treeTicks(p.pid) - before) * TICK_US) / Math.max(1, r.ok);
+      // RSS under load: the last reading before the load ends, every 250 ms.
+      let rssKiB = treeStatus(p.pid, 'VmRSS');
+      const sampler = setInterval(() => {
+        rssKiB = treeStatus(p.pid, 'VmRSS');
+      }, 250);
+      const r = await h2load(p.port, CALLS).finally(() => clearInterval(sampler));
+      const ticks = treeTicks(p.pid) - before;
+      const us = (ticks * TICK_US) / Math.max(1, r.ok);
       rows[p.name].us.push(us);
       rows[p.name].rps.push(r.rps);
       console.log(
         `run ${i + 1} ${p.name.padEnd(8)} ${us.toFixed(1).padStart(6)} µs CPU/call  ${r.rps.toFixed(0).padStart(6)} calls/s`,
       );
+      if (RAW) {
+        const { rps, ok, ...load } = r;
+        const rec: RunRecord = {
+          ts: new Date().toISOString(),
+          case: CASE,
+          caseTitle: CASE_TITLE,
+          contender: p.name,
+          rep: i + 1,
+          attempt: 1,
+          placement: { load: LOAD_CPU, proxy: PROXY_CPU, upstream: LOAD_CPU },
+          seconds: r.seconds,
+          failed: ok === CALLS ? undefined : `${CALLS - ok} of ${CALLS} calls without a 2xx`,
+          load,
+          rps,
+          cpuUsPerReq: us,
+          proxyCpuPct: (100 * ticks * TICK_US) / 1e6 / Math.max(1e-9, r.seconds),
+          rssLoadMiB: rssKiB / 1024,
+        };
+        appendFileSync(RAW, `${JSON.stringify(rec)}\n`);
+      }
     }
   }
   const load1 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -278,3 +308,5 @@ http { access_log ${dir}/nginx-access.log; keepalive_requests 1000000;
 }
 
 await main();
+// The children's handles keep the loop alive: exit, which stops them.
+process.exit(0);

@@ -4,6 +4,7 @@
 // `npm run bench -- --help` lists the options; `--quick` is a smoke run (1 run, 1 s per case)
 // that checks every contender starts, answers with the right body sizes, negotiates TLS 1.3
 // (and h2 where offered) and that the churn cases really do full handshakes.
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,6 +175,12 @@ async function main(): Promise<number> {
     }
   }
   await stopTree(upstream);
+  const grpcRecords = grpcRuns(scratch.dir, raw, quick);
+  records.push(...grpcRecords);
+  if (grpcRecords.some((r) => r.contender === 'node-h2')) {
+    meta.descriptions['node-h2'] =
+      "Node 24 http2.createSecureServer answering each gRPC call itself (bench/h2-answer.ts), grpc-unary only: the floor of Node's HTTP/2 server side";
+  }
   meta.loadavgAfter = loadAverage();
   meta.durationS = (Date.now() - t0) / 1000;
   if (raw) {
@@ -191,6 +198,31 @@ async function main(): Promise<number> {
   log(`load average after: ${meta.loadavgAfter}`);
   for (const t of trouble) console.error(`problem: ${t}`);
   return quick && trouble.length > 0 ? 1 : 0;
+}
+
+/**
+ * gRPC unary (Pillion `app.protocol: h2c` against nginx `grpc_pass`), measured by its own
+ * script (bench/grpc.ts, its own upstream and proxies) after the other cases, in a whole run
+ * only (no --cases, not --quick). Its records go into the raw file and the report.
+ */
+function grpcRuns(scratchDir: string, raw: string | undefined, quick: boolean): RunRecord[] {
+  if (quick || o.cases || !runnable.some((c) => c.name === 'pillion')) return [];
+  const file = join(scratchDir, 'grpc-results.jsonl');
+  log('grpc-unary: bench/grpc.ts');
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, 'bench', 'grpc.ts'), '--raw', file, '--pillion-root', o.pillionRoot],
+    { stdio: 'inherit', timeout: 15 * 60_000 },
+  );
+  let recs: RunRecord[] = [];
+  try {
+    recs = readRecords(file).records;
+  } catch {
+    // no file: the script failed before its first run
+  }
+  if (r.status !== 0) log(`grpc-unary: bench/grpc.ts exited with ${r.status ?? r.signal}`);
+  if (raw) for (const rec of recs) appendFileSync(raw, `${JSON.stringify(rec)}\n`);
+  return recs;
 }
 
 /** Shows the shim's counter works: nginx resumes when allowed, and does not when forbidden. */

@@ -1,6 +1,6 @@
 // The cases `npm run bench` measures (issue 12's set). gRPC unary (Pillion h2c vs nginx
-// grpc_pass) is measured by its own script, bench/grpc.ts; its records can be merged into the
-// report with --include.
+// grpc_pass) is measured by its own script, bench/grpc.ts, which a whole run (no --cases)
+// starts after these; its records go into the same raw file and report.
 import type { Contender } from './contenders.ts';
 import type { CertKind } from './setup.ts';
 

@@ -141,6 +141,37 @@ function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(sorted.length * p) - 1))];
 }
 
+/**
+ * Latency percentiles in µs from an h2load `--log-file` (one request per line, its time in the
+ * third column), which is removed after; all 0 when there is no log.
+ */
+export function h2loadLatency(
+  logFile: string,
+): Pick<LoadResult, 'p50Us' | 'p90Us' | 'p99Us' | 'p999Us' | 'maxUs'> {
+  let lat = new Float64Array(0);
+  try {
+    const lines = readFileSync(logFile, 'utf8').split('\n');
+    lat = new Float64Array(lines.length);
+    let n = 0;
+    for (const l of lines) {
+      const us = Number(l.split('\t')[2]);
+      if (l !== '' && Number.isFinite(us)) lat[n++] = us;
+    }
+    lat = lat.subarray(0, n).sort();
+  } catch {
+    // no log: latency stays 0 and the report shows it
+  } finally {
+    rmSync(logFile, { force: true });
+  }
+  return {
+    p50Us: percentile(lat, 0.5),
+    p90Us: percentile(lat, 0.9),
+    p99Us: percentile(lat, 0.99),
+    p999Us: percentile(lat, 0.999),
+    maxUs: lat.length ? lat[lat.length - 1] : 0,
+  };
+}
+
 export async function h2load(o: H2loadOptions): Promise<LoadResult> {
   const args = ['-t1', `-c${o.connections}`, `-m${o.streams}`, `-D${o.seconds}`];
   args.push(`--log-file=${o.logFile}`, o.url);
@@ -156,21 +187,7 @@ export async function h2load(o: H2loadOptions): Promise<LoadResult> {
       err?.startsWith(HUNG) ? err : `h2load: ${err ?? 'no summary'}: ${out.trim().slice(-300)}`,
     );
   }
-  let lat = new Float64Array(0);
-  try {
-    const lines = readFileSync(o.logFile, 'utf8').split('\n');
-    lat = new Float64Array(lines.length);
-    let n = 0;
-    for (const l of lines) {
-      const us = Number(l.split('\t')[2]);
-      if (l !== '' && Number.isFinite(us)) lat[n++] = us;
-    }
-    lat = lat.subarray(0, n).sort();
-  } catch {
-    // no log: latency stays 0 and the report shows it
-  } finally {
-    rmSync(o.logFile, { force: true });
-  }
+  const lat = h2loadLatency(o.logFile);
   const bytes = /traffic: [\d.]+\w* \((\d+)\) total/.exec(out);
   return {
     requests: Number(req[1]),
@@ -184,11 +201,7 @@ export async function h2load(o: H2loadOptions): Promise<LoadResult> {
       status: Math.max(0, Number(req[2]) - Number(req[3])),
       timeout: Number(req[4]),
     },
-    p50Us: percentile(lat, 0.5),
-    p90Us: percentile(lat, 0.9),
-    p99Us: percentile(lat, 0.99),
-    p999Us: percentile(lat, 0.999),
-    maxUs: lat.length ? lat[lat.length - 1] : 0,
+    ...lat,
     alpn: /Application protocol: (\S+)/.exec(out)?.[1],
   };
 }

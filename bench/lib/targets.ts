@@ -23,7 +23,7 @@ export function targets(records: RunRecord[], meta: RunMeta): Target[] {
         label,
         measured:
           c === 'grpc-unary'
-            ? 'not in this data: bench/grpc.ts measures it (merge its records with --include)'
+            ? 'not in this data: a whole `npm run bench` (no --cases) runs bench/grpc.ts'
             : 'not measured in this run',
         met: undefined,
       });
