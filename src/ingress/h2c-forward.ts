@@ -15,6 +15,7 @@ import { grpcStatusIn, grpcStatusOf, isGrpc, trailersOnly } from './grpc.ts';
 import type { Downstream } from './h2c-downstream.ts';
 import { H2cPool } from './h2c-upstream.ts';
 import type { EdgeLimits } from './limits.ts';
+import { type LiveMember, LiveSet } from './live-set.ts';
 import type { ProxyDeps, ProxyTrace, Upstream } from './proxy.ts';
 
 /** Sends of one stream to the app, counting the first; each retry waits a little longer. */
@@ -26,7 +27,7 @@ export class H2cForwarder {
   readonly #deps: ProxyDeps;
   #lim: EdgeLimits;
   /** Calls whose client exchange has not closed yet. */
-  readonly live = new Set<H2cCall>();
+  readonly live = new LiveSet<H2cCall>();
   readonly #pool = new H2cPool();
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -61,7 +62,7 @@ export class H2cForwarder {
 
   /** The drain deadline passed: every call still open is ended by Pillion. */
   cutAll(): void {
-    for (const c of this.live) c.cut();
+    for (const c of this.live.snapshot()) c.cut();
   }
 
   /** Forwards one request; the access line is written when the client's exchange closes. */
@@ -96,7 +97,9 @@ export class H2cForwarder {
 }
 
 /** One client request and its stream to the app. */
-class H2cCall {
+class H2cCall implements LiveMember {
+  /** Its place in the forwarder's LiveSet. */
+  liveSlot = -1;
   readonly #fwd: H2cForwarder;
   readonly #down: Downstream;
   readonly #h2Client: boolean;

@@ -11,6 +11,7 @@ import { failWith } from './error-status.ts';
 import type { Exchange } from './exchange.ts';
 import { field, upstreamHead } from './head.ts';
 import { type EdgeLimits, resolveLimits } from './limits.ts';
+import { type LiveMember, LiveSet } from './live-set.ts';
 import {
   type ResponseSink,
   type Upstream,
@@ -66,7 +67,7 @@ export class AppProxy {
   limits: EdgeLimits;
   readonly pool: UpstreamPool;
   /** Exchanges not yet over, so drain can cut them at its deadline. */
-  readonly live = new Set<Forward>();
+  readonly live = new LiveSet<Forward>();
   /** Requests sent to the app and not yet over. */
   #inflight = 0;
   #idleWaiters: (() => void)[] = [];
@@ -139,12 +140,14 @@ export class AppProxy {
 
   /** Drain's deadline: every exchange still open is cut by Pillion (a 503 where still possible). */
   cutAll(): void {
-    for (const f of this.live) f.cut();
+    for (const f of this.live.snapshot()) f.cut();
   }
 }
 
 /** One client exchange on its way to the app: its attempts, its response, its access line. */
-class Forward implements ResponseSink {
+class Forward implements ResponseSink, LiveMember {
+  /** Its place in the proxy's LiveSet. */
+  liveSlot = -1;
   readonly #proxy: AppProxy;
   readonly #ex: Exchange;
   readonly #start = performance.now();
