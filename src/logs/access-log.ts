@@ -90,38 +90,61 @@ const GRPC_SERVER_FAULTS = new Set([2, 4, 12, 13, 14, 15]);
 /** The `error` of a request Pillion ended at the drain deadline (core/errors.ts DRAIN_TIMEOUT). */
 const DRAIN_CUT = ErrorCode.DRAIN_TIMEOUT;
 
-type FieldFn = (e: AccessEntry, path: string) => unknown;
+/** A field's value as JSON text; undefined leaves the field out. */
+type JsonFn = (e: AccessEntry, path: string) => string | undefined;
 
-const pid = process.pid;
-const FIELDS: Record<AccessField, FieldFn> = {
-  time: () => isoNow(),
-  level: (e) =>
-    // Cut at the drain deadline: Pillion's own doing on a stop, not a fault of the app.
-    e.error === DRAIN_CUT
-      ? 'warn'
-      : e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
-        ? 'error'
-        : 'info',
-  source: (e) => e.source ?? 'access',
-  pid: () => pid,
-  msg: (e, path) => `${e.method} ${path} ${e.status}`,
-  method: (e) => e.method,
-  path: (_e, path) => path,
-  status: (e) => e.status,
-  grpc_status: (e) => e.grpcStatus,
-  duration_ms: (e) => Math.round(e.durationMs * 1000) / 1000,
-  held_ms: (e) => (e.heldMs === undefined ? undefined : Math.round(e.heldMs * 1000) / 1000),
-  bytes: (e) => e.bytes,
-  protocol: (e) => e.protocol,
-  remote: (e) => e.remote,
-  request_id: (e) => e.requestId,
-  error: (e) => e.error,
-  service: (e) => e.service,
-  upstream: (e) => e.upstream,
-  attempts: (e) => e.attempts,
-  referer: (e) => redactUrl(header(e, 'referer')),
-  user_agent: (e) => header(e, 'user-agent'),
-  headers: (e) => (e.headers ? redactHeaders(e.headers) : undefined),
+/** A field whose value is written through jsonValue (the client's and the app's text). */
+function json(value: (e: AccessEntry, path: string) => unknown): JsonFn {
+  return (e, path) => {
+    const v = value(e, path);
+    return v === undefined ? undefined : jsonValue(v);
+  };
+}
+
+/** Cut at the drain deadline: Pillion's own doing on a stop, not a fault of the app. */
+function levelOf(e: AccessEntry): 'warn' | 'error' | 'info' {
+  return e.error === DRAIN_CUT
+    ? 'warn'
+    : e.status >= 500 || (e.grpcStatus !== undefined && GRPC_SERVER_FAULTS.has(e.grpcStatus))
+      ? 'error'
+      : 'info';
+}
+
+const PID_JSON = `${process.pid}`;
+const LEVEL_JSON = { warn: '"warn"', error: '"error"', info: '"info"' } as const;
+const numberText = (n: number): string => (Number.isFinite(n) ? `${n}` : 'null');
+
+/**
+ * Each field as JSON text. Pillion's own text and numbers are written directly, with no test
+ * for escapes, and the path is tested once for `path` and `msg`; the others (the client's and
+ * the app's text among them) go through jsonValue.
+ */
+const FIELDS: Record<AccessField, JsonFn> = {
+  time: () => `"${isoNow()}"`,
+  level: (e) => LEVEL_JSON[levelOf(e)],
+  source: (e) => (e.source === undefined ? '"access"' : `"${e.source}"`),
+  pid: () => PID_JSON,
+  msg: (e, path) => {
+    const m = `${e.method} ${path} ${e.status}`;
+    return plainPath(path) && !NEEDS_ESCAPE.test(e.method) ? `"${m}"` : JSON.stringify(m);
+  },
+  method: json((e) => e.method),
+  path: (_e, path) => (plainPath(path) ? `"${path}"` : JSON.stringify(path)),
+  status: (e) => numberText(e.status),
+  grpc_status: json((e) => e.grpcStatus),
+  duration_ms: (e) => millisText(e.durationMs),
+  held_ms: json((e) => (e.heldMs === undefined ? undefined : Math.round(e.heldMs * 1000) / 1000)),
+  bytes: (e) => numberText(e.bytes),
+  protocol: json((e) => e.protocol),
+  remote: json((e) => e.remote),
+  request_id: json((e) => e.requestId),
+  error: json((e) => e.error),
+  service: json((e) => e.service),
+  upstream: json((e) => e.upstream),
+  attempts: json((e) => e.attempts),
+  referer: json((e) => redactUrl(header(e, 'referer'))),
+  user_agent: json((e) => header(e, 'user-agent')),
+  headers: json((e) => (e.headers ? redactHeaders(e.headers) : undefined)),
   // Set per writer in createAccessLog; absent (left out) with one worker.
   worker: () => undefined,
 };
@@ -179,9 +202,6 @@ export function millisText(ms: number): string {
   return `${whole}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}`;
 }
 
-/** A field's value as JSON text; undefined leaves the field out. */
-type JsonFn = (e: AccessEntry, path: string) => string | undefined;
-
 /** The last path tested for escapes, with the answer: `path` and `msg` carry the same one. */
 let testedPath = '';
 let pathPlain = true;
@@ -191,41 +211,6 @@ function plainPath(path: string): boolean {
     pathPlain = !NEEDS_ESCAPE.test(path);
   }
   return pathPlain;
-}
-
-const PID_JSON = `${pid}`;
-const numberText = (n: number): string => (Number.isFinite(n) ? `${n}` : 'null');
-const LEVEL_JSON = { warn: '"warn"', error: '"error"', info: '"info"' } as const;
-
-/**
- * Fields written as JSON directly: Pillion's own text and numbers, with no test for escapes,
- * and the path once for `path` and `msg`. The others (the client's and the app's text among
- * them) go through jsonValue.
- */
-const JSON_FIELDS: Partial<Record<AccessField, JsonFn>> = {
-  time: () => `"${isoNow()}"`,
-  level: (e) => LEVEL_JSON[FIELDS.level(e, '') as keyof typeof LEVEL_JSON],
-  source: (e) => (e.source === undefined ? '"access"' : `"${e.source}"`),
-  pid: () => PID_JSON,
-  msg: (e, path) => {
-    const m = `${e.method} ${path} ${e.status}`;
-    return plainPath(path) && !NEEDS_ESCAPE.test(e.method) ? `"${m}"` : JSON.stringify(m);
-  },
-  path: (_e, path) => (plainPath(path) ? `"${path}"` : JSON.stringify(path)),
-  status: (e) => numberText(e.status),
-  duration_ms: (e) => millisText(e.durationMs),
-  bytes: (e) => numberText(e.bytes),
-};
-
-/** Field `f`'s JSON text: its direct form, or its value through jsonValue. */
-function jsonField(f: AccessField): JsonFn {
-  const direct = JSON_FIELDS[f];
-  if (direct) return direct;
-  const value = FIELDS[f];
-  return (e, path) => {
-    const v = value(e, path);
-    return v === undefined ? undefined : jsonValue(v);
-  };
 }
 
 function header(e: AccessEntry, name: string): string | undefined {
@@ -265,8 +250,8 @@ export function createAccessLog(
   // Without workers the field is dropped here, so one process formats exactly as before.
   const chosen = o.fields.filter((f) => f !== 'worker' || worker !== undefined);
   const workerJson = `${worker}`;
-  const fns = chosen.map((f) =>
-    f === 'worker' ? () => workerJson : jsonField(f as keyof typeof FIELDS),
+  const fns: JsonFn[] = chosen.map((f) =>
+    f === 'worker' ? () => workerJson : FIELDS[f as keyof typeof FIELDS],
   );
   // Each key with its quotes and colon, made once: the line is built as one string, with no
   // object per request (a record object and JSON.stringify were ~4% of Pillion's CPU for a
